@@ -1,0 +1,3 @@
+module github.com/zrouter/zrouter
+
+go 1.26
