@@ -1,0 +1,92 @@
+package zmtp
+
+import "bytes"
+
+// GreetingSize is the size of a ZMTP 3 greeting.
+const GreetingSize = 64
+
+// signatureSize is the part of the greeting that every ZMTP version since
+// 2.0 shares: %xFF, 8 bytes of padding, %x7F.
+const signatureSize = 10
+
+// mechanismSize is the width of the null-padded mechanism name.
+const mechanismSize = 20
+
+// The version this package sends.
+const (
+	VersionMajor = 3
+	VersionMinor = 1
+)
+
+// Greeting is the fixed 64-byte prologue of a ZMTP 3 connection.
+type Greeting struct {
+	Major, Minor byte
+	Mechanism    string // at most 20 bytes, e.g. "NULL"
+	AsServer     bool
+}
+
+// Len returns the encoded size of g, which is always GreetingSize.
+func (Greeting) Len() int { return GreetingSize }
+
+// Append appends the 64-byte encoding of g to b. The padding carries the
+// value 1, as libzmq's does (a ZMTP 1.0 identity of length zero plus one).
+func (g Greeting) Append(b []byte) []byte {
+	b = append(b, 0xFF, 0, 0, 0, 0, 0, 0, 0, 1, 0x7F, g.Major, g.Minor)
+	var mech [mechanismSize]byte
+	copy(mech[:], g.Mechanism)
+	b = append(b, mech[:]...)
+	if g.AsServer {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
+	var filler [31]byte
+	return append(b, filler[:]...)
+}
+
+// checkSignature validates the first signatureSize+1 bytes of a greeting:
+// the signature and the major version. Padding bytes 1 to 8 are not checked,
+// since libzmq puts a length there.
+func checkSignature(b []byte) error {
+	if b[0] != 0xFF || b[9]&1 != 1 {
+		return protoErr("not a ZMTP 2.0 or later signature (ZMTP 1.0 peers are not supported)")
+	}
+	if b[10] < VersionMajor {
+		return &VersionError{Major: b[10]}
+	}
+	return nil
+}
+
+// ParseGreeting decodes a 64-byte greeting.
+func ParseGreeting(b []byte) (Greeting, error) {
+	if len(b) < GreetingSize {
+		return Greeting{}, protoErr("greeting is %d bytes, want %d", len(b), GreetingSize)
+	}
+	if err := checkSignature(b); err != nil {
+		return Greeting{}, err
+	}
+	g := Greeting{Major: b[10], Minor: b[11]}
+	mech := b[12 : 12+mechanismSize]
+	if i := bytes.IndexByte(mech, 0); i >= 0 {
+		for _, c := range mech[i:] {
+			if c != 0 {
+				return Greeting{}, protoErr("mechanism name is not null-padded")
+			}
+		}
+		mech = mech[:i]
+	}
+	for _, c := range mech {
+		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return Greeting{}, protoErr("mechanism name %q has a character outside A-Z 0-9 - _", mech)
+		}
+	}
+	g.Mechanism = string(mech)
+	switch b[32] {
+	case 0:
+	case 1:
+		g.AsServer = true
+	default:
+		return Greeting{}, protoErr("as-server byte is %#x, want 0 or 1", b[32])
+	}
+	return g, nil
+}

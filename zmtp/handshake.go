@@ -1,0 +1,150 @@
+package zmtp
+
+import (
+	"errors"
+	"net"
+	"os"
+	"time"
+)
+
+// Config describes the local side of a handshake.
+type Config struct {
+	// SocketType is our socket type, sent as Socket-Type.
+	SocketType SocketType
+	// Identity is sent as the Identity property by REQ, DEALER and ROUTER
+	// sockets (empty when nil), as libzmq does.
+	Identity []byte
+	// Properties are extra metadata sent after Socket-Type and Identity.
+	Properties Metadata
+	// Mechanism is the security mechanism; nil means NULL.
+	Mechanism Mechanism
+	// Timeout bounds the whole handshake; zero means no bound.
+	Timeout time.Duration
+	// MaxSize is the largest message frame the returned Reader accepts;
+	// negative means no limit.
+	MaxSize int64
+}
+
+// Session is the outcome of a successful handshake.
+type Session struct {
+	// Greeting is the peer's greeting: its ZMTP version and mechanism.
+	Greeting Greeting
+	// SocketType is the peer's Socket-Type.
+	SocketType SocketType
+	// Identity is the peer's Identity property; empty when it sent none.
+	Identity []byte
+	// Metadata is every property the peer sent.
+	Metadata Metadata
+	// Reader decodes the frames that follow. It may already hold some.
+	Reader *Reader
+	// Codec encodes the message frames we send.
+	Codec Codec
+}
+
+// LocalMetadata returns the properties a socket described by cfg sends in
+// READY: Socket-Type, then Identity for the socket types that carry one,
+// then cfg.Properties.
+func (cfg *Config) LocalMetadata() Metadata {
+	md := Metadata{{Name: PropSocketType, Value: []byte(cfg.SocketType)}}
+	switch cfg.SocketType {
+	case REQ, DEALER, ROUTER:
+		md = append(md, Property{Name: PropIdentity, Value: cfg.Identity})
+	}
+	return append(md, cfg.Properties...)
+}
+
+// Handshake runs the ZMTP 3 handshake on conn: greetings, then the security
+// mechanism's exchange, then a check that the peer's socket type may talk to
+// ours. It sends its whole greeting at once, so a peer that waits for 64
+// bytes before answering does not deadlock.
+//
+// On failure the error is one of *ProtocolError, *VersionError,
+// *MechanismError, *SocketTypeError, *PeerError, or the network's error; a
+// timeout is reported as os.ErrDeadlineExceeded. The caller closes conn.
+func Handshake(conn net.Conn, cfg *Config) (*Session, error) {
+	if cfg.Timeout > 0 {
+		if err := conn.SetDeadline(time.Now().Add(cfg.Timeout)); err != nil {
+			return nil, err
+		}
+	}
+	s, err := handshake(conn, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Timeout > 0 {
+		if err := conn.SetDeadline(time.Time{}); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func handshake(conn net.Conn, cfg *Config) (*Session, error) {
+	mech := cfg.Mechanism
+	if mech == nil {
+		mech = Null{}
+	}
+	local := cfg.LocalMetadata()
+	if err := local.Validate(); err != nil {
+		return nil, err
+	}
+	var out [GreetingSize]byte
+	g := Greeting{Major: VersionMajor, Minor: VersionMinor, Mechanism: mech.Name(), AsServer: mech.AsServer()}
+	if _, err := conn.Write(g.Append(out[:0])); err != nil {
+		return nil, err
+	}
+
+	rd := NewReader(conn, cfg.MaxSize)
+	// Read the signature and major version first, so that an old peer is
+	// refused at once instead of waiting for bytes it will never send.
+	b, err := rd.Peek(signatureSize + 1)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSignature(b); err != nil {
+		return nil, err
+	}
+	if b, err = rd.Peek(GreetingSize); err != nil {
+		return nil, err
+	}
+	peerG, err := ParseGreeting(b)
+	if err != nil {
+		return nil, err
+	}
+	rd.Discard(GreetingSize)
+	if peerG.Mechanism != mech.Name() {
+		return nil, &MechanismError{Local: mech.Name(), Remote: peerG.Mechanism}
+	}
+
+	hc := &HandshakeConn{w: conn, rd: rd}
+	md, codec, err := mech.Handshake(hc, local)
+	if err != nil {
+		return nil, err
+	}
+	st, _ := md.Get(PropSocketType)
+	peerType := SocketType(st)
+	if !Compatible(cfg.SocketType, peerType) {
+		// RFC 37: answer an invalid socket type with ERROR, then close.
+		_ = hc.WriteCommand(&Error{Reason: "invalid socket type"})
+		return nil, &SocketTypeError{Local: cfg.SocketType, Remote: peerType}
+	}
+	id, _ := md.Get(PropIdentity)
+	rd.Release()
+	return &Session{
+		Greeting:   peerG,
+		SocketType: peerType,
+		Identity:   id,
+		Metadata:   md,
+		Reader:     rd,
+		Codec:      codec,
+	}, nil
+}
+
+// IsTimeout reports whether err is a handshake or I/O deadline expiry.
+func IsTimeout(err error) bool {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

@@ -1,0 +1,264 @@
+package zmtp
+
+import (
+	"io"
+	"sync"
+
+	"github.com/zrouter/zrouter/wire"
+)
+
+const (
+	// smallBufSize is the buffer an idle reader keeps: enough for a
+	// greeting, a handshake command or a few small messages.
+	smallBufSize = 256
+	// bigBufSize is the buffer a busy reader borrows from a pool.
+	bigBufSize = 32 << 10
+	// DefaultMaxCommandSize bounds a command frame's body unless the
+	// Reader is told otherwise.
+	DefaultMaxCommandSize = 64 << 10
+	// growStep bounds how much storage a frame gets ahead of the bytes that
+	// actually arrived, so a header's claim never decides an allocation.
+	growStep = 1 << 20
+)
+
+var bigBufs = sync.Pool{New: func() any { b := make([]byte, bigBufSize); return &b }}
+
+// Reader decodes ZMTP frames from a stream.
+//
+// It reads ahead into a buffer. A reader that is idle keeps only a small
+// buffer; one that sees traffic borrows a larger one from a pool and gives it
+// back when it drains its input with a short read. Bytes returned by
+// ReadCommand are valid until the next call on the Reader.
+//
+// A Reader is not safe for concurrent use.
+type Reader struct {
+	r io.Reader
+	// MaxSize is the largest message frame body accepted; a negative value
+	// means no limit. A bigger frame fails with ErrMessageTooLarge as soon
+	// as its header is read.
+	MaxSize int64
+	// MaxCommandSize is the largest command body accepted.
+	MaxCommandSize int64
+
+	buf      []byte // small[:] or *big
+	big      *[]byte
+	rpos     int
+	wpos     int
+	lastRead int
+	small    [smallBufSize]byte
+}
+
+// NewReader returns a Reader over r that accepts message frames of up to
+// maxSize bytes (negative: no limit).
+func NewReader(r io.Reader, maxSize int64) *Reader {
+	rd := &Reader{r: r, MaxSize: maxSize, MaxCommandSize: DefaultMaxCommandSize}
+	rd.buf = rd.small[:]
+	return rd
+}
+
+// Buffered returns the number of bytes read ahead and not yet consumed.
+func (rd *Reader) Buffered() int { return rd.wpos - rd.rpos }
+
+// Release gives the pooled buffer back. Buffered bytes are kept in the small
+// buffer when they fit there; otherwise the pooled buffer is kept.
+func (rd *Reader) Release() {
+	if rd.big == nil || rd.wpos-rd.rpos > smallBufSize {
+		return
+	}
+	n := copy(rd.small[:], rd.buf[rd.rpos:rd.wpos])
+	bigBufs.Put(rd.big)
+	rd.big = nil
+	rd.buf = rd.small[:]
+	rd.rpos, rd.wpos = 0, n
+}
+
+// fill makes sure at least n (<= bigBufSize) bytes are buffered.
+func (rd *Reader) fill(n int) error {
+	if rd.rpos == rd.wpos {
+		rd.rpos, rd.wpos = 0, 0
+		if rd.big != nil && rd.lastRead < smallBufSize {
+			rd.Release() // traffic is light: give the big buffer back
+		}
+	}
+	if rd.big == nil && (n > smallBufSize || rd.lastRead >= smallBufSize) {
+		rd.borrow() // traffic is heavy: read in big gulps
+	}
+	for rd.wpos-rd.rpos < n {
+		if rd.rpos+n > len(rd.buf) {
+			rd.wpos = copy(rd.buf, rd.buf[rd.rpos:rd.wpos])
+			rd.rpos = 0
+		}
+		m, err := rd.r.Read(rd.buf[rd.wpos:])
+		rd.wpos += m
+		rd.lastRead = m
+		if err != nil {
+			if rd.wpos-rd.rpos >= n {
+				return nil
+			}
+			if err == io.EOF && rd.wpos > rd.rpos {
+				return io.ErrUnexpectedEOF
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// borrow moves the buffered bytes into a pooled big buffer.
+func (rd *Reader) borrow() {
+	if rd.big != nil {
+		return
+	}
+	rd.big = bigBufs.Get().(*[]byte)
+	nb := *rd.big
+	rd.wpos = copy(nb, rd.buf[rd.rpos:rd.wpos])
+	rd.rpos = 0
+	rd.buf = nb
+}
+
+// ReadFull reads exactly len(p) bytes, through the buffer.
+func (rd *Reader) ReadFull(p []byte) error {
+	n := copy(p, rd.buf[rd.rpos:rd.wpos])
+	rd.rpos += n
+	if n == len(p) {
+		return nil
+	}
+	if _, err := io.ReadFull(rd.r, p[n:]); err != nil {
+		if err == io.EOF {
+			return io.ErrUnexpectedEOF
+		}
+		return err
+	}
+	rd.lastRead = bigBufSize
+	return nil
+}
+
+// Peek returns the next n (<= 32 KiB) bytes without consuming them. They are
+// valid until the next call on the Reader.
+func (rd *Reader) Peek(n int) ([]byte, error) {
+	if err := rd.fill(n); err != nil {
+		return nil, err
+	}
+	return rd.buf[rd.rpos : rd.rpos+n], nil
+}
+
+// Discard consumes n bytes previously returned by Peek.
+func (rd *Reader) Discard(n int) { rd.rpos += n }
+
+// ReadHeader reads the next frame header and checks its size against the
+// limits before anything is allocated for the body. The body must then be
+// consumed with ReadCommand, ReadFrameInto or SkipBody.
+func (rd *Reader) ReadHeader() (Header, error) {
+	h, n, err := ParseHeader(rd.buf[rd.rpos:rd.wpos])
+	if n == 0 && err == nil {
+		if err = rd.fill(2); err == nil {
+			h, n, err = ParseHeader(rd.buf[rd.rpos:rd.wpos])
+			if n == 0 && err == nil {
+				if err = rd.fill(9); err == nil {
+					h, n, err = ParseHeader(rd.buf[rd.rpos:rd.wpos])
+				}
+			}
+		}
+	}
+	if err != nil {
+		return Header{}, err
+	}
+	rd.rpos += n
+	if h.IsCommand() {
+		if h.Size > uint64(rd.MaxCommandSize) {
+			return h, protoErr("command of %d bytes exceeds the %d-byte limit", h.Size, rd.MaxCommandSize)
+		}
+	} else if rd.MaxSize >= 0 && h.Size > uint64(rd.MaxSize) {
+		return h, ErrMessageTooLarge
+	}
+	return h, nil
+}
+
+// ReadCommand reads the body of a command frame whose header ReadHeader
+// returned. The body is valid until the next call on the Reader.
+func (rd *Reader) ReadCommand(h Header) ([]byte, error) {
+	n := int(h.Size)
+	if n <= bigBufSize {
+		if err := rd.fill(n); err != nil {
+			return nil, err
+		}
+		b := rd.buf[rd.rpos : rd.rpos+n]
+		rd.rpos += n
+		return b, nil
+	}
+	return rd.readGrowing(nil, h.Size)
+}
+
+// readGrowing appends n bytes to dst, growing dst only as bytes arrive.
+func (rd *Reader) readGrowing(dst []byte, n uint64) ([]byte, error) {
+	for n > 0 {
+		step := n
+		if step > growStep {
+			step = growStep
+		}
+		off := len(dst)
+		dst = append(dst, make([]byte, step)...)
+		if err := rd.ReadFull(dst[off:]); err != nil {
+			return nil, err
+		}
+		n -= step
+	}
+	return dst, nil
+}
+
+// ReadFrameInto reads the body of a message frame whose header ReadHeader
+// returned and appends it to m as a new frame. Storage for a large frame
+// grows with the bytes that arrive, never ahead of them by more than 1 MiB.
+func (rd *Reader) ReadFrameInto(m *wire.Msg, h Header) error {
+	size := h.Size
+	if size < wire.LargeFrame {
+		n := int(size)
+		if rd.wpos-rd.rpos < n {
+			if err := rd.fill(n); err != nil {
+				return err
+			}
+		}
+		copy(m.NewFrame(n), rd.buf[rd.rpos:rd.rpos+n])
+		rd.rpos += n
+		return nil
+	}
+	first := size
+	if first > growStep {
+		first = growStep
+	}
+	f := m.NewFrame(int(first))
+	if err := rd.ReadFull(f); err != nil {
+		return err
+	}
+	for got := first; got < size; {
+		step := size - got
+		if step > growStep {
+			step = growStep
+		}
+		f = m.ResizeLast(int(got + step))
+		if err := rd.ReadFull(f[got:]); err != nil {
+			return err
+		}
+		got += step
+	}
+	return nil
+}
+
+// SkipBody consumes and drops the body of a frame.
+func (rd *Reader) SkipBody(h Header) error {
+	n := h.Size
+	for n > 0 {
+		if rd.rpos == rd.wpos {
+			if err := rd.fill(1); err != nil {
+				return err
+			}
+		}
+		k := uint64(rd.wpos - rd.rpos)
+		if k > n {
+			k = n
+		}
+		rd.rpos += int(k)
+		n -= k
+	}
+	return nil
+}
