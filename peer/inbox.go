@@ -1,0 +1,257 @@
+package peer
+
+import (
+	"context"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"github.com/zrouter/zrouter/wire"
+)
+
+// Inbox is a socket's inbound queue, fair-queued across its sources (one
+// source per connection): Recv takes one message from the source at the
+// front and moves that source to the back, so a chatty peer cannot starve
+// the others.
+//
+// Each source holds at most its high-water mark of messages. A reader that
+// pushes into a full source waits for room, and stops reading its connection
+// meanwhile, so TCP pushes back on the sender and nothing buffers without
+// bound.
+//
+// All methods are safe for concurrent use.
+type Inbox struct {
+	mu      sync.Mutex
+	ready   []*Source // sources with messages, in turn order
+	head    int       // index of the front of ready
+	waiters int
+	closed  bool
+	notify  chan struct{} // capacity 1: wakes one Recv waiter
+	done    chan struct{} // closed by Close
+}
+
+// NewInbox returns an empty inbox.
+func NewInbox() *Inbox {
+	return &Inbox{notify: make(chan struct{}, 1), done: make(chan struct{})}
+}
+
+// Source is one producer's share of an Inbox.
+type Source struct {
+	in      *Inbox
+	hwm     int
+	msgs    []*wire.Msg
+	head    int
+	queued  bool          // in in.ready
+	space   chan struct{} // capacity 1: wakes the producer
+	waiting bool          // the producer waits for space
+
+	received atomic.Uint64
+}
+
+// NewSource returns a source that holds at most hwm messages (0: no limit).
+func (in *Inbox) NewSource(hwm int) *Source {
+	return &Source{in: in, hwm: hwm, space: make(chan struct{}, 1)}
+}
+
+func (s *Source) len() int { return len(s.msgs) - s.head }
+
+// Received returns the number of messages pushed into s.
+func (s *Source) Received() uint64 { return s.received.Load() }
+
+// Len returns the number of messages waiting in s.
+func (s *Source) Len() int {
+	s.in.mu.Lock()
+	defer s.in.mu.Unlock()
+	return s.len()
+}
+
+// Push appends the messages of batch in order, waiting for room while the
+// source is full. It returns net.ErrClosed when the inbox closes and the
+// error of gone's closing (errGone) when gone closes first; the messages not
+// yet pushed are then released. Push clears batch.
+func (s *Source) Push(batch []*wire.Msg, gone <-chan struct{}) error {
+	in := s.in
+	i := 0
+	for i < len(batch) {
+		in.mu.Lock()
+		if in.closed {
+			in.mu.Unlock()
+			release(batch[i:])
+			return net.ErrClosed
+		}
+		room := len(batch) - i
+		if s.hwm > 0 && s.hwm-s.len() < room {
+			room = s.hwm - s.len()
+		}
+		if room > 0 {
+			if s.head > 0 && len(s.msgs)+room > cap(s.msgs) {
+				n := copy(s.msgs, s.msgs[s.head:])
+				clear(s.msgs[n:])
+				s.msgs = s.msgs[:n]
+				s.head = 0
+			}
+			s.msgs = append(s.msgs, batch[i:i+room]...)
+			i += room
+			s.received.Add(uint64(room))
+			if !s.queued {
+				s.queued = true
+				in.ready = append(in.ready, s)
+			}
+			wake := in.waiters > 0
+			in.mu.Unlock()
+			if wake {
+				in.wakeOne()
+			}
+			continue
+		}
+		s.waiting = true
+		in.mu.Unlock()
+		select {
+		case <-s.space:
+		case <-gone:
+			in.mu.Lock()
+			s.waiting = false
+			in.mu.Unlock()
+			release(batch[i:])
+			clear(batch)
+			return errGone
+		case <-in.done:
+		}
+	}
+	clear(batch)
+	return nil
+}
+
+// errGone is returned by Push when its gone channel closed.
+var errGone = net.ErrClosed
+
+func release(ms []*wire.Msg) {
+	for _, m := range ms {
+		m.Release()
+	}
+}
+
+func (in *Inbox) wakeOne() {
+	select {
+	case in.notify <- struct{}{}:
+	default:
+	}
+}
+
+// Deliver queues m outside any source, ahead of no one: it takes its turn
+// like a source with one message. It is for messages the socket makes
+// itself, such as connect notifications, and never blocks.
+func (in *Inbox) Deliver(m *wire.Msg) bool {
+	s := &Source{in: in, msgs: []*wire.Msg{m}, queued: true}
+	in.mu.Lock()
+	if in.closed {
+		in.mu.Unlock()
+		m.Release()
+		return false
+	}
+	in.ready = append(in.ready, s)
+	wake := in.waiters > 0
+	in.mu.Unlock()
+	if wake {
+		in.wakeOne()
+	}
+	return true
+}
+
+// popLocked takes the next message in fair order, or nil.
+func (in *Inbox) popLocked() *wire.Msg {
+	if in.head == len(in.ready) {
+		return nil
+	}
+	s := in.ready[in.head]
+	in.ready[in.head] = nil
+	in.head++
+	m := s.msgs[s.head]
+	s.msgs[s.head] = nil
+	s.head++
+	if s.head == len(s.msgs) {
+		s.msgs = s.msgs[:0]
+		s.head = 0
+		s.queued = false
+	} else {
+		if in.head > 0 && len(in.ready) == cap(in.ready) {
+			n := copy(in.ready, in.ready[in.head:])
+			clear(in.ready[n:])
+			in.ready = in.ready[:n]
+			in.head = 0
+		}
+		in.ready = append(in.ready, s)
+	}
+	if in.head == len(in.ready) {
+		in.ready = in.ready[:0]
+		in.head = 0
+	}
+	if s.waiting && (s.hwm == 0 || s.len() < s.hwm) {
+		s.waiting = false
+		select {
+		case s.space <- struct{}{}:
+		default:
+		}
+	}
+	return m
+}
+
+// TryRecv returns the next message without waiting, or nil.
+func (in *Inbox) TryRecv() *wire.Msg {
+	in.mu.Lock()
+	m := in.popLocked()
+	in.mu.Unlock()
+	return m
+}
+
+// Recv returns the next message in fair order, waiting while ctx allows. It
+// returns net.ErrClosed once the inbox is closed.
+func (in *Inbox) Recv(ctx context.Context) (*wire.Msg, error) {
+	for {
+		in.mu.Lock()
+		if m := in.popLocked(); m != nil {
+			more := in.waiters > 0 && in.head < len(in.ready)
+			in.mu.Unlock()
+			if more {
+				in.wakeOne()
+			}
+			return m, nil
+		}
+		if in.closed {
+			in.mu.Unlock()
+			return nil, net.ErrClosed
+		}
+		in.waiters++
+		in.mu.Unlock()
+		var err error
+		select {
+		case <-in.notify:
+		case <-in.done:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		in.mu.Lock()
+		in.waiters--
+		in.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// Close makes Recv fail and Push give up, and releases every queued message.
+func (in *Inbox) Close() {
+	in.mu.Lock()
+	if in.closed {
+		in.mu.Unlock()
+		return
+	}
+	in.closed = true
+	for _, s := range in.ready[in.head:] {
+		release(s.msgs[s.head:])
+		s.msgs, s.head, s.queued = nil, 0, false
+	}
+	in.ready, in.head = nil, 0
+	in.mu.Unlock()
+	close(in.done)
+}

@@ -1,0 +1,463 @@
+package peer
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/bytebufferpool"
+	"github.com/zrouter/zrouter/wire"
+	"github.com/zrouter/zrouter/zmtp"
+)
+
+// Config tunes a connection.
+type Config struct {
+	// IDFrame makes the reader put the peer's routing id in front of every
+	// message it receives, as a ROUTER delivers them.
+	IDFrame bool
+	// HeartbeatIvl is the interval between PINGs; zero sends none.
+	HeartbeatIvl time.Duration
+	// HeartbeatTTL is the TTL our PINGs ask the peer to apply (rounded down
+	// to tenths of a second); zero asks for none.
+	HeartbeatTTL time.Duration
+	// HeartbeatTimeout is how long the connection may go without incoming
+	// traffic once we ping; zero means HeartbeatIvl, as in libzmq.
+	HeartbeatTimeout time.Duration
+}
+
+const (
+	// batchMsgs bounds the messages a reader hands to its inbox at once.
+	batchMsgs = 128
+	// maxWriteBatch bounds the bytes the writer gathers before it writes.
+	maxWriteBatch = 256 << 10
+	// maxIovecs bounds the buffers in one writev, as Linux's IOV_MAX does.
+	maxIovecs = 1024
+)
+
+var writeBufs bytebufferpool.Pool
+
+// Peer is one connection after its handshake, with a reader goroutine and a
+// writer goroutine. It ends when either goroutine fails or Close is called;
+// then the onExit function given to Start runs once, after both goroutines
+// have returned.
+//
+// All methods are safe for concurrent use.
+type Peer struct {
+	// ID is the routing id the owner gave the peer. It is set before Start
+	// and never changes.
+	ID []byte
+
+	conn net.Conn
+	sess *zmtp.Session
+	q    *Queue
+	src  *Source
+	cfg  Config
+
+	done      chan struct{} // closed when the peer starts to end
+	exited    chan struct{} // closed when both goroutines have returned
+	closeOnce sync.Once
+	reason    atomic.Int32
+
+	lastRecv  atomic.Int64 // unix nanoseconds of the latest read
+	peerTTL   atomic.Int64 // TTL from the peer's latest PING, nanoseconds
+	blocked   atomic.Bool  // the reader waits for inbox space, not the network
+	onExit    func(*Peer)
+	remote    net.Addr
+	createdAt time.Time
+}
+
+// Start runs a peer over conn, whose handshake produced sess. Messages from
+// the peer go into src; messages in q go to the peer. onExit, if not nil, runs
+// after both goroutines have ended.
+func Start(conn net.Conn, sess *zmtp.Session, id []byte, q *Queue, src *Source, cfg Config, onExit func(*Peer)) *Peer {
+	p := &Peer{
+		ID:        id,
+		conn:      conn,
+		sess:      sess,
+		q:         q,
+		src:       src,
+		cfg:       cfg,
+		done:      make(chan struct{}),
+		exited:    make(chan struct{}),
+		onExit:    onExit,
+		remote:    conn.RemoteAddr(),
+		createdAt: time.Now(),
+	}
+	p.lastRecv.Store(time.Now().UnixNano())
+	q.resetControl()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); p.readLoop() }()
+	go func() { defer wg.Done(); p.writeLoop() }()
+	go func() {
+		wg.Wait()
+		_ = p.conn.Close()
+		close(p.exited)
+		if p.onExit != nil {
+			p.onExit(p)
+		}
+	}()
+	return p
+}
+
+// Session returns the handshake's outcome: the peer's socket type, identity
+// and metadata.
+func (p *Peer) Session() *zmtp.Session { return p.sess }
+
+// Queue returns the peer's outbound queue.
+func (p *Peer) Queue() *Queue { return p.q }
+
+// Source returns the peer's share of the inbox.
+func (p *Peer) Source() *Source { return p.src }
+
+// RemoteAddr returns the peer's network address.
+func (p *Peer) RemoteAddr() net.Addr { return p.remote }
+
+// Done returns a channel that is closed when the peer starts to end.
+func (p *Peer) Done() <-chan struct{} { return p.done }
+
+// Wait blocks until both goroutines of the peer have returned.
+func (p *Peer) Wait() { <-p.exited }
+
+// Reason returns why the peer ended, or Open while it runs.
+func (p *Peer) Reason() CloseReason { return CloseReason(p.reason.Load()) }
+
+// Close ends the peer with the given reason; the first reason given wins.
+// It does not wait; use Wait for that.
+func (p *Peer) Close(reason CloseReason) {
+	p.closeOnce.Do(func() {
+		p.reason.Store(int32(reason))
+		close(p.done)
+		_ = p.conn.Close()
+	})
+}
+
+// fail ends the peer with a reason derived from a read or write error.
+func (p *Peer) fail(err error, whenWriting bool) {
+	r := PeerClosed
+	var pe *zmtp.ProtocolError
+	var ee *zmtp.PeerError
+	switch {
+	case errors.Is(err, zmtp.ErrMessageTooLarge):
+		r = TooLarge
+	case errors.As(err, &pe):
+		r = ProtocolError
+	case errors.As(err, &ee):
+		r = PeerSentError
+	case whenWriting:
+		r = WriteError
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
+		r = PeerClosed
+	}
+	p.Close(r)
+}
+
+func (p *Peer) readLoop() {
+	rd := p.sess.Reader
+	batch := make([]*wire.Msg, 0, batchMsgs)
+	var pushErr error
+	flush := func() {
+		if len(batch) == 0 || pushErr != nil {
+			return
+		}
+		p.blocked.Store(true)
+		pushErr = p.src.Push(batch, p.done)
+		p.blocked.Store(false)
+		batch = batch[:0]
+	}
+	rd.BeforeRead = func() {
+		flush()
+		p.lastRecv.Store(time.Now().UnixNano())
+	}
+	var m *wire.Msg
+	defer func() {
+		rd.BeforeRead = nil
+		if m != nil {
+			m.Release()
+		}
+		release(batch)
+	}()
+	for pushErr == nil {
+		h, err := rd.ReadHeader()
+		if err != nil {
+			p.fail(err, false)
+			return
+		}
+		if h.IsCommand() {
+			body, err := rd.ReadCommand(h)
+			if err == nil {
+				err = p.command(body)
+			}
+			if err != nil {
+				p.fail(err, false)
+				return
+			}
+			continue
+		}
+		if m == nil {
+			m = wire.Get()
+			if p.cfg.IDFrame {
+				m.AppendRef(p.ID)
+			}
+		}
+		if err := rd.ReadFrameInto(m, h); err != nil {
+			p.fail(err, false)
+			return
+		}
+		if h.More() {
+			continue
+		}
+		batch = append(batch, m)
+		m = nil
+		if len(batch) == cap(batch) {
+			flush()
+		}
+	}
+	p.Close(ClosedByOwner)
+}
+
+// command handles a command frame received after the handshake.
+func (p *Peer) command(body []byte) error {
+	name, data, err := zmtp.SplitCommand(body)
+	if err != nil {
+		return err
+	}
+	switch name {
+	case zmtp.CmdPing:
+		c, err := zmtp.ParseCommand(body)
+		if err != nil {
+			return err
+		}
+		ping := c.(*zmtp.Ping)
+		p.peerTTL.Store(int64(ping.TTL) * int64(100*time.Millisecond))
+		var buf [2 + 5 + zmtp.MaxPingContext]byte
+		p.q.pushControl(zmtp.AppendCommand(buf[:0], &zmtp.Pong{Context: ping.Context}))
+	case zmtp.CmdError:
+		c, err := zmtp.ParseCommand(body)
+		if err != nil {
+			return err
+		}
+		return &zmtp.PeerError{Reason: c.(*zmtp.Error).Reason}
+	default:
+		_ = data // PONG is traffic enough; unknown commands are ignored (RFC 37).
+	}
+	return nil
+}
+
+func (p *Peer) writeLoop() {
+	var (
+		batch []*wire.Msg
+		ctl   []byte
+		w     = writer{conn: p.conn, codec: p.sess.Codec, skip: p.q.skip}
+		hb    heartbeat
+		timer = time.NewTimer(time.Hour)
+	)
+	timer.Stop()
+	defer timer.Stop()
+	defer w.free()
+	armed := false
+	arm := func(now time.Time) {
+		if d, ok := hb.next(p, now); ok {
+			timer.Reset(d)
+			armed = true
+		}
+	}
+	arm(time.Now())
+	for {
+		select {
+		case <-p.q.wake:
+			if !armed {
+				arm(time.Now()) // the peer may have asked for a TTL
+			}
+		case now := <-timer.C:
+			armed = false
+			if !hb.tick(p, now) {
+				p.Close(HeartbeatTimeout)
+				return
+			}
+			arm(now)
+		case <-p.done:
+			return
+		}
+		for {
+			select {
+			case <-p.done:
+				return
+			default:
+			}
+			batch, ctl = p.q.take(batch, ctl)
+			if len(batch) == 0 && len(ctl) == 0 {
+				break
+			}
+			err := w.write(batch, ctl)
+			for i, m := range batch {
+				m.Release()
+				batch[i] = nil
+			}
+			p.q.done(len(batch))
+			if err != nil {
+				p.fail(err, true)
+				return
+			}
+		}
+		w.free()
+	}
+}
+
+// heartbeat is the writer's ZMTP 3.1 heartbeat state (RFC 37 "Connection
+// Heartbeating"): it sends a PING every interval and declares the peer dead
+// when nothing arrived within the timeout of an unanswered PING, or within
+// the TTL the peer asked for in its own PING.
+type heartbeat struct {
+	nextPing   time.Time
+	unanswered time.Time // when the oldest PING not followed by traffic went out
+}
+
+func (p *Peer) timeout() time.Duration {
+	if p.cfg.HeartbeatTimeout > 0 {
+		return p.cfg.HeartbeatTimeout
+	}
+	return p.cfg.HeartbeatIvl
+}
+
+// next returns the time until the next heartbeat event, if any.
+func (hb *heartbeat) next(p *Peer, now time.Time) (time.Duration, bool) {
+	var at time.Time
+	earliest := func(t time.Time) {
+		if at.IsZero() || t.Before(at) {
+			at = t
+		}
+	}
+	if p.cfg.HeartbeatIvl > 0 {
+		if hb.nextPing.IsZero() {
+			hb.nextPing = now.Add(p.cfg.HeartbeatIvl)
+		}
+		earliest(hb.nextPing)
+	}
+	if !hb.unanswered.IsZero() {
+		earliest(hb.unanswered.Add(p.timeout()))
+	}
+	if ttl := time.Duration(p.peerTTL.Load()); ttl > 0 {
+		earliest(time.Unix(0, p.lastRecv.Load()).Add(ttl))
+	}
+	if at.IsZero() {
+		return 0, false
+	}
+	d := at.Sub(now)
+	if d < time.Millisecond {
+		d = time.Millisecond
+	}
+	return d, true
+}
+
+// tick runs the heartbeat checks due at now. It returns false when the peer
+// is to be considered dead.
+func (hb *heartbeat) tick(p *Peer, now time.Time) bool {
+	last := time.Unix(0, p.lastRecv.Load())
+	if p.blocked.Load() {
+		// We are not reading, so silence says nothing about the peer.
+		last = now
+	}
+	if !hb.unanswered.IsZero() && last.After(hb.unanswered) {
+		hb.unanswered = time.Time{}
+	}
+	if !hb.unanswered.IsZero() && now.Sub(hb.unanswered) >= p.timeout() {
+		return false
+	}
+	if ttl := time.Duration(p.peerTTL.Load()); ttl > 0 && now.Sub(last) >= ttl {
+		return false
+	}
+	if p.cfg.HeartbeatIvl > 0 && !now.Before(hb.nextPing) {
+		ttl := p.cfg.HeartbeatTTL / (100 * time.Millisecond)
+		if ttl > 0xFFFF {
+			ttl = 0xFFFF
+		}
+		var buf [16]byte
+		p.q.pushControl(zmtp.AppendCommand(buf[:0], &zmtp.Ping{TTL: uint16(ttl)}))
+		if hb.unanswered.IsZero() {
+			hb.unanswered = now
+		}
+		hb.nextPing = now.Add(p.cfg.HeartbeatIvl)
+	}
+	return true
+}
+
+// writer turns queued messages into as few writes as it can: small frames
+// are copied into one buffer, large ones are sent from their own storage
+// with writev.
+type writer struct {
+	conn  net.Conn
+	codec zmtp.Codec
+	skip  int
+	buf   *bytebufferpool.ByteBuffer
+	iov   net.Buffers
+}
+
+func (w *writer) free() {
+	if w.buf != nil {
+		writeBufs.Put(w.buf)
+		w.buf = nil
+	}
+	clear(w.iov)
+	w.iov = w.iov[:0]
+}
+
+func (w *writer) write(batch []*wire.Msg, ctl []byte) error {
+	if w.buf == nil {
+		w.buf = writeBufs.Get()
+	}
+	b := append(w.buf.B[:0], ctl...)
+	mark := 0 // start of b not yet in iov
+	plain := w.codec.Plain()
+	for _, m := range batch {
+		frames := m.Frames
+		if len(frames) <= w.skip {
+			continue
+		}
+		frames = frames[w.skip:]
+		last := len(frames) - 1
+		for i, f := range frames {
+			var flags byte
+			if i < last {
+				flags = zmtp.FlagMore
+			}
+			if plain && len(f) >= wire.LargeFrame {
+				b = zmtp.AppendHeader(b, flags, len(f))
+				w.iov = append(w.iov, b[mark:], f)
+				mark = len(b)
+			} else {
+				b = w.codec.AppendFrame(b, flags, f)
+			}
+		}
+		if len(b)-mark >= maxWriteBatch || len(w.iov) >= maxIovecs-2 {
+			if err := w.flush(b[mark:]); err != nil {
+				return err
+			}
+			b, mark = b[:0], 0
+		}
+	}
+	err := w.flush(b[mark:])
+	w.buf.B = b[:0]
+	return err
+}
+
+func (w *writer) flush(tail []byte) error {
+	if len(w.iov) == 0 {
+		if len(tail) == 0 {
+			return nil
+		}
+		_, err := w.conn.Write(tail)
+		return err
+	}
+	if len(tail) > 0 {
+		w.iov = append(w.iov, tail)
+	}
+	bufs := w.iov
+	_, err := bufs.WriteTo(w.conn)
+	clear(w.iov)
+	w.iov = w.iov[:0]
+	return err
+}

@@ -1,0 +1,209 @@
+package peer
+
+import (
+	"context"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"github.com/zrouter/zrouter/wire"
+)
+
+// maxControl bounds the encoded control commands (PONG replies) waiting for
+// the writer; a peer that floods PINGs while not reading gets no more PONGs.
+const maxControl = 4 << 10
+
+// Queue is a bounded outbound queue of messages for one writer.
+//
+// Push never blocks: it reports ErrQueueFull at the high-water mark and lets
+// the caller decide whether to drop, report, or wait with PushWait. Messages
+// the writer has taken but not yet written still count against the mark, so
+// the memory a queue holds is bounded by hwm messages.
+//
+// All methods are safe for concurrent use.
+type Queue struct {
+	mu     sync.Mutex
+	msgs   []*wire.Msg   // waiting for the writer, oldest first
+	ctl    []byte        // encoded commands for the writer to send first
+	n      int           // queued plus taken by the writer and not yet written
+	space  chan struct{} // closed when room appears; nil without waiters
+	closed bool
+
+	hwm  int
+	skip int
+	wake chan struct{} // capacity 1: tells the writer there is work
+
+	pushed  atomic.Uint64
+	written atomic.Uint64
+	dropped atomic.Uint64
+}
+
+// NewQueue returns a queue that holds at most hwm messages (0: no limit).
+// The writer leaves out the first skip frames of every message: a ROUTER
+// queues [routing-id, frames...] and puts only the frames on the wire.
+func NewQueue(hwm, skip int) *Queue {
+	return &Queue{hwm: hwm, skip: skip, wake: make(chan struct{}, 1)}
+}
+
+// Push appends m without blocking. It returns ErrQueueFull when the queue is
+// at its high-water mark and net.ErrClosed when it is closed; in both cases
+// the caller keeps ownership of m.
+func (q *Queue) Push(m *wire.Msg) error {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return net.ErrClosed
+	}
+	if q.hwm > 0 && q.n >= q.hwm {
+		q.mu.Unlock()
+		return ErrQueueFull
+	}
+	q.pushLocked(m)
+	return nil
+}
+
+// pushLocked appends m and unlocks q.mu.
+func (q *Queue) pushLocked(m *wire.Msg) {
+	q.msgs = append(q.msgs, m)
+	q.n++
+	first := len(q.msgs) == 1
+	q.mu.Unlock()
+	q.pushed.Add(1)
+	if first {
+		q.signal()
+	}
+}
+
+func (q *Queue) signal() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// PushWait appends m, waiting for room while ctx allows. It gives up with
+// net.ErrClosed when the queue closes, with gone's error when gone is closed
+// first (nil gone: never), and with ctx's error when ctx ends. The caller
+// keeps ownership of m on error.
+func (q *Queue) PushWait(ctx context.Context, m *wire.Msg, gone <-chan struct{}, goneErr error) error {
+	for {
+		q.mu.Lock()
+		if q.closed {
+			q.mu.Unlock()
+			return net.ErrClosed
+		}
+		if q.hwm == 0 || q.n < q.hwm {
+			q.pushLocked(m)
+			return nil
+		}
+		if q.space == nil {
+			q.space = make(chan struct{})
+		}
+		ch := q.space
+		q.mu.Unlock()
+		select {
+		case <-ch:
+		case <-gone:
+			return goneErr
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Full reports whether Push would return ErrQueueFull.
+func (q *Queue) Full() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.hwm > 0 && q.n >= q.hwm
+}
+
+// Len returns the number of messages queued or being written.
+func (q *Queue) Len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.n
+}
+
+// Drop counts a message the caller dropped because the queue was full.
+func (q *Queue) Drop() { q.dropped.Add(1) }
+
+// QueueStats are a queue's counters.
+type QueueStats struct {
+	Queued  int    // messages waiting or being written
+	Pushed  uint64 // messages accepted
+	Written uint64 // messages handed to the connection
+	Dropped uint64 // messages dropped at the high-water mark
+}
+
+// Stats returns the queue's counters.
+func (q *Queue) Stats() QueueStats {
+	return QueueStats{Queued: q.Len(), Pushed: q.pushed.Load(), Written: q.written.Load(), Dropped: q.dropped.Load()}
+}
+
+// Close drops every queued message and makes Push fail from now on. Waiters
+// in PushWait return net.ErrClosed.
+func (q *Queue) Close() {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return
+	}
+	q.closed = true
+	msgs := q.msgs
+	q.msgs = nil
+	q.n -= len(msgs)
+	q.ctl = nil
+	if q.space != nil {
+		close(q.space)
+		q.space = nil
+	}
+	q.mu.Unlock()
+	for _, m := range msgs {
+		m.Release()
+	}
+	q.signal()
+}
+
+// pushControl queues an encoded command for the writer to send ahead of
+// messages. It reports false when the control buffer is full.
+func (q *Queue) pushControl(cmd []byte) bool {
+	q.mu.Lock()
+	if q.closed || len(q.ctl)+len(cmd) > maxControl {
+		q.mu.Unlock()
+		return false
+	}
+	q.ctl = append(q.ctl, cmd...)
+	q.mu.Unlock()
+	q.signal()
+	return true
+}
+
+// take swaps the queued messages and control bytes for the writer's empty
+// slices, so that neither side allocates in steady state.
+func (q *Queue) take(msgs []*wire.Msg, ctl []byte) ([]*wire.Msg, []byte) {
+	q.mu.Lock()
+	msgs, q.msgs = q.msgs, msgs[:0]
+	ctl, q.ctl = q.ctl, ctl[:0]
+	q.mu.Unlock()
+	return msgs, ctl
+}
+
+// done records that the writer finished with k taken messages.
+func (q *Queue) done(k int) {
+	q.mu.Lock()
+	q.n -= k
+	if q.space != nil {
+		close(q.space)
+		q.space = nil
+	}
+	q.mu.Unlock()
+	q.written.Add(uint64(k))
+}
+
+// resetControl forgets control bytes meant for a previous connection.
+func (q *Queue) resetControl() {
+	q.mu.Lock()
+	q.ctl = q.ctl[:0]
+	q.mu.Unlock()
+}
