@@ -1,0 +1,17 @@
+package interop
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// TestMain fails the package if any test leaves a goroutine behind.
+//
+// pebbe/zmq4 starts no goroutines of its own: libzmq's I/O threads are native
+// threads that goleak cannot see, so no IgnoreTopFunction options are needed.
+// A goroutine stuck in a blocking cgo call (Recv without ZMQ_RCVTIMEO, or
+// Context.Term with an open socket) does show up as a leak.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
