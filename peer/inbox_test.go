@@ -1,0 +1,130 @@
+package peer
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/zrouter/zrouter/wire"
+)
+
+func msgs(tag string, n int) []*wire.Msg {
+	out := make([]*wire.Msg, n)
+	for i := range out {
+		out[i] = wire.New([]byte(tag))
+	}
+	return out
+}
+
+func TestInboxFairQueue(t *testing.T) {
+	in := NewInbox()
+	defer in.Close()
+	a, b, c := in.NewSource(0), in.NewSource(0), in.NewSource(0)
+	require.NoError(t, a.Push(msgs("a", 100), nil))
+	require.NoError(t, b.Push(msgs("b", 3), nil))
+	require.NoError(t, c.Push(msgs("c", 3), nil))
+	var got string
+	for range 9 {
+		m := in.TryRecv()
+		require.NotNil(t, m)
+		got += string(m.Frames[0])
+		m.Release()
+	}
+	assert.Equal(t, "abcabcabc", got, "a chatty source takes turns")
+	for range 97 {
+		m := in.TryRecv()
+		require.NotNil(t, m)
+		assert.Equal(t, "a", string(m.Frames[0]))
+		m.Release()
+	}
+	assert.Nil(t, in.TryRecv())
+}
+
+func TestInboxBackpressure(t *testing.T) {
+	in := NewInbox()
+	defer in.Close()
+	s := in.NewSource(4)
+	done := make(chan error, 1)
+	go func() { done <- s.Push(msgs("x", 10), nil) }()
+	checkFor(t, time.Second, func() bool { return s.Len() == 4 })
+	select {
+	case <-done:
+		t.Fatal("Push returned while the source was full")
+	default:
+	}
+	for range 10 {
+		m, err := in.Recv(context.Background())
+		require.NoError(t, err)
+		m.Release()
+		assert.LessOrEqual(t, s.Len(), 4)
+	}
+	require.NoError(t, <-done)
+	assert.EqualValues(t, 10, s.Received())
+}
+
+func TestInboxPushGivesUpWhenGone(t *testing.T) {
+	in := NewInbox()
+	defer in.Close()
+	s := in.NewSource(1)
+	gone := make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- s.Push(msgs("x", 3), gone) }()
+	checkFor(t, time.Second, func() bool { return s.Len() == 1 })
+	close(gone)
+	assert.Error(t, <-done)
+}
+
+func TestInboxRecvContextAndClose(t *testing.T) {
+	in := NewInbox()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	_, err := in.Recv(ctx)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+
+	res := make(chan error, 1)
+	go func() {
+		_, err := in.Recv(context.Background())
+		res <- err
+	}()
+	in.Close()
+	assert.ErrorIs(t, <-res, net.ErrClosed)
+}
+
+func TestInboxDeliverAndManyWaiters(t *testing.T) {
+	in := NewInbox()
+	defer in.Close()
+	const waiters = 8
+	res := make(chan string, waiters)
+	for range waiters {
+		go func() {
+			m, err := in.Recv(context.Background())
+			if err != nil {
+				res <- err.Error()
+				return
+			}
+			res <- string(m.Frames[0])
+			m.Release()
+		}()
+	}
+	for range waiters {
+		require.True(t, in.Deliver(wire.New([]byte("n"))))
+	}
+	for range waiters {
+		assert.Equal(t, "n", <-res)
+	}
+}
+
+// checkFor polls fn until it holds or timeout passes.
+func checkFor(t *testing.T, timeout time.Duration, fn func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !fn() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in time")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

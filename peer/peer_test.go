@@ -1,0 +1,257 @@
+package peer
+
+import (
+	"context"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/zrouter/zrouter/wire"
+	"github.com/zrouter/zrouter/zmtp"
+)
+
+// countingConn counts the Write calls on a connection.
+type countingConn struct {
+	net.Conn
+	writes atomic.Int64
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
+}
+
+// pair connects a ROUTER side (ours, to run as a Peer) to a DEALER side (the
+// remote, driven by hand) over TCP loopback and runs both handshakes.
+func pair(t *testing.T, maxSize int64) (local net.Conn, ls *zmtp.Session, remote net.Conn, rs *zmtp.Session) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	type res struct {
+		c   net.Conn
+		s   *zmtp.Session
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			ch <- res{err: err}
+			return
+		}
+		s, err := zmtp.Handshake(c, &zmtp.Config{SocketType: zmtp.ROUTER, Timeout: 5 * time.Second, MaxSize: maxSize})
+		ch <- res{c, s, err}
+	}()
+	remote, err = net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	rs, err = zmtp.Handshake(remote, &zmtp.Config{SocketType: zmtp.DEALER, Identity: []byte("dealer-1"), Timeout: 5 * time.Second, MaxSize: -1})
+	require.NoError(t, err)
+	r := <-ch
+	require.NoError(t, r.err)
+	t.Cleanup(func() { remote.Close() })
+	return r.c, r.s, remote, rs
+}
+
+type harness struct {
+	p      *Peer
+	in     *Inbox
+	q      *Queue
+	remote net.Conn
+	rd     *zmtp.Reader
+	exited chan struct{}
+}
+
+func startPeer(t *testing.T, cfg Config, maxSize int64, wrap func(net.Conn) net.Conn) *harness {
+	t.Helper()
+	local, ls, remote, rs := pair(t, maxSize)
+	if wrap != nil {
+		local = wrap(local)
+	}
+	h := &harness{in: NewInbox(), q: NewQueue(1000, 1), remote: remote, rd: rs.Reader, exited: make(chan struct{})}
+	h.p = Start(local, ls, []byte("dealer-1"), h.q, h.in.NewSource(1000), cfg, func(*Peer) { close(h.exited) })
+	t.Cleanup(func() {
+		h.p.Close(ClosedByOwner)
+		<-h.exited
+		h.q.Close()
+		h.in.Close()
+	})
+	return h
+}
+
+// readMsg reads one message from the remote side, answering nothing.
+func (h *harness) readMsg(t *testing.T) [][]byte {
+	t.Helper()
+	require.NoError(t, h.remote.SetReadDeadline(time.Now().Add(5*time.Second)))
+	m := wire.Get()
+	defer m.Release()
+	for {
+		hd, err := h.rd.ReadHeader()
+		require.NoError(t, err)
+		if hd.IsCommand() {
+			_, err := h.rd.ReadCommand(hd)
+			require.NoError(t, err)
+			continue
+		}
+		require.NoError(t, h.rd.ReadFrameInto(m, hd))
+		if !hd.More() {
+			break
+		}
+	}
+	var out [][]byte
+	for _, f := range m.Frames {
+		out = append(out, append([]byte{}, f...))
+	}
+	return out
+}
+
+func TestPeerMessagesBothWays(t *testing.T) {
+	h := startPeer(t, Config{IDFrame: true}, -1, nil)
+	_, err := h.remote.Write(zmtp.AppendMessage(nil, [][]byte{{}, []byte("hello")}))
+	require.NoError(t, err)
+	m, err := h.in.Recv(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, [][]byte{[]byte("dealer-1"), {}, []byte("hello")}, m.Frames)
+
+	// Send it back: the writer leaves out the id frame and keeps the
+	// empty delimiter.
+	require.NoError(t, h.q.Push(m))
+	assert.Equal(t, [][]byte{{}, []byte("hello")}, h.readMsg(t))
+}
+
+func TestPeerBurstIsFewWrites(t *testing.T) {
+	var cc *countingConn
+	h := startPeer(t, Config{}, -1, func(c net.Conn) net.Conn { cc = &countingConn{Conn: c}; return cc })
+	const n = 1000
+	// Queue the burst while the writer is busy with nothing: push all at
+	// once under one take by holding the queue's lock.
+	h.q.mu.Lock()
+	for i := range n {
+		m := wire.New([]byte("id"), []byte{byte(i)})
+		h.q.msgs = append(h.q.msgs, m)
+		h.q.n++
+	}
+	h.q.mu.Unlock()
+	h.q.signal()
+	for i := range n {
+		got := h.readMsg(t)
+		require.Equal(t, [][]byte{{byte(i)}}, got)
+	}
+	assert.LessOrEqual(t, cc.writes.Load(), int64(2), "a burst of %d messages", n)
+}
+
+func TestPeerLargeFramesGoOutIntact(t *testing.T) {
+	h := startPeer(t, Config{}, -1, nil)
+	big := make([]byte, 1<<20)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	require.NoError(t, h.q.Push(wire.New([]byte("id"), []byte("a"), big, nil, []byte("z"))))
+	got := h.readMsg(t)
+	require.Len(t, got, 4)
+	assert.Equal(t, "a", string(got[0]))
+	assert.Equal(t, big, got[1])
+	assert.Empty(t, got[2])
+	assert.Equal(t, "z", string(got[3]))
+}
+
+func TestPeerAnswersPing(t *testing.T) {
+	h := startPeer(t, Config{}, -1, nil)
+	_, err := h.remote.Write(zmtp.AppendCommand(nil, &zmtp.Ping{TTL: 0, Context: []byte("ctx-1")}))
+	require.NoError(t, err)
+	require.NoError(t, h.remote.SetReadDeadline(time.Now().Add(5*time.Second)))
+	hd, err := h.rd.ReadHeader()
+	require.NoError(t, err)
+	require.True(t, hd.IsCommand())
+	body, err := h.rd.ReadCommand(hd)
+	require.NoError(t, err)
+	c, err := zmtp.ParseCommand(body)
+	require.NoError(t, err)
+	assert.Equal(t, &zmtp.Pong{Context: []byte("ctx-1")}, c)
+}
+
+func TestPeerCloseReasons(t *testing.T) {
+	tests := []struct {
+		name    string
+		maxSize int64
+		send    []byte
+		want    CloseReason
+	}{
+		{"reserved flag bits", -1, []byte{0x80, 0x00}, ProtocolError},
+		{"oversized frame", 100, zmtp.AppendHeader(nil, 0, 1<<40), TooLarge},
+		{"peer ERROR", -1, zmtp.AppendCommand(nil, &zmtp.Error{Reason: "go away"}), PeerSentError},
+		{"bad command", -1, zmtp.AppendFrame(nil, zmtp.FlagCommand, nil), ProtocolError},
+		{"EOF mid-frame", -1, []byte{0x00, 0x10, 'a'}, PeerClosed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := startPeer(t, Config{}, tt.maxSize, nil)
+			_, err := h.remote.Write(tt.send)
+			require.NoError(t, err)
+			if tt.want == PeerClosed {
+				require.NoError(t, h.remote.Close())
+			}
+			select {
+			case <-h.exited:
+			case <-time.After(5 * time.Second):
+				t.Fatal("peer did not end")
+			}
+			assert.Equal(t, tt.want, h.p.Reason())
+		})
+	}
+}
+
+func TestPeerHeartbeatTimeout(t *testing.T) {
+	h := startPeer(t, Config{HeartbeatIvl: 20 * time.Millisecond, HeartbeatTimeout: 60 * time.Millisecond}, -1, nil)
+	// The remote never answers (it does not even read).
+	select {
+	case <-h.exited:
+	case <-time.After(5 * time.Second):
+		t.Fatal("silent peer was not detected")
+	}
+	assert.Equal(t, HeartbeatTimeout, h.p.Reason())
+}
+
+func TestPeerHeartbeatKeepsAnsweringPeerAlive(t *testing.T) {
+	h := startPeer(t, Config{HeartbeatIvl: 10 * time.Millisecond, HeartbeatTTL: time.Second, HeartbeatTimeout: 50 * time.Millisecond}, -1, nil)
+	// The remote answers every PING with a PONG for 30 PINGs (~300ms, six
+	// timeouts long), checking the TTL we asked for.
+	require.NoError(t, h.remote.SetReadDeadline(time.Now().Add(5*time.Second)))
+	for pings := 0; pings < 30; {
+		hd, err := h.rd.ReadHeader()
+		require.NoError(t, err)
+		require.True(t, hd.IsCommand())
+		body, err := h.rd.ReadCommand(hd)
+		require.NoError(t, err)
+		c, err := zmtp.ParseCommand(body)
+		require.NoError(t, err)
+		ping, ok := c.(*zmtp.Ping)
+		require.True(t, ok)
+		assert.EqualValues(t, 10, ping.TTL, "TTL in tenths of a second")
+		_, err = h.remote.Write(zmtp.AppendCommand(nil, &zmtp.Pong{Context: ping.Context}))
+		require.NoError(t, err)
+		pings++
+	}
+	assert.Equal(t, Open, h.p.Reason())
+}
+
+func TestPeerHonoursPeerTTL(t *testing.T) {
+	h := startPeer(t, Config{}, -1, nil)
+	// A PING asking for a 0.1s TTL, then silence: we must hang up.
+	_, err := h.remote.Write(zmtp.AppendCommand(nil, &zmtp.Ping{TTL: 1}))
+	require.NoError(t, err)
+	select {
+	case <-h.exited:
+	case <-time.After(5 * time.Second):
+		t.Fatal("peer TTL not honoured")
+	}
+	assert.Equal(t, HeartbeatTimeout, h.p.Reason())
+}
+
+func TestCloseReasonString(t *testing.T) {
+	assert.Equal(t, "heartbeat timeout", HeartbeatTimeout.String())
+	assert.Equal(t, "unknown", CloseReason(99).String())
+}

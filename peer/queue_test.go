@@ -1,0 +1,93 @@
+package peer
+
+import (
+	"context"
+	"errors"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/zrouter/zrouter/wire"
+)
+
+func TestQueueHWM(t *testing.T) {
+	q := NewQueue(3, 0)
+	for range 3 {
+		require.NoError(t, q.Push(wire.New([]byte("x"))))
+	}
+	m := wire.New([]byte("y"))
+	assert.ErrorIs(t, q.Push(m), ErrQueueFull)
+	assert.True(t, q.Full())
+
+	// Messages the writer has taken still count until written.
+	batch, _ := q.take(nil, nil)
+	require.Len(t, batch, 3)
+	assert.ErrorIs(t, q.Push(m), ErrQueueFull)
+	q.done(len(batch))
+	release(batch)
+	require.NoError(t, q.Push(m))
+	assert.Equal(t, 1, q.Len())
+	q.Close()
+	assert.ErrorIs(t, q.Push(wire.New()), net.ErrClosed)
+}
+
+func TestQueueUnlimited(t *testing.T) {
+	q := NewQueue(0, 0)
+	defer q.Close()
+	for range 10000 {
+		require.NoError(t, q.Push(wire.Get()))
+	}
+	assert.Equal(t, 10000, q.Len())
+}
+
+func TestQueuePushWait(t *testing.T) {
+	q := NewQueue(1, 0)
+	defer q.Close()
+	require.NoError(t, q.Push(wire.Get()))
+
+	// ctx ends the wait.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	m := wire.Get()
+	assert.ErrorIs(t, q.PushWait(ctx, m, nil, nil), context.DeadlineExceeded)
+
+	// gone ends the wait with its error.
+	gone := make(chan struct{})
+	errGoneTest := errors.New("gone")
+	res := make(chan error, 1)
+	go func() { res <- q.PushWait(context.Background(), m, gone, errGoneTest) }()
+	close(gone)
+	assert.ErrorIs(t, <-res, errGoneTest)
+
+	// room ends the wait with success.
+	go func() { res <- q.PushWait(context.Background(), m, nil, nil) }()
+	batch, _ := q.take(nil, nil)
+	q.done(len(batch))
+	release(batch)
+	require.NoError(t, <-res)
+	assert.Equal(t, 1, q.Len())
+}
+
+func TestQueueCloseWakesWaiters(t *testing.T) {
+	q := NewQueue(1, 0)
+	require.NoError(t, q.Push(wire.Get()))
+	res := make(chan error, 1)
+	m := wire.Get()
+	go func() { res <- q.PushWait(context.Background(), m, nil, nil) }()
+	q.Close()
+	assert.ErrorIs(t, <-res, net.ErrClosed)
+	m.Release()
+}
+
+func TestQueueControlBounded(t *testing.T) {
+	q := NewQueue(1, 0)
+	defer q.Close()
+	cmd := make([]byte, 100)
+	n := 0
+	for q.pushControl(cmd) {
+		n++
+	}
+	assert.Equal(t, maxControl/100, n)
+}
