@@ -87,6 +87,11 @@ func (q *Queue) signal() {
 // keeps ownership of m on error.
 func (q *Queue) PushWait(ctx context.Context, m *wire.Msg, gone <-chan struct{}, goneErr error) error {
 	for {
+		select {
+		case <-gone:
+			return goneErr
+		default:
+		}
 		q.mu.Lock()
 		if q.closed {
 			q.mu.Unlock()

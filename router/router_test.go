@@ -1,0 +1,407 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/zrouter/zrouter/peer"
+	"github.com/zrouter/zrouter/wire"
+	"github.com/zrouter/zrouter/zmtp"
+)
+
+func TestEnvelopeKeepsEmptyDelimiter(t *testing.T) {
+	r := newRouter(t)
+	p := dialRaw(t, r.Addr(), zmtp.REQ, "client")
+	p.send("", "hello")
+	got := recvStrings(t, r)
+	assert.Equal(t, []string{"client", "", "hello"}, got)
+	require.NoError(t, sendStrings(t, r, "client", "", "world"))
+	assert.Equal(t, []string{"", "world"}, p.recv())
+}
+
+func TestGeneratedRoutingIDs(t *testing.T) {
+	r := newRouter(t)
+	a := dialRaw(t, r.Addr(), zmtp.DEALER, "")
+	b := dialRaw(t, r.Addr(), zmtp.DEALER, "")
+	a.send("a")
+	b.send("b")
+	ids := map[string]string{}
+	for range 2 {
+		got := recvStrings(t, r)
+		ids[got[1]] = got[0]
+	}
+	for _, id := range ids {
+		require.Len(t, id, 5)
+		assert.Zero(t, id[0], "generated ids start with 0x00")
+	}
+	assert.NotEqual(t, ids["a"], ids["b"])
+	require.NoError(t, sendStrings(t, r, ids["b"], "to-b"))
+	assert.Equal(t, []string{"to-b"}, b.recv())
+}
+
+func TestDuplicateIDRefused(t *testing.T) {
+	r := newRouter(t, WithNotify(true))
+	first := dialRaw(t, r.Addr(), zmtp.DEALER, "dup")
+	assert.Equal(t, []string{"dup", ""}, recvStrings(t, r), "connect notification")
+	second := dialRaw(t, r.Addr(), zmtp.DEALER, "dup")
+	// The newcomer is dropped: its connection reads EOF.
+	require.NoError(t, second.conn.SetReadDeadline(time.Now().Add(5*time.Second)))
+	_, err := second.s.Reader.ReadHeader()
+	assert.Error(t, err)
+	checkFor(t, 5*time.Second, func() bool { return r.Stats().RefusedDup == 1 })
+	// The first still owns the id.
+	require.NoError(t, sendStrings(t, r, "dup", "still-you"))
+	assert.Equal(t, []string{"still-you"}, first.recv())
+}
+
+func TestHandoverTakesOverID(t *testing.T) {
+	r := newRouter(t, WithHandover(true))
+	first := dialRaw(t, r.Addr(), zmtp.DEALER, "dup")
+	waitPeers(t, r, 1)
+	second := dialRaw(t, r.Addr(), zmtp.DEALER, "dup")
+	// The old connection is closed.
+	require.NoError(t, first.conn.SetReadDeadline(time.Now().Add(5*time.Second)))
+	_, err := first.s.Reader.ReadHeader()
+	assert.Error(t, err)
+	checkFor(t, 5*time.Second, func() bool {
+		s := r.Stats()
+		return s.Peers == 1 && s.CloseReasons[peer.Replaced] == 1
+	})
+	require.NoError(t, sendStrings(t, r, "dup", "new-owner"))
+	assert.Equal(t, []string{"new-owner"}, second.recv())
+}
+
+func TestPeerDownWithQueuedMessages(t *testing.T) {
+	r := newRouter(t, WithSendHWM(0))
+	p := dialRaw(t, r.Addr(), zmtp.DEALER, "gone")
+	waitPeers(t, r, 1)
+	big := make([]byte, 256<<10)
+	// The peer never reads: the writer blocks and messages pile up.
+	for range 200 {
+		require.NoError(t, r.SendFrames(context.Background(), []byte("gone"), big))
+	}
+	require.NoError(t, p.conn.Close())
+	waitPeers(t, r, 0)
+	// Sends to the departed id are dropped and counted, not queued.
+	before := r.Stats().Unroutable
+	require.NoError(t, sendStrings(t, r, "gone", "x"))
+	assert.Equal(t, before+1, r.Stats().Unroutable)
+}
+
+func TestUnknownIDDroppedOrReported(t *testing.T) {
+	r := newRouter(t)
+	require.NoError(t, sendStrings(t, r, "nobody", "x"))
+	assert.EqualValues(t, 1, r.Stats().Unroutable)
+
+	m := newRouter(t, WithMandatory(true))
+	err := sendStrings(t, m, "nobody", "x")
+	var ue *UnroutableError
+	require.ErrorAs(t, err, &ue)
+	assert.Equal(t, []byte("nobody"), ue.ID)
+	assert.ErrorIs(t, err, ErrHostUnreachable)
+
+	err = m.Send(context.Background(), wire.Get())
+	assert.ErrorIs(t, err, ErrNoRoutingID)
+}
+
+// stallPeer connects a peer that never reads and fills the router's queue
+// for it up to hwm (the writer blocks once the socket buffers are full).
+func stallPeer(t *testing.T, r *Router, id string) *rawPeer {
+	p := dialRaw(t, r.Addr(), zmtp.DEALER, id)
+	waitPeers(t, r, 1)
+	big := make([]byte, 1<<20)
+	checkFor(t, 10*time.Second, func() bool {
+		m := wire.New([]byte(id), big)
+		if err := r.TrySend(m); err != nil {
+			m.Release()
+			return errors.Is(err, ErrWouldBlock)
+		}
+		return false
+	})
+	return p
+}
+
+func TestMandatoryFullQueue(t *testing.T) {
+	r := newRouter(t, WithMandatory(true), WithSendHWM(4))
+	p := stallPeer(t, r, "slow")
+
+	// TrySend reports at once.
+	m := wire.New([]byte("slow"), []byte("x"))
+	defer m.Release()
+	assert.ErrorIs(t, r.TrySend(m), ErrWouldBlock)
+
+	// Send waits while ctx allows.
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	assert.ErrorIs(t, r.Send(ctx, m), context.DeadlineExceeded)
+
+	// The peer leaving during the wait ends it with host-unreachable.
+	res := make(chan error, 1)
+	go func() { res <- r.Send(context.Background(), m) }()
+	time.Sleep(20 * time.Millisecond) // let Send start waiting
+	require.NoError(t, p.conn.Close())
+	select {
+	case err := <-res:
+		assert.ErrorIs(t, err, ErrHostUnreachable)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Send waited forever on a departed peer")
+	}
+}
+
+func TestFullQueueDropsAndCounts(t *testing.T) {
+	r := newRouter(t, WithSendHWM(4))
+	p := dialRaw(t, r.Addr(), zmtp.DEALER, "slow")
+	waitPeers(t, r, 1)
+	big := make([]byte, 1<<20)
+	for range 100 {
+		require.NoError(t, r.SendFrames(context.Background(), []byte("slow"), big))
+	}
+	s := r.Stats()
+	require.Len(t, s.PeerStats, 1)
+	ps := s.PeerStats[0]
+	assert.LessOrEqual(t, ps.Queued, 4, "the queue stays within its mark")
+	assert.Equal(t, uint64(100), uint64(ps.Queued)+ps.Sent+ps.Dropped, "every message is queued, written or counted as dropped")
+	assert.Positive(t, ps.Dropped)
+	_ = p
+}
+
+func TestLoadBalancerRoundRobinAndHealing(t *testing.T) {
+	r := newRouter(t, WithMode(LoadBalancer))
+	var ps []*rawPeer
+	for i := range 4 {
+		ps = append(ps, dialRaw(t, r.Addr(), zmtp.DEALER, fmt.Sprintf("w%d", i)))
+	}
+	waitPeers(t, r, 4)
+	// One worker dies: its ghost entry in the round robin must be healed
+	// when met, not cost a scan at disconnect.
+	require.NoError(t, ps[3].conn.Close())
+	waitPeers(t, r, 3)
+	const n = 300
+	for i := range n {
+		require.NoError(t, sendStrings(t, r, fmt.Sprint(i)))
+	}
+	var wg sync.WaitGroup
+	counts := make([]int, 3)
+	for i := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range n / 3 {
+				ps[i].recv()
+				counts[i]++
+			}
+		}()
+	}
+	wg.Wait()
+	assert.Equal(t, []int{100, 100, 100}, counts)
+	assert.Zero(t, r.Stats().Unroutable)
+}
+
+func TestLoadBalancerNoPeer(t *testing.T) {
+	r := newRouter(t, WithMode(LoadBalancer))
+	require.NoError(t, sendStrings(t, r, "x"))
+	checkFor(t, time.Second, func() bool { return r.Stats().Unroutable == 1 })
+
+	m := newRouter(t, WithMode(LoadBalancer), WithMandatory(true))
+	assert.ErrorIs(t, sendStrings(t, m, "x"), ErrHostUnreachable)
+}
+
+func TestFairQueuedReceive(t *testing.T) {
+	r := newRouter(t, WithRecvHWM(10000))
+	chatty := dialRaw(t, r.Addr(), zmtp.DEALER, "chatty")
+	quiet := dialRaw(t, r.Addr(), zmtp.DEALER, "quiet")
+	waitPeers(t, r, 2)
+	var burst []byte
+	for range 1000 {
+		burst = zmtp.AppendMessage(burst, [][]byte{[]byte("c")})
+	}
+	_, err := chatty.conn.Write(burst)
+	require.NoError(t, err)
+	checkFor(t, 5*time.Second, func() bool { return r.Stats().MsgsIn == 1000 })
+	quiet.send("q")
+	checkFor(t, 5*time.Second, func() bool { return r.Stats().MsgsIn == 1001 })
+	// The quiet peer's message comes within the next two, not after the
+	// chatty peer's thousand.
+	first := recvStrings(t, r)
+	second := recvStrings(t, r)
+	assert.Contains(t, []string{first[0], second[0]}, "quiet")
+}
+
+func TestRecvHWMPushesBack(t *testing.T) {
+	r := newRouter(t, WithRecvHWM(10))
+	p := dialRaw(t, r.Addr(), zmtp.DEALER, "p")
+	waitPeers(t, r, 1)
+	var burst []byte
+	for i := range 5000 {
+		burst = zmtp.AppendMessage(burst, [][]byte{[]byte(fmt.Sprint(i))})
+	}
+	go func() { _, _ = p.conn.Write(burst) }()
+	// Nothing is read from the router: it must stop at its bound.
+	checkFor(t, 5*time.Second, func() bool { return r.Stats().MsgsIn >= 10 })
+	time.Sleep(50 * time.Millisecond)
+	assert.LessOrEqual(t, r.Stats().MsgsIn, uint64(10+128), "bounded by RCVHWM plus one read batch")
+	for i := range 5000 {
+		got := recvStrings(t, r)
+		require.Equal(t, fmt.Sprint(i), got[1])
+	}
+}
+
+func TestNotifyAndProbe(t *testing.T) {
+	r := newRouter(t, WithNotify(true), WithProbe(true))
+	p := dialRaw(t, r.Addr(), zmtp.DEALER, "n")
+	assert.Equal(t, []string{"n", ""}, recvStrings(t, r), "connect")
+	assert.Equal(t, []string{""}, p.recv(), "probe")
+	require.NoError(t, p.conn.Close())
+	assert.Equal(t, []string{"n", ""}, recvStrings(t, r), "disconnect")
+}
+
+func TestMaxPeers(t *testing.T) {
+	r := newRouter(t, WithMaxPeers(1))
+	dialRaw(t, r.Addr(), zmtp.DEALER, "a")
+	waitPeers(t, r, 1)
+	b := dialRaw(t, r.Addr(), zmtp.DEALER, "b")
+	require.NoError(t, b.conn.SetReadDeadline(time.Now().Add(5*time.Second)))
+	_, err := b.s.Reader.ReadHeader()
+	assert.Error(t, err)
+	assert.EqualValues(t, 1, r.Stats().RefusedMax)
+}
+
+func TestMaxMsgSizeClosesConnection(t *testing.T) {
+	r := newRouter(t, WithMaxMsgSize(1024))
+	p := dialRaw(t, r.Addr(), zmtp.DEALER, "big")
+	waitPeers(t, r, 1)
+	_, err := p.conn.Write(zmtp.AppendHeader(nil, 0, 1<<50))
+	require.NoError(t, err)
+	waitPeers(t, r, 0)
+	assert.EqualValues(t, 1, r.Stats().CloseReasons[peer.TooLarge])
+}
+
+func TestHandshakeTimeoutAndSilentConnections(t *testing.T) {
+	r := newRouter(t, WithHandshakeTimeout(200*time.Millisecond))
+	// Silent connections do not delay a real peer.
+	var silent []net.Conn
+	for range 50 {
+		c, err := net.Dial("tcp", r.Addr()[len("tcp://"):])
+		require.NoError(t, err)
+		silent = append(silent, c)
+	}
+	p := dialRaw(t, r.Addr(), zmtp.DEALER, "real")
+	p.send("hi")
+	assert.Equal(t, []string{"real", "hi"}, recvStrings(t, r))
+	// And they are closed after the timeout.
+	for _, c := range silent {
+		require.NoError(t, c.SetReadDeadline(time.Now().Add(5*time.Second)))
+		buf := make([]byte, 128)
+		var err error
+		for err == nil {
+			_, err = c.Read(buf) // our greeting, then EOF
+		}
+		assert.NotErrorIs(t, err, errors.New("timeout"))
+		c.Close()
+	}
+	checkFor(t, 5*time.Second, func() bool { return r.Stats().HandshakeErr == 50 })
+}
+
+func TestIncompatibleSocketTypeRefused(t *testing.T) {
+	r := newRouter(t)
+	c, err := net.Dial("tcp", r.Addr()[len("tcp://"):])
+	require.NoError(t, err)
+	defer c.Close()
+	// Speak as a PUB by hand: greeting, then READY.
+	hello := zmtp.Greeting{Major: 3, Minor: 1, Mechanism: "NULL"}.Append(nil)
+	hello = zmtp.AppendCommand(hello, &zmtp.Ready{Metadata: zmtp.Metadata{{Name: "Socket-Type", Value: []byte("PUB")}}})
+	_, err = c.Write(hello)
+	require.NoError(t, err)
+	// The router answers greeting, READY, then ERROR, and hangs up.
+	rd := zmtp.NewReader(c, -1)
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(5*time.Second)))
+	_, err = rd.Peek(zmtp.GreetingSize)
+	require.NoError(t, err)
+	rd.Discard(zmtp.GreetingSize)
+	var names []string
+	for {
+		h, err := rd.ReadHeader()
+		if err != nil {
+			break
+		}
+		body, err := rd.ReadCommand(h)
+		require.NoError(t, err)
+		cmd, err := zmtp.ParseCommand(body)
+		require.NoError(t, err)
+		names = append(names, cmd.Name())
+		if e, ok := cmd.(*zmtp.Error); ok {
+			assert.Contains(t, e.Reason, "socket type")
+		}
+	}
+	assert.Equal(t, []string{"READY", "ERROR"}, names)
+	checkFor(t, 5*time.Second, func() bool { return r.Stats().HandshakeErr == 1 })
+	assert.Zero(t, r.Stats().Peers)
+}
+
+func TestRouterConnectWithRoutingID(t *testing.T) {
+	server := newRouter(t, WithRoutingID([]byte("server")))
+	client, err := New(WithRoutingID([]byte("client")))
+	require.NoError(t, err)
+	defer client.Close()
+	require.NoError(t, client.Connect(server.Addr(), ConnectRoutingID([]byte("srv"))))
+	waitPeers(t, client, 1)
+	waitPeers(t, server, 1)
+	require.NoError(t, sendStrings(t, client, "srv", "ping"))
+	assert.Equal(t, []string{"client", "ping"}, recvStrings(t, server))
+	require.NoError(t, sendStrings(t, server, "client", "pong"))
+	assert.Equal(t, []string{"srv", "pong"}, recvStrings(t, client))
+}
+
+func TestReconnect(t *testing.T) {
+	server := newRouter(t)
+	addr := server.Addr()
+	client, err := New(WithReconnect(10*time.Millisecond, 50*time.Millisecond))
+	require.NoError(t, err)
+	defer client.Close()
+	require.NoError(t, client.Connect(addr, ConnectRoutingID([]byte("s"))))
+	waitPeers(t, client, 1)
+	require.NoError(t, server.Close())
+	waitPeers(t, client, 0)
+	again, err := New()
+	require.NoError(t, err)
+	defer again.Close()
+	require.NoError(t, again.Bind(addr))
+	waitPeers(t, client, 1)
+	require.NoError(t, sendStrings(t, client, "s", "back"))
+	got := recvStrings(t, again)
+	assert.Equal(t, "back", got[1])
+}
+
+func TestOptionsValidated(t *testing.T) {
+	_, err := New(WithRoutingID([]byte{0, 1}))
+	assert.ErrorIs(t, err, ErrBadRoutingID)
+	_, err = New(WithSendHWM(-1))
+	assert.Error(t, err)
+	r, err := New()
+	require.NoError(t, err)
+	defer r.Close()
+	assert.Error(t, r.Bind("ipc:///tmp/x"))
+	assert.ErrorIs(t, r.Connect("tcp://127.0.0.1:1", ConnectRoutingID(make([]byte, 256))), ErrBadRoutingID)
+}
+
+func TestCloseUnblocksRecvAndIsIdempotent(t *testing.T) {
+	r, err := New()
+	require.NoError(t, err)
+	require.NoError(t, r.Bind("tcp://127.0.0.1:0"))
+	res := make(chan error, 1)
+	go func() {
+		_, err := r.Recv(context.Background())
+		res <- err
+	}()
+	require.NoError(t, r.Close())
+	assert.ErrorIs(t, <-res, net.ErrClosed)
+	require.NoError(t, r.Close())
+	assert.ErrorIs(t, r.Bind("tcp://127.0.0.1:0"), net.ErrClosed)
+}
