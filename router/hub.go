@@ -15,7 +15,7 @@ import (
 type upEvent struct {
 	conn  net.Conn
 	sess  *zmtp.Session
-	id    []byte           // forced routing id (ConnectRoutingID), or nil
+	id    []byte          // forced routing id (ConnectRoutingID), or nil
 	reply chan *peer.Peer // the running peer, or nil when refused
 }
 
