@@ -88,6 +88,7 @@ func Start(conn net.Conn, sess *zmtp.Session, id []byte, q *Queue, src *Source, 
 	}
 	p.lastRecv.Store(time.Now().UnixNano())
 	q.resetControl()
+	q.signal() // the queue may outlive an earlier connection with messages waiting
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); p.readLoop() }()
@@ -288,7 +289,7 @@ func (p *Peer) writeLoop() {
 				return
 			default:
 			}
-			batch, ctl = p.q.take(batch, ctl)
+			batch, ctl = p.q.take(batch[:0], ctl, maxWriteBatch)
 			if len(batch) == 0 && len(ctl) == 0 {
 				break
 			}

@@ -16,16 +16,18 @@ const maxControl = 4 << 10
 // Queue is a bounded outbound queue of messages for one writer.
 //
 // Push never blocks: it reports ErrQueueFull at the high-water mark and lets
-// the caller decide whether to drop, report, or wait with PushWait. Messages
-// the writer has taken but not yet written still count against the mark, so
-// the memory a queue holds is bounded by hwm messages.
+// the caller decide whether to drop, report, or wait with PushWait. As in
+// libzmq, the mark counts messages waiting for the writer; the writer takes
+// them in batches of about 256 KiB, so the memory behind a queue is bounded
+// by hwm messages plus one batch.
 //
 // All methods are safe for concurrent use.
 type Queue struct {
 	mu     sync.Mutex
-	msgs   []*wire.Msg   // waiting for the writer, oldest first
+	msgs   []*wire.Msg   // msgs[head:] wait for the writer, oldest first
+	head   int           // first waiting message
+	taken  int           // taken by the writer and not yet written
 	ctl    []byte        // encoded commands for the writer to send first
-	n      int           // queued plus taken by the writer and not yet written
 	space  chan struct{} // closed when room appears; nil without waiters
 	closed bool
 
@@ -54,7 +56,7 @@ func (q *Queue) Push(m *wire.Msg) error {
 		q.mu.Unlock()
 		return net.ErrClosed
 	}
-	if q.hwm > 0 && q.n >= q.hwm {
+	if q.fullLocked() {
 		q.mu.Unlock()
 		return ErrQueueFull
 	}
@@ -62,11 +64,18 @@ func (q *Queue) Push(m *wire.Msg) error {
 	return nil
 }
 
+func (q *Queue) fullLocked() bool { return q.hwm > 0 && len(q.msgs)-q.head >= q.hwm }
+
 // pushLocked appends m and unlocks q.mu.
 func (q *Queue) pushLocked(m *wire.Msg) {
+	if q.head > 0 && len(q.msgs) == cap(q.msgs) {
+		n := copy(q.msgs, q.msgs[q.head:])
+		clear(q.msgs[n:])
+		q.msgs = q.msgs[:n]
+		q.head = 0
+	}
 	q.msgs = append(q.msgs, m)
-	q.n++
-	first := len(q.msgs) == 1
+	first := len(q.msgs)-q.head == 1
 	q.mu.Unlock()
 	q.pushed.Add(1)
 	if first {
@@ -97,7 +106,7 @@ func (q *Queue) PushWait(ctx context.Context, m *wire.Msg, gone <-chan struct{},
 			q.mu.Unlock()
 			return net.ErrClosed
 		}
-		if q.hwm == 0 || q.n < q.hwm {
+		if !q.fullLocked() {
 			q.pushLocked(m)
 			return nil
 		}
@@ -120,14 +129,14 @@ func (q *Queue) PushWait(ctx context.Context, m *wire.Msg, gone <-chan struct{},
 func (q *Queue) Full() bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.hwm > 0 && q.n >= q.hwm
+	return q.fullLocked()
 }
 
 // Len returns the number of messages queued or being written.
 func (q *Queue) Len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.n
+	return len(q.msgs) - q.head + q.taken
 }
 
 // Drop counts a message the caller dropped because the queue was full.
@@ -155,9 +164,8 @@ func (q *Queue) Close() {
 		return
 	}
 	q.closed = true
-	msgs := q.msgs
-	q.msgs = nil
-	q.n -= len(msgs)
+	msgs := q.msgs[q.head:]
+	q.msgs, q.head = nil, 0
 	q.ctl = nil
 	if q.space != nil {
 		close(q.space)
@@ -184,24 +192,36 @@ func (q *Queue) pushControl(cmd []byte) bool {
 	return true
 }
 
-// take swaps the queued messages and control bytes for the writer's empty
-// slices, so that neither side allocates in steady state.
-func (q *Queue) take(msgs []*wire.Msg, ctl []byte) ([]*wire.Msg, []byte) {
+// take moves messages from the front of the queue into batch, about
+// maxBytes worth (at least one message), and swaps the control bytes for the
+// writer's empty buffer, so that neither side allocates in steady state.
+func (q *Queue) take(batch []*wire.Msg, ctl []byte, maxBytes int) ([]*wire.Msg, []byte) {
 	q.mu.Lock()
-	msgs, q.msgs = q.msgs, msgs[:0]
+	size := 0
+	for q.head < len(q.msgs) && size < maxBytes {
+		m := q.msgs[q.head]
+		q.msgs[q.head] = nil
+		q.head++
+		batch = append(batch, m)
+		size += m.Size()
+	}
+	if q.head == len(q.msgs) {
+		q.msgs, q.head = q.msgs[:0], 0
+	}
+	q.taken += len(batch)
 	ctl, q.ctl = q.ctl, ctl[:0]
+	if q.space != nil && len(batch) > 0 {
+		close(q.space)
+		q.space = nil
+	}
 	q.mu.Unlock()
-	return msgs, ctl
+	return batch, ctl
 }
 
 // done records that the writer finished with k taken messages.
 func (q *Queue) done(k int) {
 	q.mu.Lock()
-	q.n -= k
-	if q.space != nil {
-		close(q.space)
-		q.space = nil
-	}
+	q.taken -= k
 	q.mu.Unlock()
 	q.written.Add(uint64(k))
 }

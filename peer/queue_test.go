@@ -21,13 +21,14 @@ func TestQueueHWM(t *testing.T) {
 	assert.ErrorIs(t, q.Push(m), ErrQueueFull)
 	assert.True(t, q.Full())
 
-	// Messages the writer has taken still count until written.
-	batch, _ := q.take(nil, nil)
+	// Messages the writer has taken make room, as in libzmq, but still
+	// show in Len until written.
+	batch, _ := q.take(nil, nil, 1<<20)
 	require.Len(t, batch, 3)
-	assert.ErrorIs(t, q.Push(m), ErrQueueFull)
+	require.NoError(t, q.Push(m))
+	assert.Equal(t, 4, q.Len())
 	q.done(len(batch))
 	release(batch)
-	require.NoError(t, q.Push(m))
 	assert.Equal(t, 1, q.Len())
 	q.Close()
 	assert.ErrorIs(t, q.Push(wire.New()), net.ErrClosed)
@@ -63,11 +64,28 @@ func TestQueuePushWait(t *testing.T) {
 
 	// room ends the wait with success.
 	go func() { res <- q.PushWait(context.Background(), m, nil, nil) }()
-	batch, _ := q.take(nil, nil)
+	batch, _ := q.take(nil, nil, 1<<20)
 	q.done(len(batch))
 	release(batch)
 	require.NoError(t, <-res)
 	assert.Equal(t, 1, q.Len())
+}
+
+func TestQueueTakeBoundedByBytes(t *testing.T) {
+	q := NewQueue(0, 0)
+	defer q.Close()
+	for range 10 {
+		require.NoError(t, q.Push(wire.New(make([]byte, 100))))
+	}
+	batch, _ := q.take(nil, nil, 250)
+	assert.Len(t, batch, 3, "stops once 250 bytes are reached")
+	q.done(len(batch))
+	release(batch)
+	batch, _ = q.take(batch[:0], nil, 1)
+	assert.Len(t, batch, 1, "at least one message")
+	q.done(len(batch))
+	release(batch)
+	assert.Equal(t, 6, q.Len())
 }
 
 func TestQueueCloseWakesWaiters(t *testing.T) {

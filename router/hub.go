@@ -124,7 +124,14 @@ func (h *hub) admit(ev upEvent) *peer.Peer {
 		HeartbeatTTL:     r.cfg.heartbeatTTL,
 		HeartbeatTimeout: r.cfg.heartbeatTimeout,
 	}
+	if r.cfg.notify {
+		// Before the peer starts, so that it comes ahead of its messages.
+		r.inbox.Deliver(wire.New(id, nil))
+	}
 	r.peers.Add(1)
+	// The table entry must exist before the reader can deliver anything, or
+	// an immediate reply to the first message would be unroutable.
+	r.tmu.Lock()
 	p := peer.Start(ev.conn, ev.sess, id, q, src, pcfg, func(p *peer.Peer) {
 		defer r.peers.Done()
 		p.Queue().Close() // Send fails fast from now on
@@ -133,7 +140,6 @@ func (h *hub) admit(ev upEvent) *peer.Peer {
 		case <-h.done:
 		}
 	})
-	r.tmu.Lock()
 	r.table[string(id)] = p
 	r.tmu.Unlock()
 	h.rr.Add(p)
@@ -148,9 +154,6 @@ func (h *hub) admit(ev upEvent) *peer.Peer {
 		if q.Push(m) != nil {
 			m.Release()
 		}
-	}
-	if r.cfg.notify {
-		r.inbox.Deliver(wire.New(p.ID, nil))
 	}
 	return p
 }

@@ -64,7 +64,7 @@ func WithMode(m Mode) Option { return func(c *config) { c.mode = m } }
 // WithRoutingID sets the routing id this socket announces to its peers
 // (ZMQ_ROUTING_ID). It must be 1 to 255 bytes and not start with 0x00.
 func WithRoutingID(id []byte) Option {
-	return func(c *config) { c.routingID = append([]byte(nil), id...) }
+	return func(c *config) { c.routingID = append([]byte{}, id...) }
 }
 
 // WithMandatory makes undeliverable messages an error instead of a silent,
@@ -137,7 +137,7 @@ type connectConfig struct {
 // router's table, instead of the id the peer announces
 // (ZMQ_CONNECT_ROUTING_ID); it is how a ROUTER addresses another ROUTER.
 func ConnectRoutingID(id []byte) ConnectOption {
-	return func(c *connectConfig) { c.routingID = append([]byte(nil), id...) }
+	return func(c *connectConfig) { c.routingID = append([]byte{}, id...) }
 }
 
 // acceptRetry is the pause after an accept error other than closing, such

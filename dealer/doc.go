@@ -1,0 +1,28 @@
+// Package dealer is zrouter's DEALER socket: the public API, its options, and
+// the outbound pipes that it load-balances over.
+//
+// A Dealer binds and connects like a Router, but addresses no one: Send puts
+// each message on the next pipe in round robin, and Recv returns messages
+// from every peer, fair-queued, with no routing-id frame. It behaves as
+// libzmq's DEALER does:
+//
+//   - Send never drops a message. When no pipe has room under its send
+//     high-water mark, Send waits while its context allows; TrySend returns
+//     ErrWouldBlock instead.
+//   - Each Connect makes one pipe at once, before any connection is up, and
+//     keeps it across reconnects (libzmq without ZMQ_IMMEDIATE): messages
+//     sent to it wait in its queue, up to the high-water mark, and go out
+//     when the connection comes up. Messages that a lost connection had
+//     already taken off the queue are lost with it.
+//   - A peer that connects to a bound Dealer gets a pipe for as long as its
+//     connection lasts; what is still queued when it ends is dropped and
+//     counted.
+//   - Messages between the Dealer and one peer keep their order.
+//
+// # Ownership
+//
+// The Dealer's mutex guards its pipes, its round robin and its listeners; it
+// is never held across I/O. Each connection has a reader and a writer
+// goroutine (package peer); accept, handshake and connect loops have their
+// own. The Dealer owns all of them, and Close waits for every one.
+package dealer
