@@ -1,15 +1,15 @@
 package wire
 
-import (
-	"sync"
-
-	"github.com/valyala/bytebufferpool"
-)
+import "sync"
 
 // LargeFrame is the size from which a frame gets storage of its own instead of
 // sharing the message's arena. Large frames are then written to the network
 // straight from that storage, without being copied into a write buffer.
 const LargeFrame = 8 << 10
+
+// inlineSize is the storage every message carries inside itself, so that a
+// small message costs one pooled object and no buffer from a pool.
+const inlineSize = 128
 
 // Msg is a multipart message.
 //
@@ -25,22 +25,22 @@ type Msg struct {
 	// Frames are the message's frames, in order.
 	Frames [][]byte
 
-	arena *bytebufferpool.ByteBuffer   // small frames, back to back
-	spans []int32                      // per frame: offset in arena, or -1
-	large []*bytebufferpool.ByteBuffer // storage of large frames
-	live  bool                         // between Get and Release
+	ab    []byte    // small frames, back to back: inline or *arena
+	arena *[]byte   // pooled storage once inline is too small
+	spans []int32   // per frame: offset in ab, or -1
+	large []*[]byte // pooled storage of large frames
+	// released is set by Release and cleared by Get, so that a second
+	// Release panics while a zero Msg may be released once.
+	released bool
+	inline   [inlineSize]byte
 }
 
-var (
-	msgPool   = sync.Pool{New: func() any { return new(Msg) }}
-	arenaPool bytebufferpool.Pool
-	largePool bytebufferpool.Pool
-)
+var msgPool = sync.Pool{New: func() any { return new(Msg) }}
 
 // Get returns an empty message from the pool.
 func Get() *Msg {
 	m := msgPool.Get().(*Msg)
-	m.live = true
+	m.released = false
 	return m
 }
 
@@ -87,23 +87,21 @@ func (m *Msg) AppendRef(p []byte) {
 // adds a frame; Frames always points at the current storage.
 func (m *Msg) NewFrame(n int) []byte {
 	if n >= LargeFrame {
-		b := largePool.Get()
-		b.B = grow(b.B[:0], n)
+		b := getBuf(n)
 		m.large = append(m.large, b)
-		m.Frames = append(m.Frames, b.B)
+		m.Frames = append(m.Frames, *b)
 		m.spans = append(m.spans, -1)
-		return b.B
+		return *b
 	}
-	if m.arena == nil {
-		m.arena = arenaPool.Get()
-		m.arena.B = m.arena.B[:0]
+	if m.ab == nil {
+		m.ab = m.inline[:0]
 	}
-	off := len(m.arena.B)
-	if off+n > cap(m.arena.B) {
+	off := len(m.ab)
+	if off+n > cap(m.ab) {
 		m.growArena(off + n)
 	}
-	m.arena.B = m.arena.B[:off+n]
-	f := m.arena.B[off : off+n : off+n]
+	m.ab = m.ab[:off+n]
+	f := m.ab[off : off+n : off+n]
 	m.Frames = append(m.Frames, f)
 	m.spans = append(m.spans, int32(off))
 	return f
@@ -113,41 +111,46 @@ func (m *Msg) NewFrame(n int) []byte {
 // its first bytes. It lets a reader grow a frame as its bytes actually arrive,
 // instead of trusting a size announced by a peer. The last frame must have
 // been made by NewFrame with at least LargeFrame bytes, and n must be at least
-// LargeFrame.
+// LargeFrame; otherwise ResizeLast panics.
 func (m *Msg) ResizeLast(n int) []byte {
 	last := len(m.Frames) - 1
-	b := m.large[len(m.large)-1]
-	if cap(b.B) < n {
-		c := 2 * cap(b.B)
-		if c < n {
-			c = n
-		}
-		nb := make([]byte, len(b.B), c)
-		copy(nb, b.B)
-		b.B = nb
+	if last < 0 || len(m.large) == 0 || n < LargeFrame || m.spans[last] >= 0 {
+		panic("wire: ResizeLast on a frame that is not large")
 	}
-	b.B = b.B[:n]
-	m.Frames[last] = b.B
-	return b.B
+	b := m.large[len(m.large)-1]
+	if f := m.Frames[last]; len(f) == 0 || len(*b) == 0 || &f[0] != &(*b)[0] {
+		panic("wire: ResizeLast on a frame that is not large")
+	}
+	if cap(*b) < n {
+		nb := getBuf(n)
+		copy(*nb, *b)
+		putBuf(b)
+		b = nb
+		m.large[len(m.large)-1] = b
+	}
+	*b = (*b)[:n]
+	m.Frames[last] = *b
+	return *b
 }
 
-// growArena moves the arena to storage of at least need bytes and points the
-// frames that live in it at their new place.
+// growArena moves the small frames to pooled storage of at least need bytes
+// and points them at their new place.
 func (m *Msg) growArena(need int) {
-	c := 2 * cap(m.arena.B)
-	if c < need {
-		c = need
+	if need < 4*inlineSize {
+		need = 4 * inlineSize
 	}
-	if c < 256 {
-		c = 256
+	nb := getBuf(need)
+	b := append((*nb)[:0], m.ab...)
+	*nb = b
+	if m.arena != nil {
+		putBuf(m.arena)
 	}
-	nb := make([]byte, len(m.arena.B), c)
-	copy(nb, m.arena.B)
-	m.arena.B = nb
+	m.arena = nb
+	m.ab = b
 	for i, off := range m.spans {
 		if off >= 0 {
 			n := int32(len(m.Frames[i]))
-			m.Frames[i] = nb[off : off+n : off+n]
+			m.Frames[i] = b[off : off+n : off+n]
 		}
 	}
 }
@@ -156,11 +159,12 @@ func (m *Msg) growArena(need int) {
 // message itself for reuse.
 func (m *Msg) Reset() {
 	if m.arena != nil {
-		arenaPool.Put(m.arena)
+		putBuf(m.arena)
 		m.arena = nil
 	}
+	m.ab = m.inline[:0]
 	for i, b := range m.large {
-		largePool.Put(b)
+		putBuf(b)
 		m.large[i] = nil
 	}
 	m.large = m.large[:0]
@@ -171,12 +175,13 @@ func (m *Msg) Reset() {
 
 // Release returns the message and its storage to the pools. The message and
 // every frame it held must not be used afterwards. Releasing a message twice
-// is a bug in the caller and panics.
+// is a bug in the caller and panics. A Msg need not come from Get: a zero
+// Msg is an empty message too, and may be released once.
 func (m *Msg) Release() {
-	if !m.live {
+	if m.released {
 		panic("wire: message released twice")
 	}
-	m.live = false
+	m.released = true
 	m.Reset()
 	msgPool.Put(m)
 }
@@ -188,12 +193,4 @@ func (m *Msg) Clone() *Msg {
 		c.AppendFrame(f)
 	}
 	return c
-}
-
-// grow returns b with length n, reusing its storage when it is big enough.
-func grow(b []byte, n int) []byte {
-	if cap(b) >= n {
-		return b[:n]
-	}
-	return make([]byte, n)
 }

@@ -1,0 +1,36 @@
+//go:build !race
+
+// The race detector makes sync.Pool drop a random share of what it is given,
+// so allocation counts are only meaningful without it.
+
+package wire
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// TestSteadyStateAllocs checks that building and releasing messages costs no
+// allocation once the pools are warm, also after bytebufferpool has
+// calibrated itself (it does so every 42000 returns).
+func TestSteadyStateAllocs(t *testing.T) {
+	for _, size := range benchSizes {
+		t.Run(sizeName(size), func(t *testing.T) {
+			frame := bytes.Repeat([]byte{'x'}, size)
+			build := func() {
+				m := Get()
+				m.AppendFrame(frame)
+				m.AppendFrame(frame)
+				m.AppendFrame(frame)
+				m.Release()
+			}
+			for range warmup {
+				build()
+			}
+			assert.Zero(t, testing.AllocsPerRun(1000, build), fmt.Sprintf("allocations per 3 x %d B message", size))
+		})
+	}
+}
