@@ -60,6 +60,7 @@ type Peer struct {
 	exited    chan struct{} // closed when both goroutines have returned
 	closeOnce sync.Once
 	reason    atomic.Int32
+	running   atomic.Int32 // goroutines not yet returned
 
 	lastRecv  atomic.Int64 // unix nanoseconds of the latest read
 	peerTTL   atomic.Int64 // TTL from the peer's latest PING, nanoseconds
@@ -89,19 +90,24 @@ func Start(conn net.Conn, sess *zmtp.Session, id []byte, q *Queue, src *Source, 
 	p.lastRecv.Store(time.Now().UnixNano())
 	q.resetControl()
 	q.signal() // the queue may outlive an earlier connection with messages waiting
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); p.readLoop() }()
-	go func() { defer wg.Done(); p.writeLoop() }()
-	go func() {
-		wg.Wait()
-		_ = p.conn.Close()
-		close(p.exited)
-		if p.onExit != nil {
-			p.onExit(p)
-		}
-	}()
+	p.running.Store(2)
+	go func() { defer p.exit(); p.readLoop() }()
+	go func() { defer p.exit(); p.writeLoop() }()
 	return p
+}
+
+// exit runs as each goroutine returns; the second one to return finishes
+// the peer, so no third goroutine waits for the two.
+func (p *Peer) exit() {
+	p.Close(ClosedByOwner) // the first to end takes the other down
+	if p.running.Add(-1) != 0 {
+		return
+	}
+	_ = p.conn.Close()
+	close(p.exited)
+	if p.onExit != nil {
+		p.onExit(p)
+	}
 }
 
 // Session returns the handshake's outcome: the peer's socket type, identity
