@@ -21,6 +21,12 @@ import (
 //
 // All methods are safe for concurrent use.
 type Inbox struct {
+	// cmu guards the messages a receiver took in one go, in fair order;
+	// it is only ever held briefly, and never together with mu's waits.
+	cmu   sync.Mutex
+	cache []*wire.Msg
+	chead int
+
 	mu      sync.Mutex
 	ready   []*Source // sources with messages, in turn order
 	head    int       // index of the front of ready
@@ -196,10 +202,53 @@ func (in *Inbox) popLocked() *wire.Msg {
 	return m
 }
 
+// recvBatch is how many messages a receiver takes from the fair queue
+// under one lock. It stretches each source's bound by at most that much.
+const recvBatch = 32
+
+// fromCache pops a message taken earlier, or returns nil.
+func (in *Inbox) fromCache() *wire.Msg {
+	in.cmu.Lock()
+	if in.chead == len(in.cache) {
+		in.cmu.Unlock()
+		return nil
+	}
+	m := in.cache[in.chead]
+	in.cache[in.chead] = nil
+	in.chead++
+	in.cmu.Unlock()
+	return m
+}
+
+// refill takes up to recvBatch messages in fair order into the cache and
+// returns the first, or nil when the inbox is empty. The caller holds in.mu.
+func (in *Inbox) refillLocked() *wire.Msg {
+	first := in.popLocked()
+	if first == nil {
+		return nil
+	}
+	in.cmu.Lock()
+	if in.chead == len(in.cache) {
+		in.cache, in.chead = in.cache[:0], 0
+		for len(in.cache) < recvBatch-1 {
+			m := in.popLocked()
+			if m == nil {
+				break
+			}
+			in.cache = append(in.cache, m)
+		}
+	}
+	in.cmu.Unlock()
+	return first
+}
+
 // TryRecv returns the next message without waiting, or nil.
 func (in *Inbox) TryRecv() *wire.Msg {
+	if m := in.fromCache(); m != nil {
+		return m
+	}
 	in.mu.Lock()
-	m := in.popLocked()
+	m := in.refillLocked()
 	in.mu.Unlock()
 	return m
 }
@@ -208,9 +257,12 @@ func (in *Inbox) TryRecv() *wire.Msg {
 // returns net.ErrClosed once the inbox is closed.
 func (in *Inbox) Recv(ctx context.Context) (*wire.Msg, error) {
 	for {
+		if m := in.fromCache(); m != nil {
+			return m, nil
+		}
 		in.mu.Lock()
-		if m := in.popLocked(); m != nil {
-			more := in.waiters > 0 && in.head < len(in.ready)
+		if m := in.refillLocked(); m != nil {
+			more := in.waiters > 0
 			in.mu.Unlock()
 			if more {
 				in.wakeOne()
@@ -252,6 +304,10 @@ func (in *Inbox) Close() {
 		s.msgs, s.head, s.queued = nil, 0, false
 	}
 	in.ready, in.head = nil, 0
+	in.cmu.Lock()
+	release(in.cache[in.chead:])
+	in.cache, in.chead = nil, 0
+	in.cmu.Unlock()
 	in.mu.Unlock()
 	close(in.done)
 }
