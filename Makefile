@@ -1,0 +1,60 @@
+# zrouter: build, run, test, fuzz, benchmark and lint.
+#
+#   make build   build bin/zrouter
+#   make run     run the demo (a broker, workers and clients) until Ctrl-C
+#   make test    install what the tests need when missing, then run every test
+#   make fuzz    run each zmtp fuzz target for FUZZTIME (default 30s)
+#   make bench   Go benchmarks, then the comparison with libzmq and go-zeromq
+#   make lint    gofmt, go vet and staticcheck on both modules
+
+GO ?= go
+FUZZTIME ?= 30s
+GOBIN_DIR := $(or $(shell $(GO) env GOBIN),$(shell $(GO) env GOPATH)/bin)
+STATICCHECK := $(GOBIN_DIR)/staticcheck
+# apt-get needs root: use sudo only when not running as root.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: build run test deps fuzz bench lint
+
+build:
+	$(GO) build -o bin/zrouter ./cmd/zrouter
+
+run: build
+	./bin/zrouter demo
+
+# The interop module links libzmq through cgo: install its development files
+# (and pkg-config, which cgo uses to find them) when they are missing.
+deps:
+	@if ! pkg-config --exists libzmq 2>/dev/null; then \
+		echo "libzmq development files missing: installing libzmq3-dev and pkg-config"; \
+		$(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y libzmq3-dev pkg-config; \
+	fi
+
+test: deps
+	$(GO) test -race -count=1 ./...
+	cd interop && $(GO) test -race -count=1 ./...
+
+fuzz:
+	$(GO) test -run=^$$ -fuzz=^FuzzReader$$ -fuzztime=$(FUZZTIME) ./zmtp
+	$(GO) test -run=^$$ -fuzz=^FuzzGreeting$$ -fuzztime=$(FUZZTIME) ./zmtp
+	$(GO) test -run=^$$ -fuzz=^FuzzCommand$$ -fuzztime=$(FUZZTIME) ./zmtp
+	$(GO) test -run=^$$ -fuzz=^FuzzMetadata$$ -fuzztime=$(FUZZTIME) ./zmtp
+	$(GO) test -run=^$$ -fuzz=^FuzzHandshake$$ -fuzztime=$(FUZZTIME) ./zmtp
+
+bench: deps
+	$(GO) test -run=^$$ -bench=. -benchmem ./...
+	cd interop && $(GO) run ./cmd/zbench
+
+lint: deps
+	@if [ ! -x "$(STATICCHECK)" ]; then \
+		echo "installing staticcheck"; \
+		$(GO) install honnef.co/go/tools/cmd/staticcheck@latest; \
+	fi
+	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then \
+		echo "gofmt -l: these files need gofmt -w:"; echo "$$out"; exit 1; \
+	fi
+	$(GO) vet ./...
+	cd interop && $(GO) vet ./...
+	$(STATICCHECK) ./...
+	cd interop && $(STATICCHECK) ./...

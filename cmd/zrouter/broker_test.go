@@ -1,0 +1,337 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/zrouter/zrouter/dealer"
+	"github.com/zrouter/zrouter/wire"
+)
+
+// runningBroker starts a broker on free loopback ports and stops it when the
+// test ends.
+func runningBroker(t *testing.T, mode string, queue int) *broker {
+	t.Helper()
+	b, err := newBroker(brokerConfig{
+		frontend: "tcp://127.0.0.1:0",
+		backend:  "tcp://127.0.0.1:0",
+		mode:     mode,
+		queue:    queue,
+		sock:     sockFlags{sndHWM: 1000, rcvHWM: 1000, maxMsgSize: -1},
+	})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { b.run(ctx) })
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+		b.close()
+	})
+	return b
+}
+
+// echoWorker answers every request on d with its envelope and "NAME:BODY",
+// until ctx ends or d closes. With ready set it first sends READY, with or
+// without the empty delimiter.
+func echoWorker(ctx context.Context, d *dealer.Dealer, name string, ready, delim bool) {
+	if ready {
+		var err error
+		if delim {
+			err = d.SendFrames(ctx, nil, []byte(readyMsg))
+		} else {
+			err = d.SendFrames(ctx, []byte(readyMsg))
+		}
+		if err != nil {
+			return
+		}
+	}
+	for {
+		m, err := d.Recv(ctx)
+		if err != nil {
+			return
+		}
+		last := len(m.Frames) - 1
+		out := wire.Get()
+		for _, f := range m.Frames[:last] {
+			out.AppendFrame(f)
+		}
+		out.AppendString(name + ":" + string(m.Frames[last]))
+		m.Release()
+		if d.Send(ctx, out) != nil {
+			out.Release()
+			return
+		}
+	}
+}
+
+// startWorker runs echoWorker on a new dealer connected to the broker's
+// backend, until the test ends.
+func startWorker(t *testing.T, b *broker, name string, ready, delim bool) *dealer.Dealer {
+	t.Helper()
+	d := newDealer(t, b.backendAddr())
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { echoWorker(ctx, d, name, ready, delim) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	return d
+}
+
+// TestBrokerRoundRobin: REQ-style clients' requests reach DEALER workers
+// (speaking REP's envelope) with the envelope intact, replies come back to
+// the client that asked, and the work is spread over every worker.
+func TestBrokerRoundRobin(t *testing.T) {
+	b := runningBroker(t, lbRoundRobin, 0)
+	ctx := testCtx(t)
+	startWorker(t, b, "w1", false, false)
+	startWorker(t, b, "w2", false, false)
+	checkFor(t, "two workers connected", func() bool { return b.backD.Stats().Peers == 2 })
+
+	clients := []*dealer.Dealer{newDealer(t, b.frontendAddr()), newDealer(t, b.frontendAddr())}
+	seen := map[string]int{}
+	for i := range 10 {
+		for ci, c := range clients {
+			req := fmt.Sprintf("c%d-%d", ci, i)
+			require.NoError(t, c.SendFrames(ctx, nil, []byte(req)))
+			got := recvFrames(t, ctx, c)
+			require.Len(t, got, 2, "reply envelope: %q", got)
+			assert.Empty(t, got[0], "empty delimiter kept")
+			worker, body, ok := strings.Cut(string(got[1]), ":")
+			require.True(t, ok, "reply %q", got[1])
+			assert.Equal(t, req, body, "the reply answers this client's request")
+			seen[worker]++
+		}
+	}
+	assert.Equal(t, map[string]int{"w1": 10, "w2": 10}, seen, "round robin over both workers")
+
+	// A DEALER client without a delimiter gets its frames back as sent.
+	d := newDealer(t, b.frontendAddr())
+	require.NoError(t, d.SendFrames(ctx, []byte("a"), []byte("b")))
+	got := recvFrames(t, ctx, d)
+	require.Len(t, got, 2)
+	assert.Equal(t, "a", string(got[0]))
+	assert.True(t, strings.HasSuffix(string(got[1]), ":b"), "%q", got[1])
+
+	// A message counts as sent once its write has returned, which may be
+	// after the client has it.
+	checkFor(t, "frontend counters", func() bool {
+		st := b.sources()[0].stats()
+		return st.MsgsIn == 21 && st.MsgsOut == 21
+	})
+}
+
+// TestBrokerReady: workers that speak the ready protocol, with and without
+// the delimiter, get requests in the order they became ready, and replies
+// reach their clients.
+func TestBrokerReady(t *testing.T) {
+	tests := []struct {
+		name  string
+		delim bool
+	}{{"req-style worker", true}, {"bare dealer worker", false}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := runningBroker(t, lbReady, 10)
+			ctx := testCtx(t)
+			startWorker(t, b, "w1", true, tc.delim)
+			checkFor(t, "worker ready", func() bool { return b.readyWorkers.Load() == 1 })
+
+			clients := []*dealer.Dealer{newDealer(t, b.frontendAddr()), newDealer(t, b.frontendAddr())}
+			for i := range 5 {
+				for ci, c := range clients {
+					req := fmt.Sprintf("c%d-%d", ci, i)
+					require.NoError(t, c.SendFrames(ctx, nil, []byte(req)))
+					assert.Equal(t, frames("", "w1:"+req), recvFrames(t, ctx, c))
+				}
+			}
+			checkFor(t, "worker ready again", func() bool { return b.readyWorkers.Load() == 1 })
+			assert.Zero(t, b.queueDropped.Load())
+		})
+	}
+}
+
+// TestBrokerReadyRawWorker drives the backend by hand, as a REQ worker's
+// wire would look with a DEALER: the exact frames of the documented
+// protocol.
+func TestBrokerReadyRawWorker(t *testing.T) {
+	b := runningBroker(t, lbReady, 10)
+	ctx := testCtx(t)
+	w := newDealer(t, b.backendAddr())
+	require.NoError(t, w.SendFrames(ctx, nil, []byte("READY")))
+	checkFor(t, "worker ready", func() bool { return b.readyWorkers.Load() == 1 })
+
+	c := newDealer(t, b.frontendAddr(), dealer.WithRoutingID([]byte("client-1")))
+	require.NoError(t, c.SendFrames(ctx, nil, []byte("hello")))
+	assert.Equal(t, frames("", "client-1", "", "hello"), recvFrames(t, ctx, w))
+	require.NoError(t, w.SendFrames(ctx, nil, []byte("client-1"), nil, []byte("world")))
+	assert.Equal(t, frames("", "world"), recvFrames(t, ctx, c))
+}
+
+// TestBrokerReadyQueue: requests wait for a worker up to --queue, beyond
+// which they are dropped and counted; the waiting ones are served in order
+// once a worker is ready, and a worker that has gone is skipped.
+func TestBrokerReadyQueue(t *testing.T) {
+	b := runningBroker(t, lbReady, 2)
+	ctx := testCtx(t)
+
+	// A worker that says READY and leaves: its entry must be skipped.
+	gone, err := dealer.New()
+	require.NoError(t, err)
+	require.NoError(t, gone.Connect(b.backendAddr()))
+	require.NoError(t, gone.SendFrames(ctx, nil, []byte(readyMsg)))
+	checkFor(t, "gone worker ready", func() bool { return b.readyWorkers.Load() == 1 })
+	require.NoError(t, gone.Close())
+	checkFor(t, "gone worker disconnected", func() bool { return b.backR.Stats().Peers == 0 })
+
+	c := newDealer(t, b.frontendAddr())
+	for i := range 4 {
+		require.NoError(t, c.SendFrames(ctx, nil, fmt.Appendf(nil, "r%d", i)))
+	}
+	checkFor(t, "two queued, two dropped", func() bool {
+		return b.queued.Load() == 2 && b.queueDropped.Load() == 2
+	})
+	assert.Zero(t, b.readyWorkers.Load(), "the gone worker's entry was used up")
+
+	startWorker(t, b, "w1", true, true)
+	assert.Equal(t, frames("", "w1:r0"), recvFrames(t, ctx, c))
+	assert.Equal(t, frames("", "w1:r1"), recvFrames(t, ctx, c))
+	checkFor(t, "queue empty", func() bool { return b.queued.Load() == 0 })
+}
+
+// TestBrokerReadyPrune: ready entries of workers that came and went are
+// pruned once they pile up.
+func TestBrokerReadyPrune(t *testing.T) {
+	b := runningBroker(t, lbReady, 10)
+	ctx := testCtx(t)
+	// A worker announces itself 1500 times (each announcement is one
+	// entry; the prune at 1024 keeps them all, it is live) and leaves.
+	const dead, live = 1500, 600
+	w := newDealer(t, b.backendAddr())
+	for range dead {
+		require.NoError(t, w.SendFrames(ctx, nil, []byte(readyMsg)))
+	}
+	checkFor(t, "entries queued", func() bool { return b.readyWorkers.Load() == dead })
+	require.NoError(t, w.Close())
+	checkFor(t, "worker gone", func() bool { return b.backR.Stats().Peers == 0 })
+	// A new worker's announcements take the queue to 2048, where the gone
+	// worker's entries are pruned: fewer than 1500 entries can only be
+	// the new worker's.
+	w2 := newDealer(t, b.backendAddr())
+	for range live {
+		require.NoError(t, w2.SendFrames(ctx, nil, []byte(readyMsg)))
+	}
+	checkFor(t, "dead entries pruned", func() bool { return b.readyWorkers.Load() == live })
+}
+
+func TestBrokerStatsAndMetrics(t *testing.T) {
+	b := runningBroker(t, lbReady, 10)
+	ctx := testCtx(t)
+	startWorker(t, b, "w1", true, true)
+	c := newDealer(t, b.frontendAddr())
+	require.NoError(t, c.SendFrames(ctx, nil, []byte("x")))
+	assert.Equal(t, frames("", "w1:x"), recvFrames(t, ctx, c))
+
+	var logs syncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	obs, err := observe(ctx, log, 10*time.Millisecond, "127.0.0.1:0", b.sources(), b.extras())
+	require.NoError(t, err)
+	defer obs.stop()
+	checkFor(t, "stats line", func() bool {
+		return contains(logs.String(), "msg=stats frontend.peers=1 frontend.msgs_in=1 frontend.msgs_out=1")
+	})
+	assert.Contains(t, logs.String(), "backend.peers=1")
+	assert.Contains(t, logs.String(), "broker_queue_dropped_total=0")
+
+	resp, err := http.Get("http://" + obs.metrics.addr.String() + "/metrics")
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	for _, want := range []string{
+		`zrouter_peers{socket="frontend"} 1`,
+		`zrouter_peers{socket="backend"} 1`,
+		`zrouter_messages_received_total{socket="frontend"} 1`,
+		`zrouter_messages_sent_total{socket="frontend"} 1`,
+		`zrouter_messages_received_total{socket="backend"} 2`, // READY and the reply
+		`zrouter_messages_dropped_hwm_total{socket="frontend"} 0`,
+		`zrouter_messages_unroutable_total{socket="backend"} 0`,
+		`zrouter_connections_refused_total{cause="max_peers",socket="frontend"} 0`,
+		`zrouter_broker_ready_workers 1`,
+		`zrouter_broker_queue_dropped_total 0`,
+		`go_goroutines`,
+	} {
+		assert.Contains(t, string(body), want)
+	}
+
+	// Close reasons appear once a peer has gone.
+	require.NoError(t, c.Close())
+	checkFor(t, "client gone", func() bool { return b.front.Stats().Peers == 0 })
+	resp, err = http.Get("http://" + obs.metrics.addr.String() + "/metrics")
+	require.NoError(t, err)
+	body, err = io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	assert.True(t, bytes.Contains(body, []byte(`zrouter_peer_closes_total{reason="peer closed",socket="frontend"} 1`)), "%s", body)
+}
+
+// TestBrokerCommand runs 'zrouter broker' in-process with metrics, checks one
+// round trip, and that cancelling ends it with status 0.
+func TestBrokerCommand(t *testing.T) {
+	for _, mode := range []string{lbRoundRobin, lbReady} {
+		t.Run(mode, func(t *testing.T) {
+			front, back := freeEndpoint(t), freeEndpoint(t)
+			cmd := start(t, "broker", "--frontend", front, "--backend", back, "--lb", mode,
+				"--stats-interval", "20ms", "--metrics", "127.0.0.1:0", "--log-format", "json")
+			ctx := testCtx(t)
+			w := newDealer(t, back)
+			wctx, cancel := context.WithCancel(ctx)
+			var wg sync.WaitGroup
+			wg.Go(func() { echoWorker(wctx, w, "w", mode == lbReady, true) })
+			defer func() { cancel(); wg.Wait() }()
+
+			c := newDealer(t, front)
+			require.NoError(t, c.SendFrames(ctx, nil, []byte("ping")))
+			assert.Equal(t, frames("", "w:ping"), recvFrames(t, ctx, c))
+			checkFor(t, "stats logged", func() bool { return contains(cmd.stderr.String(), `"msg":"stats"`) })
+			assert.Contains(t, cmd.stderr.String(), `"msg":"metrics: serving"`)
+			assert.Equal(t, exitOK, cmd.stop(t), "stderr:\n%s", cmd.stderr.String())
+			assert.Contains(t, cmd.stderr.String(), `"msg":"broker: shutting down"`)
+		})
+	}
+}
+
+// TestBrokerMalformedReplies: a worker message that names a client but
+// carries nothing for it is dropped, and the broker goes on serving.
+func TestBrokerMalformedReplies(t *testing.T) {
+	for _, mode := range []string{lbRoundRobin, lbReady} {
+		t.Run(mode, func(t *testing.T) {
+			b := runningBroker(t, mode, 10)
+			ctx := testCtx(t)
+			w := newDealer(t, b.backendAddr())
+			var lead [][]byte // the ready protocol's delimiter
+			if mode == lbReady {
+				lead = [][]byte{{}}
+				require.NoError(t, w.SendFrames(ctx, nil, []byte(readyMsg)))
+				checkFor(t, "worker ready", func() bool { return b.readyWorkers.Load() == 1 })
+			}
+			c := newDealer(t, b.frontendAddr(), dealer.WithRoutingID([]byte("cl")))
+			require.NoError(t, c.SendFrames(ctx, nil, []byte("q")))
+			got := recvFrames(t, ctx, w)
+			assert.Equal(t, append(lead, frames("cl", "", "q")...), got)
+
+			require.NoError(t, w.SendFrames(ctx, append(lead, []byte("cl"))...))
+			require.NoError(t, w.SendFrames(ctx, append(lead, frames("cl", "", "a")...)...))
+			assert.Equal(t, frames("", "a"), recvFrames(t, ctx, c))
+		})
+	}
+}

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/zrouter/zrouter/router"
+)
+
+// sockFlags are the socket options a device command exposes.
+type sockFlags struct {
+	sndHWM     int
+	rcvHWM     int
+	maxMsgSize int64
+	heartbeat  time.Duration
+	maxPeers   int
+}
+
+func addSockFlags(f *flags) *sockFlags {
+	s := &sockFlags{}
+	f.IntVar(&s.sndHWM, "sndhwm", 1000, "messages queued per peer before sending drops (0 = no limit)")
+	f.IntVar(&s.rcvHWM, "rcvhwm", 1000, "messages waiting per peer before reading pauses (0 = no limit)")
+	f.Int64Var(&s.maxMsgSize, "max-msg-size", -1, "close a peer that sends a bigger frame, in bytes (-1 = no limit)")
+	f.DurationVar(&s.heartbeat, "heartbeat", 0, "ZMTP PING interval; silent peers are dropped after it (0 = off)")
+	f.IntVar(&s.maxPeers, "max-peers", 0, "refuse connections beyond this many peers per socket (0 = no limit)")
+	return s
+}
+
+// routerOptions returns the router options of s, logging to log.
+func (s *sockFlags) routerOptions(log *slog.Logger) []router.Option {
+	opts := []router.Option{
+		router.WithLogger(log),
+		router.WithSendHWM(s.sndHWM),
+		router.WithRecvHWM(s.rcvHWM),
+		router.WithMaxMsgSize(s.maxMsgSize),
+		router.WithMaxPeers(s.maxPeers),
+	}
+	if s.heartbeat > 0 {
+		opts = append(opts, router.WithHeartbeat(s.heartbeat, 3*s.heartbeat, s.heartbeat))
+	}
+	return opts
+}
+
+const echoHelp = `
+Usage: zrouter echo --bind ENDPOINT [flags]
+
+A ROUTER socket that sends every message back to its sender, unchanged:
+whatever a peer sends (a REQ envelope included) is what it receives. It
+accepts REQ, DEALER and ROUTER peers and runs until SIGINT or SIGTERM, then
+exits with status 0.
+`
+
+const echoExamples = `
+  zrouter echo --bind tcp://*:5555
+  zrouter echo --bind tcp://127.0.0.1:5555 --stats-interval 1s --log-level debug
+  zrouter echo --bind tcp://*:5555 --metrics :9100`
+
+func runEcho(ctx context.Context, c *cli, args []string) error {
+	f := newFlags("echo", echoHelp, echoExamples)
+	bind := f.String("bind", "", "endpoint to bind, tcp://HOST:PORT (required)")
+	statsIvl := f.Duration("stats-interval", 0, "log a stats line this often (0 = off)")
+	metrics := f.String("metrics", "", "serve Prometheus metrics at http://ADDR/metrics (ADDR is HOST:PORT)")
+	sock := addSockFlags(f)
+	log, err := f.parse(c, args)
+	if err != nil {
+		return err
+	}
+	if err := required(f, map[string]string{"bind": *bind}); err != nil {
+		return err
+	}
+	r, err := router.New(sock.routerOptions(log)...)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if err := r.Bind(*bind); err != nil {
+		return err
+	}
+	obs, err := observe(ctx, log, *statsIvl, *metrics, []source{{"echo", r.Stats}}, nil)
+	if err != nil {
+		return err
+	}
+	defer obs.stop()
+	log.Info("echo: listening", "endpoint", r.Addr())
+	serveEcho(ctx, r)
+	log.Info("echo: shutting down")
+	return nil
+}
+
+// serveEcho sends every message r receives back to its sender until ctx
+// ends or r closes.
+func serveEcho(ctx context.Context, r *router.Router) {
+	for {
+		m, err := r.Recv(ctx)
+		if err != nil {
+			return
+		}
+		// [id, frames...] goes back to id. Without mandatory mode Send
+		// only fails when r is closing.
+		if r.Send(ctx, m) != nil {
+			m.Release()
+			return
+		}
+	}
+}

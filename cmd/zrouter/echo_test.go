@@ -1,0 +1,51 @@
+package main
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/zrouter/zrouter/dealer"
+)
+
+// TestEchoCommand runs 'zrouter echo' in-process with zrouter dealers as
+// clients: each gets back exactly what it sent, and cancelling (what SIGTERM
+// does) ends the command with status 0.
+func TestEchoCommand(t *testing.T) {
+	ep := freeEndpoint(t)
+	cmd := start(t, "echo", "--bind", ep, "--log-level", "debug")
+	ctx := testCtx(t)
+	defer func() {
+		if t.Failed() {
+			t.Logf("echo stderr:\n%s", cmd.stderr.String())
+		}
+	}()
+
+	a := newDealer(t, ep, dealer.WithRoutingID([]byte("client-a")))
+	b := newDealer(t, ep)
+	for i := range 20 {
+		reqA := frames("", fmt.Sprintf("a-%d", i))
+		reqB := frames(fmt.Sprintf("b-%d", i), "", "x")
+		require.NoError(t, a.SendFrames(ctx, reqA...))
+		require.NoError(t, b.SendFrames(ctx, reqB...))
+		assert.Equal(t, reqA, recvFrames(t, ctx, a))
+		assert.Equal(t, reqB, recvFrames(t, ctx, b))
+	}
+	assert.Equal(t, exitOK, cmd.stop(t), "stderr:\n%s", cmd.stderr.String())
+	assert.Contains(t, cmd.stderr.String(), "echo: listening")
+	assert.Contains(t, cmd.stderr.String(), "echo: shutting down")
+}
+
+func TestEchoCommandBindError(t *testing.T) {
+	ep := freeEndpoint(t)
+	first := start(t, "echo", "--bind", ep)
+	checkFor(t, "first echo listening", func() bool {
+		return contains(first.stderr.String(), "echo: listening")
+	})
+	var out, errOut syncBuffer
+	code := run(testCtx(t), []string{"echo", "--bind", ep}, &out, &errOut)
+	assert.Equal(t, exitError, code)
+	assert.Contains(t, errOut.String(), "bind")
+	assert.Equal(t, exitOK, first.stop(t))
+}
