@@ -25,10 +25,15 @@ type Msg struct {
 	// Frames are the message's frames, in order.
 	Frames [][]byte
 
-	ab    []byte    // small frames, back to back: inline or *arena
-	arena *[]byte   // pooled storage once inline is too small
-	spans []int32   // per frame: offset in ab, or -1
-	large []*[]byte // pooled storage of large frames
+	ab    []byte  // small frames, back to back: inline or *arena
+	arena *[]byte // pooled storage once inline is too small
+	// retired is the arena before the last growth. It goes back to the
+	// pool only at the next growth or at Reset, so that a frame being
+	// copied in from the old arena (m.AppendFrame(m.Frames[i])) is still
+	// there when NewFrame returns.
+	retired *[]byte
+	spans   []int32   // per frame: offset in ab, or -1
+	large   []*[]byte // pooled storage of large frames
 	// released is set by Release and cleared by Get, so that a second
 	// Release panics while a zero Msg may be released once.
 	released bool
@@ -122,7 +127,10 @@ func (m *Msg) ResizeLast(n int) []byte {
 		panic("wire: ResizeLast on a frame that is not large")
 	}
 	if cap(*b) < n {
-		nb := getBuf(n)
+		// Grow geometrically: past the largest pool class getBuf gives
+		// exactly what is asked, and a frame grown in small steps would
+		// be copied whole at every step.
+		nb := getBuf(max(n, 2*cap(*b)))
 		copy(*nb, *b)
 		putBuf(b)
 		b = nb
@@ -142,9 +150,10 @@ func (m *Msg) growArena(need int) {
 	nb := getBuf(need)
 	b := append((*nb)[:0], m.ab...)
 	*nb = b
-	if m.arena != nil {
-		putBuf(m.arena)
+	if m.retired != nil {
+		putBuf(m.retired)
 	}
+	m.retired = m.arena // nil when the frames were inline
 	m.arena = nb
 	m.ab = b
 	for i, off := range m.spans {
@@ -161,6 +170,10 @@ func (m *Msg) Reset() {
 	if m.arena != nil {
 		putBuf(m.arena)
 		m.arena = nil
+	}
+	if m.retired != nil {
+		putBuf(m.retired)
+		m.retired = nil
 	}
 	m.ab = m.inline[:0]
 	for i, b := range m.large {

@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -36,7 +37,7 @@ func TestAppendFrame(t *testing.T) {
 		{name: "one empty", frames: [][]byte{{}}},
 		{name: "envelope", frames: [][]byte{[]byte("id"), {}, []byte("hello")}},
 		{name: "small", frames: [][]byte{pattern(1, 16), pattern(2, 100), pattern(3, 255)}},
-		{name: "just below large", frames: [][]byte{pattern(4, LargeFrame - 1)}},
+		{name: "just below large", frames: [][]byte{pattern(4, LargeFrame-1)}},
 		{name: "exactly large", frames: [][]byte{pattern(5, LargeFrame)}},
 		{name: "mixed", frames: [][]byte{pattern(6, 10), pattern(7, 3*LargeFrame), {}, pattern(8, 300), pattern(9, LargeFrame+1)}},
 	}
@@ -335,4 +336,58 @@ func sizeName(n int) string {
 		return fmt.Sprintf("%dKiB", n>>10)
 	}
 	return fmt.Sprintf("%dB", n)
+}
+
+// TestResizeLastGrowsGeometrically builds a 40 MiB frame in 1 MiB steps, as
+// a reader does while the bytes arrive. Past the largest pool class the
+// storage must still grow by doubling; growing it to each exact size would
+// copy the whole frame at every step (some 800 MiB for this one).
+func TestResizeLastGrowsGeometrically(t *testing.T) {
+	const step, total = 1 << 20, 40 << 20
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	m := Get()
+	f := m.NewFrame(step)
+	f[0] = 1
+	for n := 2 * step; n <= total; n += step {
+		f = m.ResizeLast(n)
+		f[n-step] = byte(n / step)
+	}
+	runtime.ReadMemStats(&after)
+	require.Len(t, m.Frames[0], total)
+	for n := step; n <= total; n += step {
+		require.Equal(t, byte(n/step), f[n-step], "first byte of step %d", n/step)
+	}
+	m.Release()
+	used := after.TotalAlloc - before.TotalAlloc
+	assert.Less(t, used, uint64(4*total), "allocated %d MiB for a %d MiB frame", used>>20, total>>20)
+}
+
+// TestAppendOwnFrame appends copies of the message's own first frame until
+// the arena has moved several times. The source of each copy lives in the
+// arena being replaced, so that arena must not go back to the pool before
+// the copy is made.
+func TestAppendOwnFrame(t *testing.T) {
+	m := Get()
+	defer m.Release()
+	first := pattern(7, 300)
+	m.AppendFrame(first)
+	moves := 0
+	for i := range 60 {
+		old := &m.ab[0]
+		wasPooled := m.arena != nil
+		m.AppendFrame(m.Frames[0])
+		if &m.ab[0] != old {
+			moves++
+			if wasPooled {
+				require.NotNil(t, m.retired, "append %d: the old arena is kept", i)
+				assert.Same(t, old, &(*m.retired)[:1][0], "append %d: the old arena is kept", i)
+			}
+		}
+		require.Equal(t, first, m.Frames[i+1], "append %d", i)
+	}
+	for i, f := range m.Frames {
+		require.Equal(t, first, f, "frame %d", i)
+	}
+	assert.Greater(t, moves, 2)
 }

@@ -146,13 +146,21 @@ type Ping struct {
 // Name returns "PING".
 func (*Ping) Name() string { return CmdPing }
 
-// Len returns the size of the command body.
-func (c *Ping) Len() int { return 1 + len(CmdPing) + 2 + len(c.Context) }
+func (c *Ping) context() []byte {
+	if len(c.Context) > MaxPingContext {
+		return c.Context[:MaxPingContext]
+	}
+	return c.Context
+}
 
-// Append appends the command body to b.
+// Len returns the size of the command body.
+func (c *Ping) Len() int { return 1 + len(CmdPing) + 2 + len(c.context()) }
+
+// Append appends the command body to b. A context longer than
+// MaxPingContext bytes is cut to that size.
 func (c *Ping) Append(b []byte) []byte {
 	b = append(appendName(b, CmdPing), byte(c.TTL>>8), byte(c.TTL))
-	return append(b, c.Context...)
+	return append(b, c.context()...)
 }
 
 func parsePing(data []byte) (*Ping, error) {

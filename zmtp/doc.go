@@ -12,5 +12,6 @@
 // frame's size against the limit before it allocates anything and never
 // allocates more than the bytes that actually arrived.
 //
-// The package starts no goroutines and knows nothing of routing.
+// The package knows nothing of routing. The only goroutine it starts is the
+// one [Handshake] writes from, which has ended when Handshake returns.
 package zmtp

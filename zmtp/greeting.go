@@ -76,8 +76,8 @@ func ParseGreeting(b []byte) (Greeting, error) {
 		mech = mech[:i]
 	}
 	for _, c := range mech {
-		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return Greeting{}, protoErr("mechanism name %q has a character outside A-Z 0-9 - _", mech)
+		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '+') {
+			return Greeting{}, protoErr("mechanism name %q has a character outside A-Z 0-9 - _ . +", mech)
 		}
 	}
 	g.Mechanism = string(mech)

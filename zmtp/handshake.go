@@ -56,11 +56,21 @@ func (cfg *Config) LocalMetadata() Metadata {
 // Handshake runs the ZMTP 3 handshake on conn: greetings, then the security
 // mechanism's exchange, then a check that the peer's socket type may talk to
 // ours. It sends its whole greeting at once, so a peer that waits for 64
-// bytes before answering does not deadlock.
+// bytes before answering does not deadlock, and it refuses a peer older than
+// ZMTP 3.0 as soon as the peer's major version arrives.
+//
+// Its writes are made by a goroutine of its own while it reads, so it also
+// works over an unbuffered connection such as net.Pipe; that goroutine has
+// ended when Handshake returns. When the peer's socket type is refused,
+// Handshake sends an ERROR command and waits, reading and dropping what the
+// peer sends, until the ERROR is written or the peer closes. (Two such
+// Handshakes on the ends of a net.Pipe: one returns once the other has read
+// its ERROR, the other once the first's caller closes its end.)
 //
 // On failure the error is one of *ProtocolError, *VersionError,
 // *MechanismError, *SocketTypeError, *PeerError, or the network's error; a
-// timeout is reported as os.ErrDeadlineExceeded. The caller closes conn.
+// timeout is reported as os.ErrDeadlineExceeded (see IsTimeout). The caller
+// closes conn.
 func Handshake(conn net.Conn, cfg *Config) (*Session, error) {
 	if cfg.Timeout > 0 {
 		if err := conn.SetDeadline(time.Now().Add(cfg.Timeout)); err != nil {
@@ -88,9 +98,15 @@ func handshake(conn net.Conn, cfg *Config) (*Session, error) {
 	if err := local.Validate(); err != nil {
 		return nil, err
 	}
-	var out [GreetingSize]byte
 	g := Greeting{Major: VersionMajor, Minor: VersionMinor, Mechanism: mech.Name(), AsServer: mech.AsServer()}
-	if _, err := conn.Write(g.Append(out[:0])); err != nil {
+	out := startSender(conn)
+	ended := false
+	defer func() {
+		if !ended {
+			out.abort(conn)
+		}
+	}()
+	if err := out.send(g.Append(make([]byte, 0, GreetingSize))); err != nil {
 		return nil, err
 	}
 
@@ -113,10 +129,14 @@ func handshake(conn net.Conn, cfg *Config) (*Session, error) {
 	}
 	rd.Discard(GreetingSize)
 	if peerG.Mechanism != mech.Name() {
+		// The peer sent a whole ZMTP 3 greeting, so it reads ours: let it
+		// have it, so that it too can tell what went wrong.
+		ended = true
+		out.finishDraining(conn)
 		return nil, &MechanismError{Local: mech.Name(), Remote: peerG.Mechanism}
 	}
 
-	hc := &HandshakeConn{w: conn, rd: rd}
+	hc := &HandshakeConn{out: out, rd: rd}
 	md, codec, err := mech.Handshake(hc, local)
 	if err != nil {
 		return nil, err
@@ -125,8 +145,15 @@ func handshake(conn net.Conn, cfg *Config) (*Session, error) {
 	peerType := SocketType(st)
 	if !Compatible(cfg.SocketType, peerType) {
 		// RFC 37: answer an invalid socket type with ERROR, then close.
-		_ = hc.WriteCommand(&Error{Reason: "invalid socket type"})
+		if hc.WriteCommand(&Error{Reason: "invalid socket type"}) == nil {
+			ended = true
+			out.finishDraining(conn)
+		}
 		return nil, &SocketTypeError{Local: cfg.SocketType, Remote: peerType}
+	}
+	ended = true
+	if err := out.finish(); err != nil {
+		return nil, err
 	}
 	id, _ := md.Get(PropIdentity)
 	rd.Release()

@@ -1,7 +1,5 @@
 package zmtp
 
-import "io"
-
 // Mechanism is a ZMTP security mechanism (RFC 37 "Authentication and
 // Confidentiality"). NULL is provided by this package; PLAIN (RFC 24) and
 // CURVE (RFC 26) plug in through the same interface.
@@ -31,26 +29,30 @@ type Codec interface {
 // HandshakeConn is what a Mechanism sees of the connection during its
 // handshake: whole commands in, whole commands out.
 type HandshakeConn struct {
-	w  io.Writer
-	rd *Reader
-	wb []byte
+	out *sender
+	rd  *Reader
 }
 
-// WriteCommand sends one command frame with a single Write.
+// WriteCommand sends one command frame with a single Write. The write is
+// made by the handshake's own goroutine, so WriteCommand does not wait for
+// the peer to read it, and a mechanism may go on to read the peer's
+// command at once, even over an unbuffered connection such as net.Pipe.
+// A failed write is reported when the handshake ends, unless reading from
+// the peer fails first; WriteCommand itself fails only when called after
+// the handshake has ended.
 func (hc *HandshakeConn) WriteCommand(c Command) error {
-	hc.wb = AppendCommand(hc.wb[:0], c)
-	_, err := hc.w.Write(hc.wb)
-	return err
+	n := c.Len()
+	return hc.out.send(AppendCommand(make([]byte, 0, HeaderLen(n)+n), c))
 }
 
 // ReadCommand reads the next frame, which must be a command, and returns its
 // body. The body is valid until the next call.
 func (hc *HandshakeConn) ReadCommand() ([]byte, error) {
 	h, err := hc.rd.ReadHeader()
-	if err != nil {
+	if err != nil && err != ErrMessageTooLarge {
 		return nil, err
 	}
-	if !h.IsCommand() {
+	if !h.IsCommand() { // whatever its size
 		return nil, protoErr("message frame before the handshake completed")
 	}
 	return hc.rd.ReadCommand(h)

@@ -1,6 +1,7 @@
 package zmtp
 
 import (
+	"errors"
 	"io"
 	"sync"
 
@@ -21,6 +22,13 @@ const (
 	growStep = 1 << 20
 )
 
+// maxEmptyReads is how many reads in a row may return no bytes and no error
+// before the Reader gives up with io.ErrNoProgress.
+const maxEmptyReads = 100
+
+// errPeekTooLarge is returned by Peek for more bytes than the buffer holds.
+var errPeekTooLarge = errors.New("zmtp: Peek of more than 32 KiB")
+
 var bigBufs = sync.Pool{New: func() any { b := make([]byte, bigBufSize); return &b }}
 
 // Reader decodes ZMTP frames from a stream.
@@ -39,6 +47,10 @@ type Reader struct {
 	MaxSize int64
 	// MaxCommandSize is the largest command body accepted.
 	MaxCommandSize int64
+	// BeforeRead, when set, is called before every Read on the underlying
+	// reader: the moment the Reader is about to wait for bytes. A consumer
+	// uses it to hand over what it decoded so far before it may block.
+	BeforeRead func()
 
 	buf      []byte // small[:] or *big
 	big      *[]byte
@@ -83,14 +95,24 @@ func (rd *Reader) fill(n int) error {
 	if rd.big == nil && (n > smallBufSize || rd.lastRead >= smallBufSize) {
 		rd.borrow() // traffic is heavy: read in big gulps
 	}
-	for rd.wpos-rd.rpos < n {
+	for empty := 0; rd.wpos-rd.rpos < n; {
 		if rd.rpos+n > len(rd.buf) {
 			rd.wpos = copy(rd.buf, rd.buf[rd.rpos:rd.wpos])
 			rd.rpos = 0
 		}
+		if rd.BeforeRead != nil {
+			rd.BeforeRead()
+		}
 		m, err := rd.r.Read(rd.buf[rd.wpos:])
 		rd.wpos += m
 		rd.lastRead = m
+		if m > 0 {
+			empty = 0
+		} else if err == nil {
+			if empty++; empty >= maxEmptyReads {
+				return io.ErrNoProgress
+			}
+		}
 		if err != nil {
 			if rd.wpos-rd.rpos >= n {
 				return nil
@@ -102,6 +124,16 @@ func (rd *Reader) fill(n int) error {
 		}
 	}
 	return nil
+}
+
+// fillBody is fill for the body of a frame whose header was read: the
+// stream ending there is unexpected even when no body byte came yet.
+func (rd *Reader) fillBody(n int) error {
+	err := rd.fill(n)
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 // borrow moves the buffered bytes into a pooled big buffer.
@@ -123,6 +155,9 @@ func (rd *Reader) ReadFull(p []byte) error {
 	if n == len(p) {
 		return nil
 	}
+	if rd.BeforeRead != nil {
+		rd.BeforeRead()
+	}
 	if _, err := io.ReadFull(rd.r, p[n:]); err != nil {
 		if err == io.EOF {
 			return io.ErrUnexpectedEOF
@@ -136,6 +171,9 @@ func (rd *Reader) ReadFull(p []byte) error {
 // Peek returns the next n (<= 32 KiB) bytes without consuming them. They are
 // valid until the next call on the Reader.
 func (rd *Reader) Peek(n int) ([]byte, error) {
+	if n < 0 || n > bigBufSize {
+		return nil, errPeekTooLarge
+	}
 	if err := rd.fill(n); err != nil {
 		return nil, err
 	}
@@ -150,14 +188,17 @@ func (rd *Reader) Discard(n int) { rd.rpos += n }
 // consumed with ReadCommand, ReadFrameInto or SkipBody.
 func (rd *Reader) ReadHeader() (Header, error) {
 	h, n, err := ParseHeader(rd.buf[rd.rpos:rd.wpos])
-	if n == 0 && err == nil {
-		if err = rd.fill(2); err == nil {
+	// Wait for the flags byte, then the short size, then the long size,
+	// so that bad flags are refused as soon as they arrive.
+	for _, need := range [...]int{1, 2, MaxHeaderLen} {
+		if n != 0 || err != nil {
+			break
+		}
+		if rd.wpos-rd.rpos >= need {
+			continue
+		}
+		if err = rd.fill(need); err == nil {
 			h, n, err = ParseHeader(rd.buf[rd.rpos:rd.wpos])
-			if n == 0 && err == nil {
-				if err = rd.fill(9); err == nil {
-					h, n, err = ParseHeader(rd.buf[rd.rpos:rd.wpos])
-				}
-			}
 		}
 	}
 	if err != nil {
@@ -179,7 +220,7 @@ func (rd *Reader) ReadHeader() (Header, error) {
 func (rd *Reader) ReadCommand(h Header) ([]byte, error) {
 	n := int(h.Size)
 	if n <= bigBufSize {
-		if err := rd.fill(n); err != nil {
+		if err := rd.fillBody(n); err != nil {
 			return nil, err
 		}
 		b := rd.buf[rd.rpos : rd.rpos+n]
@@ -214,7 +255,7 @@ func (rd *Reader) ReadFrameInto(m *wire.Msg, h Header) error {
 	if size < wire.LargeFrame {
 		n := int(size)
 		if rd.wpos-rd.rpos < n {
-			if err := rd.fill(n); err != nil {
+			if err := rd.fillBody(n); err != nil {
 				return err
 			}
 		}
@@ -249,7 +290,7 @@ func (rd *Reader) SkipBody(h Header) error {
 	n := h.Size
 	for n > 0 {
 		if rd.rpos == rd.wpos {
-			if err := rd.fill(1); err != nil {
+			if err := rd.fillBody(1); err != nil {
 				return err
 			}
 		}
