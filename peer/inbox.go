@@ -220,25 +220,32 @@ func (in *Inbox) fromCache() *wire.Msg {
 	return m
 }
 
-// refill takes up to recvBatch messages in fair order into the cache and
-// returns the first, or nil when the inbox is empty. The caller holds in.mu.
+// refillLocked returns the next message in fair order, or nil when the
+// inbox is empty. When the cache is empty it also takes up to recvBatch-1
+// more into the cache; when another receiver filled it meanwhile, the cache
+// comes first, so that concurrent receivers never see messages out of
+// order. The caller holds in.mu.
 func (in *Inbox) refillLocked() *wire.Msg {
+	in.cmu.Lock()
+	defer in.cmu.Unlock()
+	if in.chead < len(in.cache) {
+		m := in.cache[in.chead]
+		in.cache[in.chead] = nil
+		in.chead++
+		return m
+	}
 	first := in.popLocked()
 	if first == nil {
 		return nil
 	}
-	in.cmu.Lock()
-	if in.chead == len(in.cache) {
-		in.cache, in.chead = in.cache[:0], 0
-		for len(in.cache) < recvBatch-1 {
-			m := in.popLocked()
-			if m == nil {
-				break
-			}
-			in.cache = append(in.cache, m)
+	in.cache, in.chead = in.cache[:0], 0
+	for len(in.cache) < recvBatch-1 {
+		m := in.popLocked()
+		if m == nil {
+			break
 		}
+		in.cache = append(in.cache, m)
 	}
-	in.cmu.Unlock()
 	return first
 }
 

@@ -3,6 +3,8 @@ package peer
 import (
 	"context"
 	"net"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -126,5 +128,42 @@ func checkFor(t *testing.T, timeout time.Duration, fn func() bool) {
 			t.Fatal("condition not met in time")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestInboxConcurrentReceiversSeeOrder checks that two receivers sharing an
+// inbox each see one source's messages in order, although each takes a
+// batch at a time.
+func TestInboxConcurrentReceiversSeeOrder(t *testing.T) {
+	for range 50 {
+		in := NewInbox()
+		s := in.NewSource(0)
+		batch := make([]*wire.Msg, 2000)
+		for i := range batch {
+			batch[i] = wire.New([]byte{byte(i >> 8), byte(i)})
+		}
+		require.NoError(t, s.Push(batch, nil))
+		got := make([][]int, 2)
+		var wg sync.WaitGroup
+		for r := range got {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					m := in.TryRecv()
+					if m == nil {
+						return
+					}
+					got[r] = append(got[r], int(m.Frames[0][0])<<8|int(m.Frames[0][1]))
+					m.Release()
+				}
+			}()
+		}
+		wg.Wait()
+		assert.Equal(t, 2000, len(got[0])+len(got[1]))
+		for _, seq := range got {
+			assert.True(t, slices.IsSorted(seq), "a receiver saw messages out of order")
+		}
+		in.Close()
 	}
 }

@@ -447,7 +447,9 @@ func (w *writer) write(batch []*wire.Msg, ctl []byte) error {
 		}
 	}
 	err := w.flush(b[mark:])
-	w.buf.B = b[:0]
+	// Keep the length: the pool sizes its buffers from the lengths it is
+	// given back, and would shrink them to nothing on empty ones.
+	w.buf.B = b
 	return err
 }
 

@@ -124,14 +124,15 @@ func (h *hub) admit(ev upEvent) *peer.Peer {
 		HeartbeatTTL:     r.cfg.heartbeatTTL,
 		HeartbeatTimeout: r.cfg.heartbeatTimeout,
 	}
+	r.peers.Add(1)
+	// The table entry must exist before the reader can deliver anything, or
+	// an immediate reply to the first message would be unroutable; a Send
+	// racing with admission waits on the read lock until it does.
+	r.tmu.Lock()
 	if r.cfg.notify {
 		// Before the peer starts, so that it comes ahead of its messages.
 		r.inbox.Deliver(wire.New(id, nil))
 	}
-	r.peers.Add(1)
-	// The table entry must exist before the reader can deliver anything, or
-	// an immediate reply to the first message would be unroutable.
-	r.tmu.Lock()
 	p := peer.Start(ev.conn, ev.sess, id, q, src, pcfg, func(p *peer.Peer) {
 		defer r.peers.Done()
 		p.Queue().Close() // Send fails fast from now on
