@@ -110,7 +110,10 @@ func (d *Dealer) Bind(endpoint string) error {
 	}
 	d.listeners = append(d.listeners, ln)
 	d.loops.Add(1)
-	go d.acceptLoop(ln)
+	go func() {
+		defer d.loops.Done()
+		transport.Serve(d.ctx, ln, &d.loops, d.cfg.logger, func(c net.Conn) { d.start(c, nil) })
+	}()
 	return nil
 }
 
@@ -123,28 +126,6 @@ func (d *Dealer) Addr() string {
 		return ""
 	}
 	return transport.FromAddr(d.listeners[len(d.listeners)-1].Addr()).String()
-}
-
-func (d *Dealer) acceptLoop(ln net.Listener) {
-	defer d.loops.Done()
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if d.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return
-			}
-			d.cfg.logger.Warn("dealer: accept", "err", err)
-			if !transport.Sleep(d.ctx, acceptRetry) {
-				return
-			}
-			continue
-		}
-		d.loops.Add(1)
-		go func() {
-			defer d.loops.Done()
-			d.start(c, nil)
-		}()
-	}
 }
 
 // Connect connects to endpoint (tcp://HOST:PORT) in the background and keeps
@@ -171,45 +152,25 @@ func (d *Dealer) Connect(endpoint string) error {
 func (d *Dealer) connectLoop(ep transport.Endpoint, pp *pipe) {
 	defer d.loops.Done()
 	b := transport.Backoff{Ivl: d.cfg.reconnectIvl, Max: d.cfg.reconnectIvlMax}
-	failures := 0
-	for d.ctx.Err() == nil {
-		c, err := transport.Dial(d.ctx, ep)
-		var p *peer.Peer
-		if err == nil {
-			p = d.start(c, pp)
-		} else if d.ctx.Err() == nil {
-			d.cfg.logger.Debug("dealer: connect", "endpoint", ep, "err", err)
+	transport.Redial(d.ctx, ep, b, d.cfg.logger, func(c net.Conn) <-chan struct{} {
+		// The pipe's queue outlives the connection: waiting for the
+		// connection to exit lets the old writer finish before a new one
+		// takes over.
+		if p := d.start(c, pp); p != nil {
+			return p.Exited()
 		}
-		if p != nil {
-			failures = 0
-			select {
-			case <-p.Done():
-			case <-d.ctx.Done():
-				return
-			}
-			// The pipe's queue outlives the connection: let the old
-			// writer finish before a new one takes over.
-			p.Wait()
-		}
-		failures++
-		if !transport.Sleep(d.ctx, b.Next(failures)) {
-			return
-		}
-	}
+		return nil
+	})
 }
 
 // start runs the handshake on c, then starts a connection on pp (nil: a new
 // pipe of its own). It returns the running peer, or nil.
 func (d *Dealer) start(c net.Conn, pp *pipe) *peer.Peer {
-	stop := context.AfterFunc(d.ctx, func() { _ = c.Close() })
-	sess, err := zmtp.Handshake(c, d.zmtpConfig())
-	if !stop() {
-		_ = c.Close()
-		return nil
-	}
+	sess, err := peer.Handshake(d.ctx, c, d.zmtpConfig())
 	if err != nil {
-		d.cfg.logger.Info("dealer: handshake failed", "remote", c.RemoteAddr(), "err", err)
-		_ = c.Close()
+		if d.ctx.Err() == nil {
+			d.cfg.logger.Info("dealer: handshake failed", "remote", c.RemoteAddr(), "err", err)
+		}
 		return nil
 	}
 	d.mu.Lock()

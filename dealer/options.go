@@ -80,10 +80,6 @@ func WithReconnect(ivl, max time.Duration) Option {
 // WithLogger sets the logger for connection events; the default discards.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
-// acceptRetry is the pause after an accept error other than closing, such
-// as running out of file descriptors.
-const acceptRetry = 100 * time.Millisecond
-
 // recheck is how long a Send that waits on one full pipe gives the others
 // before it looks at them again, when several connected pipes are full.
 const recheck = 10 * time.Millisecond

@@ -470,3 +470,7 @@ func (w *writer) flush(tail []byte) error {
 	w.iov = w.iov[:0]
 	return err
 }
+
+// Exited returns a channel that is closed when both goroutines of the peer
+// have returned and its connection is closed.
+func (p *Peer) Exited() <-chan struct{} { return p.exited }

@@ -139,7 +139,3 @@ type connectConfig struct {
 func ConnectRoutingID(id []byte) ConnectOption {
 	return func(c *connectConfig) { c.routingID = append([]byte{}, id...) }
 }
-
-// acceptRetry is the pause after an accept error other than closing, such
-// as running out of file descriptors.
-const acceptRetry = 100 * time.Millisecond

@@ -99,7 +99,10 @@ func (r *Router) Bind(endpoint string) error {
 	}
 	r.listeners = append(r.listeners, ln)
 	r.loops.Add(1)
-	go r.acceptLoop(ln)
+	go func() {
+		defer r.loops.Done()
+		transport.Serve(r.ctx, ln, &r.loops, r.cfg.logger, func(c net.Conn) { r.start(c, nil) })
+	}()
 	return nil
 }
 
@@ -114,41 +117,15 @@ func (r *Router) Addr() string {
 	return transport.FromAddr(r.listeners[len(r.listeners)-1].Addr()).String()
 }
 
-func (r *Router) acceptLoop(ln net.Listener) {
-	defer r.loops.Done()
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if r.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return
-			}
-			r.cfg.logger.Warn("router: accept", "err", err)
-			if !transport.Sleep(r.ctx, acceptRetry) {
-				return
-			}
-			continue
-		}
-		r.loops.Add(1)
-		go func() {
-			defer r.loops.Done()
-			r.start(c, nil)
-		}()
-	}
-}
-
 // start runs the handshake on c off the accept loop, then hands the peer to
 // the hub. It returns the running peer, or nil.
 func (r *Router) start(c net.Conn, id []byte) *peer.Peer {
-	stop := context.AfterFunc(r.ctx, func() { _ = c.Close() })
-	sess, err := zmtp.Handshake(c, r.zmtpConfig())
-	if !stop() {
-		_ = c.Close()
-		return nil
-	}
+	sess, err := peer.Handshake(r.ctx, c, r.zmtpConfig())
 	if err != nil {
-		r.handshakeErr.Add(1)
-		r.cfg.logger.Info("router: handshake failed", "remote", c.RemoteAddr(), "err", err)
-		_ = c.Close()
+		if r.ctx.Err() == nil {
+			r.handshakeErr.Add(1)
+			r.cfg.logger.Info("router: handshake failed", "remote", c.RemoteAddr(), "err", err)
+		}
 		return nil
 	}
 	reply := make(chan *peer.Peer, 1)
@@ -188,28 +165,12 @@ func (r *Router) Connect(endpoint string, opts ...ConnectOption) error {
 func (r *Router) connectLoop(ep transport.Endpoint, id []byte) {
 	defer r.loops.Done()
 	b := transport.Backoff{Ivl: r.cfg.reconnectIvl, Max: r.cfg.reconnectIvlMax}
-	failures := 0
-	for r.ctx.Err() == nil {
-		c, err := transport.Dial(r.ctx, ep)
-		var p *peer.Peer
-		if err == nil {
-			p = r.start(c, id)
-		} else if r.ctx.Err() == nil {
-			r.cfg.logger.Debug("router: connect", "endpoint", ep, "err", err)
+	transport.Redial(r.ctx, ep, b, r.cfg.logger, func(c net.Conn) <-chan struct{} {
+		if p := r.start(c, id); p != nil {
+			return p.Exited()
 		}
-		if p != nil {
-			failures = 0
-			select {
-			case <-p.Done():
-			case <-r.ctx.Done():
-				return
-			}
-		}
-		failures++
-		if !transport.Sleep(r.ctx, b.Next(failures)) {
-			return
-		}
-	}
+		return nil
+	})
 }
 
 // Recv returns the next message, [routing-id, frames...], fair-queued across
