@@ -1,17 +1,23 @@
 module github.com/zrouter/zrouter/interop
 
-go 1.26
+go 1.26.0
 
 // The zrouter library itself comes from the parent directory (replace below).
-// go mod tidy drops this line while no package here imports zrouter yet.
 require github.com/zrouter/zrouter v0.0.0
 
 require (
+	github.com/go-zeromq/zmq4 v0.17.0
 	github.com/pebbe/zmq4 v1.4.0
 	github.com/stretchr/testify v1.12.1
 	go.uber.org/goleak v1.3.0
 )
 
-require go.yaml.in/yaml/v3 v3.0.5 // indirect
+require (
+	github.com/go-zeromq/goczmq/v4 v4.2.2 // indirect
+	github.com/valyala/bytebufferpool v1.0.0 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
+	golang.org/x/sync v0.23.0 // indirect
+	golang.org/x/text v0.42.0 // indirect
+)
 
 replace github.com/zrouter/zrouter => ../

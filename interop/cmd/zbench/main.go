@@ -1,0 +1,204 @@
+// Command zbench measures zrouter against libzmq, go-zeromq/zmq4 and raw TCP,
+// side by side, in one run.
+//
+// Every server runs in a process of its own (zbench starts itself again
+// with -serve), and the same clients run against each of them in
+// interleaved rounds: A, B, C, D, A, B, C, D, and so on. For each scenario
+// it reports the median over rounds of the messages echoed per second and of
+// the CPU time the server process spent per message, and how zrouter
+// compares. The servers are:
+//
+//	zrouter   a zrouter router.Router: Recv, then Send of the same message
+//	libzmq    a libzmq ROUTER whose echo loop is written in C
+//	gozmq     a go-zeromq/zmq4 ROUTER
+//	rawtcp    a Go TCP server that copies each connection back to itself
+//
+// The clients of the three ZeroMQ servers are libzmq DEALER sockets driven
+// from C; those of the raw TCP server, which speaks no ZMTP, are Go
+// connections sending the same messages with the same window. The broker
+// scenario runs libzmq REQ clients and REP workers through `zrouter broker`
+// (built from ../cmd/zrouter) and through zmq_proxy(ROUTER, DEALER) in C;
+// without the zrouter CLI (when it cannot be built) only the proxy runs, and
+// the report says so.
+//
+// Usage, from the interop module:
+//
+//	go run ./cmd/zbench [-scenarios all] [-rounds 3] [-scale 1] \
+//		[-md FILE] [-json FILE] [-svg FILE] [-cpuprofile PREFIX]
+//
+// A full default run takes three to four minutes on two cores.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/zrouter/zrouter/interop/internal/bench"
+	"github.com/zrouter/zrouter/interop/internal/servers"
+)
+
+func main() {
+	log.SetFlags(0)
+	if bench.IsChild(os.Args[1:]) {
+		// A server or a set of idle peers, started by the harness.
+		log.SetPrefix("zbench " + os.Args[2] + ": ")
+		if err := bench.ChildMain(os.Args[1:]); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
+	var (
+		scenarios  = flag.String("scenarios", "all", "scenarios to run, comma separated: 1x16B,8x16B,8x1KiB,8x64KiB,latency,idle,broker")
+		serverList = flag.String("servers", strings.Join(servers.Kinds, ","), "echo servers to compare, in round order")
+		rounds     = flag.Int("rounds", 5, "interleaved rounds per scenario")
+		idleRounds = flag.Int("idle-rounds", 2, "rounds of the idle scenario (a fresh server each)")
+		duration   = flag.Duration("duration", 600*time.Millisecond, "measured time per run")
+		warmup     = flag.Duration("warmup", 200*time.Millisecond, "warm-up time before each measured run")
+		scale      = flag.Float64("scale", 1, "multiply -duration and -warmup by this")
+		settle     = flag.Duration("settle", 500*time.Millisecond, "pause after the idle peers connect before reading RSS")
+		maxOther   = flag.Float64("max-other-load", 0.3, "measure a run again (up to 3 times) when other processes used more than this many cores during it; 0: never")
+		timeout    = flag.Duration("timeout", 10*time.Second, "longest wait for a reply, a server start or stop")
+		hwm        = flag.Int("hwm", 10000, "SNDHWM/RCVHWM of every ZeroMQ socket; must exceed the window")
+		idle       = flag.Int("idle", 10000, "idle peers in the idle scenario")
+		idleProc   = flag.Int("idle-per-process", 5000, "idle peers per client process (each libzmq socket takes two file descriptors)")
+		bClients   = flag.Int("broker-clients", 16, "REQ clients in the broker scenario")
+		bWorkers   = flag.Int("broker-workers", 4, "REP workers in the broker scenario")
+		zrBin      = flag.String("zrouter-bin", "", "zrouter CLI for the broker scenario (default: build it from -zrouter-src)")
+		zrSrc      = flag.String("zrouter-src", "..", "the zrouter module, to build ./cmd/zrouter from")
+		cpuProfile = flag.String("cpuprofile", "", "write CPU profiles of the zrouter servers to PREFIX-<scenario>.pprof")
+		jsonOut    = flag.String("json", "", "write the full results as JSON to FILE")
+		mdOut      = flag.String("md", "", "write the tables as markdown to FILE")
+		svgOut     = flag.String("svg", "", "write a chart of throughput and CPU against message size to FILE")
+		quiet      = flag.Bool("q", false, "do not log progress")
+	)
+	flag.Parse()
+	log.SetPrefix("zbench: ")
+
+	if _, err := bench.RaiseFileLimit(bench.FileLimit); err != nil {
+		log.Printf("cannot raise the file limit: %v", err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		log.Fatal(err)
+	}
+	all := bench.Scenarios(*idle, *bClients, *bWorkers)
+	picked, err := bench.FindScenarios(all, *scenarios)
+	if err != nil {
+		log.Fatal(err)
+	}
+	o := &bench.Options{
+		Scenarios:      picked,
+		Servers:        strings.Split(*serverList, ","),
+		Rounds:         *rounds,
+		IdleRounds:     *idleRounds,
+		Warmup:         time.Duration(float64(*warmup) * *scale),
+		Duration:       time.Duration(float64(*duration) * *scale),
+		Settle:         *settle,
+		Timeout:        *timeout,
+		MaxOtherLoad:   *maxOther,
+		HWM:            *hwm,
+		CPUProfile:     *cpuProfile,
+		IdlePerProcess: *idleProc,
+		Self:           func(args []string) *exec.Cmd { return exec.Command(self, args...) },
+	}
+	if !*quiet {
+		o.Log = os.Stderr
+	}
+	out := outputs{json: *jsonOut, md: *mdOut, svg: *svgOut}
+	if err := run(o, *zrBin, *zrSrc, out); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// outputs are the files to write the report to; empty names are skipped.
+type outputs struct{ json, md, svg string }
+
+// run runs the benchmark that o describes, prints the report and writes it
+// to the outputs. The zrouter CLI for the broker scenario is zrBin, or is
+// built from zrSrc.
+func run(o *bench.Options, zrBin, zrSrc string, out outputs) error {
+	for _, sc := range o.Scenarios {
+		if !sc.Broker {
+			continue
+		}
+		o.ZRouterBin, o.ZRouterMissing = zrouterCLI(zrBin, zrSrc)
+		if o.ZRouterMissing != "" {
+			log.Printf("broker scenario without zrouter: %s", o.ZRouterMissing)
+		}
+		if o.ZRouterBin != "" && zrBin == "" {
+			defer os.RemoveAll(filepath.Dir(o.ZRouterBin))
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	env := bench.CollectEnv()
+	results, err := bench.Run(ctx, o)
+	rep := bench.NewReport(env, o, "go run ./cmd/zbench "+strings.Join(os.Args[1:], " "), results)
+	rep.WriteText(os.Stdout)
+	if err != nil {
+		return fmt.Errorf("run failed: %w", err)
+	}
+	for _, f := range []struct {
+		name  string
+		write func(io.Writer) error
+	}{
+		{out.json, rep.WriteJSON},
+		{out.md, func(w io.Writer) error { rep.WriteMarkdown(w); return nil }},
+		{out.svg, rep.WriteSVG},
+	} {
+		if f.name == "" {
+			continue
+		}
+		if err := writeFile(f.name, f.write); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeFile(name string, write func(io.Writer) error) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return f.Close()
+}
+
+// zrouterCLI returns the zrouter CLI to run the broker with: bin when set,
+// else one built from src/cmd/zrouter into a temporary directory. When
+// there is none it returns why.
+func zrouterCLI(bin, src string) (path, missing string) {
+	if bin != "" {
+		if _, err := os.Stat(bin); err != nil {
+			return "", fmt.Sprintf("the zrouter CLI %s is not there: %v", bin, err)
+		}
+		return bin, ""
+	}
+	dir, err := os.MkdirTemp("", "zbench")
+	if err != nil {
+		return "", err.Error()
+	}
+	out := filepath.Join(dir, "zrouter")
+	cmd := exec.Command("go", "build", "-o", out, "./cmd/zrouter")
+	cmd.Dir = src
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		_ = os.RemoveAll(dir)
+		first, _, _ := strings.Cut(strings.TrimSpace(string(msg)), "\n")
+		return "", fmt.Sprintf("the zrouter CLI (cmd/zrouter) could not be built: %s", first)
+	}
+	return out, ""
+}

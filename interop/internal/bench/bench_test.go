@@ -1,0 +1,186 @@
+package bench
+
+import (
+	"encoding/binary"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/zrouter/zrouter/interop/internal/servers"
+	"github.com/zrouter/zrouter/interop/internal/zmqc"
+)
+
+// testOptions runs children as this test binary (see TestMain) with short
+// runs.
+func testOptions(t *testing.T) *Options {
+	t.Helper()
+	return &Options{
+		Servers:        servers.Kinds,
+		Rounds:         2,
+		IdleRounds:     1,
+		Warmup:         20 * time.Millisecond,
+		Duration:       50 * time.Millisecond,
+		Timeout:        5 * time.Second,
+		HWM:            10000,
+		IdlePerProcess: 30,
+		Self: func(args []string) *exec.Cmd {
+			cmd := exec.Command(os.Args[0])
+			cmd.Env = append(os.Environ(), childEnv+"="+strings.Join(args, "\x1f"))
+			return cmd
+		},
+		ZRouterMissing: "no zrouter CLI in this test",
+	}
+}
+
+// TestRunFailsOnDeadServer checks that a server that goes away fails the
+// run instead of producing numbers.
+func TestRunFailsOnDeadServer(t *testing.T) {
+	o := testOptions(t)
+	o.Servers = []string{servers.ZRouter}
+	o.Timeout = time.Second
+	o.Scenarios = []Scenario{{Name: "1x16B", Clients: 1, Size: 16, Window: 10}}
+	p, err := o.start(servers.ZRouter, o.Scenarios[0])
+	require.NoError(t, err)
+	require.NoError(t, p.stop(10*time.Second))
+	_, err = measure(o, o.Scenarios[0], p, 0)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "has exited")
+}
+
+// TestRawClientsCatchWrongReplies runs the raw TCP clients against servers
+// that answer wrongly; each must fail the run.
+func TestRawClientsCatchWrongReplies(t *testing.T) {
+	tests := []struct {
+		name   string
+		tamper func(b []byte)
+	}{
+		{"corrupt payload", func(b []byte) { b[len(b)-1] ^= 1 }},
+		{"wrong sequence", func(b []byte) { binary.LittleEndian.PutUint64(b, 7) }},
+		{"wrong client", func(b []byte) { binary.LittleEndian.PutUint32(b[8:], 9) }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				defer c.Close()
+				buf := make([]byte, 32)
+				if _, err := io.ReadFull(c, buf); err != nil {
+					return
+				}
+				tc.tamper(buf)
+				_, _ = c.Write(buf)
+			}()
+			rc, err := newRawClients(1, "tcp://"+ln.Addr().String(), time.Second)
+			require.NoError(t, err)
+			_, err = rc.run(runConfig{Size: 32, Window: 1, Sample: 1, Duration: time.Millisecond, Timeout: time.Second})
+			require.ErrorIs(t, err, ErrBadReply)
+			require.NoError(t, rc.close())
+			require.NoError(t, ln.Close())
+			<-done
+		})
+	}
+}
+
+func TestParseProc(t *testing.T) {
+	stat := []byte("1234 (my (odd) prog) S 1 1234 1234 0 -1 4194304 500 0 0 0 250 130 0 0 20 0 9 0 100 0 0")
+	cpu, err := parseStatCPU(stat)
+	require.NoError(t, err)
+	assert.Equal(t, 3800*time.Millisecond, cpu, "(250+130) ticks of 10 ms")
+	_, err = parseStatCPU([]byte("1234 (x) S 1"))
+	assert.Error(t, err)
+
+	rss, err := parseStatusRSS([]byte("Name:\tx\nVmPeak:\t  9 kB\nVmRSS:\t    2048 kB\nThreads:\t3\n"))
+	require.NoError(t, err)
+	assert.Equal(t, int64(2048<<10), rss)
+	_, err = parseStatusRSS([]byte("Name:\tx\n"))
+	assert.Error(t, err)
+
+	busy, err := parseStatBusy([]byte("cpu  100 5 50 9999 77 1 2 3 0 0\ncpu0 1 2 3\n"))
+	require.NoError(t, err)
+	assert.Equal(t, 1610*time.Millisecond, busy, "user+nice+system+irq+softirq+steal, not idle or iowait")
+
+	// The live files parse too.
+	_, err = procCPU(os.Getpid())
+	require.NoError(t, err)
+	_, err = procRSS(os.Getpid())
+	require.NoError(t, err)
+	_, err = readLoad()
+	require.NoError(t, err)
+}
+
+func TestStatistics(t *testing.T) {
+	assert.Equal(t, 2.0, median([]float64{3, 1, 2}))
+	assert.Equal(t, 2.5, median([]float64{4, 1, 2, 3}))
+	assert.Equal(t, 0.0, median(nil))
+	ds := make([]time.Duration, 100)
+	for i := range ds {
+		ds[i] = time.Duration(100-i) * time.Microsecond
+	}
+	assert.Equal(t, 50.0, percentile(ds, 50))
+	assert.Equal(t, 99.0, percentile(ds, 99))
+	assert.Equal(t, 0.0, percentile(nil, 50))
+}
+
+func TestScenarios(t *testing.T) {
+	all := Scenarios(10000, 16, 4)
+	var names []string
+	for _, sc := range all {
+		names = append(names, sc.Name)
+	}
+	assert.Equal(t, []string{"1x16B", "8x16B", "8x1KiB", "8x64KiB", "latency", "idle", "broker"}, names)
+	got, err := FindScenarios(all, "latency, 8x16B")
+	require.NoError(t, err)
+	assert.Equal(t, "8x16B", got[0].Name, "in the default order")
+	assert.Equal(t, "latency", got[1].Name)
+	_, err = FindScenarios(all, "nope")
+	assert.Error(t, err)
+	assert.Equal(t, "64KiB", sizeLabel(64<<10))
+	assert.Equal(t, "1000B", sizeLabel(1000))
+	assert.Equal(t, "1,234,567", group(1234567))
+}
+
+// TestEvaluate checks the verdicts on the targets of the issue.
+func TestEvaluate(t *testing.T) {
+	res := func(name string, idle int, rs ...*ServerResult) *ScenarioResult {
+		return &ScenarioResult{Scenario: Scenario{Name: name, Idle: idle}, Servers: rs}
+	}
+	results := []*ScenarioResult{
+		res("8x16B", 0,
+			&ServerResult{Kind: servers.ZRouter, MsgsPerSec: 300, CPUMicrosPerMsg: 1},
+			&ServerResult{Kind: servers.Libzmq, MsgsPerSec: 100, CPUMicrosPerMsg: 1},
+			&ServerResult{Kind: servers.GoZMQ, MsgsPerSec: 10, CPUMicrosPerMsg: 9}),
+		res("idle", 10000, &ServerResult{Kind: servers.ZRouter, RSSPerIdleKiB: 25}),
+	}
+	verdicts := map[string]string{}
+	for _, tg := range Evaluate(results) {
+		verdicts[tg.Goal] = verdict(tg)
+	}
+	assert.Equal(t, "met", verdicts["8x16B: msgs/s >= 1.5x libzmq C loop"])
+	assert.Equal(t, "MISSED", verdicts["8x16B: server CPU/msg <= 0.7x libzmq C loop"])
+	assert.Equal(t, "MISSED", verdicts["8x16B: msgs/s >= 40x go-zeromq"])
+	assert.Equal(t, "n/a", verdicts["1x16B: msgs/s >= 1.2x libzmq C loop"])
+	assert.Equal(t, "MISSED", verdicts["idle: <= 20 KiB RSS per idle peer at 10,000 peers"])
+}
+
+func TestIdleMessages(t *testing.T) {
+	a, b := idleMessage(1), idleMessage(2)
+	assert.Len(t, a, 16)
+	assert.NotEqual(t, a, b)
+	assert.Equal(t, make([]byte, 8), a[:8], "sequence 0")
+	p := make([]byte, 16)
+	zmqc.Payload(p)
+	assert.Equal(t, p[zmqc.HeaderLen:], a[zmqc.HeaderLen:])
+}

@@ -1,0 +1,131 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/zrouter/zrouter/interop/internal/servers"
+)
+
+// FileLimit is the RLIMIT_NOFILE the harness and its children ask for: idle
+// libzmq DEALERs take two descriptors each.
+const FileLimit = 1 << 17
+
+// Child describes what a child process of the harness runs: a server (Kind
+// is a servers kind), or a set of idle peers (Kind idle-zmq or idle-raw).
+type Child struct {
+	Kind  string
+	Addrs []string
+	// HWM is the servers' high-water mark.
+	HWM int
+	// N idle peers, numbered from First, connecting Batch at a time, each
+	// waiting at most Timeout for its echo.
+	N       int
+	First   int
+	Batch   int
+	Timeout time.Duration
+	// CPUProfile is the file a server writes its CPU profile to.
+	CPUProfile string
+}
+
+// Args returns the command line that describes c, for ChildMain; it
+// starts with "-serve".
+func (c Child) Args() []string {
+	args := []string{"-serve", c.Kind, "-addr", strings.Join(c.Addrs, ",")}
+	if c.HWM != 0 {
+		args = append(args, "-hwm", strconv.Itoa(c.HWM))
+	}
+	if c.N != 0 {
+		args = append(args, "-idle", strconv.Itoa(c.N), "-idle-first", strconv.Itoa(c.First), "-idle-batch", strconv.Itoa(c.Batch))
+	}
+	if c.Timeout != 0 {
+		args = append(args, "-timeout", c.Timeout.String())
+	}
+	if c.CPUProfile != "" {
+		args = append(args, "-cpuprofile", c.CPUProfile)
+	}
+	return args
+}
+
+// RunChild runs c until ctx ends. It calls ready with the endpoints bound
+// (a server) or with the number of peers connected (idle peers) once it is
+// ready, which the program prints as its READY line.
+func RunChild(ctx context.Context, c Child, ready func(fields []string)) error {
+	if c.Kind != idleZMQKind && c.Kind != idleRawKind {
+		return servers.Serve(ctx, servers.Config{Kind: c.Kind, Addrs: c.Addrs, HWM: c.HWM}, ready)
+	}
+	if len(c.Addrs) != 1 || c.N <= 0 {
+		return errors.New("bench: idle peers need one address and a count")
+	}
+	peers, err := holdIdle(c.Kind, c.First, c.N, c.Batch, c.Addrs[0], c.Timeout)
+	if err != nil {
+		return err
+	}
+	ready([]string{fmt.Sprint(c.N)})
+	<-ctx.Done()
+	return peers.close()
+}
+
+// IsChild reports whether args (without the program name) are a child's
+// command line, made by Child.Args.
+func IsChild(args []string) bool { return len(args) > 0 && args[0] == "-serve" }
+
+// ChildMain runs the child that args (from Child.Args) describe until
+// SIGTERM, SIGINT, or the end of stdin (the harness has gone), printing
+// "READY ..." on stdout once it is ready.
+func ChildMain(args []string) error {
+	var c Child
+	fs := flag.NewFlagSet("child", flag.ContinueOnError)
+	fs.StringVar(&c.Kind, "serve", "", "server kind, or idle-zmq / idle-raw")
+	addrs := fs.String("addr", "", "endpoints, comma separated")
+	fs.IntVar(&c.HWM, "hwm", 0, "high-water mark")
+	fs.IntVar(&c.N, "idle", 0, "idle peers")
+	fs.IntVar(&c.First, "idle-first", 0, "number of the first idle peer")
+	fs.IntVar(&c.Batch, "idle-batch", 1, "idle peers connecting at once")
+	fs.DurationVar(&c.Timeout, "timeout", 10*time.Second, "wait for an echo")
+	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "CPU profile file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	c.Addrs = strings.Split(*addrs, ",")
+	if _, err := RaiseFileLimit(FileLimit); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		// Owned by the process: it ends with stdin, or with the process.
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		stop()
+	}()
+	if c.CPUProfile != "" {
+		f, err := os.Create(c.CPUProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			_ = f.Close()
+		}()
+	}
+	err := RunChild(ctx, c, func(fields []string) {
+		fmt.Printf("READY %s\n", strings.Join(fields, " "))
+	})
+	if err == nil && ctx.Err() == nil {
+		err = errors.New("bench: child stopped on its own")
+	}
+	return err
+}

@@ -1,0 +1,19 @@
+// Package bench is the side-by-side benchmark harness behind cmd/zbench.
+//
+// It runs the same clients against several servers, each in a process of
+// its own, in interleaved rounds (A, B, C, D, A, B, C, D, ...), and reports
+// the median over rounds of each server's throughput and of the CPU time
+// the server process spent per message (read from /proc while it runs).
+//
+// The clients of every ZeroMQ server are libzmq DEALER (or REQ) sockets
+// driven by a loop in C (package zmqc), so that the client side costs
+// little and is exactly the same for zrouter, libzmq and go-zeromq. The raw
+// TCP ceiling cannot speak ZMTP: its clients are Go connections that keep
+// the same window of the same messages and check them the same way.
+// Every client checks every reply (count, per-client order, and the payload
+// of a sample); a wrong reply fails the whole run.
+//
+// The package owns the server child processes it starts (they exit when
+// their stdin closes, should the harness die) and every goroutine of its
+// clients; Run returns after all of them have ended.
+package bench

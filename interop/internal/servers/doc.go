@@ -1,0 +1,9 @@
+// Package servers holds the echo servers and brokers that the benchmark
+// harness compares, each runnable in a process of its own: the zrouter
+// ROUTER, a libzmq ROUTER whose echo loop is in C, a go-zeromq/zmq4 ROUTER,
+// a raw TCP echo as the ceiling, and libzmq's zmq_proxy(ROUTER, DEALER) as
+// the broker baseline.
+//
+// Serve runs one of them until its context ends and owns every goroutine,
+// socket and connection it starts.
+package servers

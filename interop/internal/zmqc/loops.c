@@ -1,0 +1,213 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "loops.h"
+
+static int64_t now_ns(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int zb_echo(void *sock) {
+	zmq_msg_t msg;
+	zmq_msg_init(&msg);
+	for (;;) {
+		if (zmq_msg_recv(&msg, sock, 0) < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			zmq_msg_close(&msg);
+			return e == ETERM ? 0 : e;
+		}
+		int flags = zmq_msg_more(&msg) ? ZMQ_SNDMORE : 0;
+		// On success zmq_msg_send leaves msg empty, ready for the next
+		// receive; the frame's buffer travels on without a copy.
+		while (zmq_msg_send(&msg, sock, flags) < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			zmq_msg_close(&msg);
+			return e == ETERM ? 0 : e;
+		}
+	}
+}
+
+int zb_proxy(void *front, void *back) {
+	for (;;) {
+		zmq_proxy(front, back, NULL); // returns only on failure
+		if (errno == EINTR)
+			continue;
+		return errno == ETERM ? 0 : errno;
+	}
+}
+
+static void put_header(unsigned char *b, uint64_t seq, uint32_t id) {
+	for (int i = 0; i < 8; i++)
+		b[i] = (unsigned char)(seq >> (8 * i));
+	for (int i = 0; i < 4; i++)
+		b[8 + i] = (unsigned char)(id >> (8 * i));
+}
+
+static uint64_t get_u64(const unsigned char *b) {
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | b[i];
+	return v;
+}
+
+static uint32_t get_u32(const unsigned char *b) {
+	uint32_t v = 0;
+	for (int i = 3; i >= 0; i--)
+		v = v << 8 | b[i];
+	return v;
+}
+
+static int fail_zmq(zb_drive_args *a, const char *what, zb_client *c) {
+	a->errnum = errno;
+	snprintf(a->err, sizeof a->err, "client %u: %s: %s", c->id, what, zmq_strerror(errno));
+	return ZB_ERR_ZMQ;
+}
+
+// check verifies one reply of client c; it returns ZB_OK or ZB_ERR_CHECK.
+static int check(zb_drive_args *a, zb_client *c, zmq_msg_t *msg) {
+	size_t n = zmq_msg_size(msg);
+	const unsigned char *b = zmq_msg_data(msg);
+	if (zmq_msg_more(msg)) {
+		snprintf(a->err, sizeof a->err, "client %u: reply %llu has more than one frame",
+			c->id, (unsigned long long)c->recvd);
+		return ZB_ERR_CHECK;
+	}
+	if (n != (size_t)a->size) {
+		snprintf(a->err, sizeof a->err, "client %u: reply %llu has %zu bytes, want %d",
+			c->id, (unsigned long long)c->recvd, n, a->size);
+		return ZB_ERR_CHECK;
+	}
+	uint64_t seq = get_u64(b);
+	uint32_t id = get_u32(b + 8);
+	if (id != c->id) {
+		snprintf(a->err, sizeof a->err, "client %u: got a reply meant for client %u", c->id, id);
+		return ZB_ERR_CHECK;
+	}
+	if (seq != c->recvd) {
+		snprintf(a->err, sizeof a->err, "client %u: got reply %llu, want %llu (lost, duplicated or reordered)",
+			c->id, (unsigned long long)seq, (unsigned long long)c->recvd);
+		return ZB_ERR_CHECK;
+	}
+	if (a->sample > 0 && seq % (uint64_t)a->sample == 0 &&
+		memcmp(b + ZB_HEADER, a->tmpl + ZB_HEADER, n - ZB_HEADER) != 0) {
+		snprintf(a->err, sizeof a->err, "client %u: reply %llu: payload corrupted",
+			c->id, (unsigned long long)seq);
+		return ZB_ERR_CHECK;
+	}
+	return ZB_OK;
+}
+
+int zb_drive(zb_client *cl, int n, zb_drive_args *a) {
+	unsigned char *buf = malloc((size_t)a->size);
+	zmq_pollitem_t *items = calloc((size_t)n, sizeof *items);
+	if (buf == NULL || items == NULL) {
+		free(buf);
+		free(items);
+		a->errnum = ENOMEM;
+		snprintf(a->err, sizeof a->err, "out of memory");
+		return ZB_ERR_ZMQ;
+	}
+	memcpy(buf, a->tmpl, (size_t)a->size);
+	zmq_msg_t msg;
+	zmq_msg_init(&msg);
+	a->msgs = 0;
+	a->rtt_n = 0;
+	a->err[0] = 0;
+	int rc = ZB_OK;
+	int64_t start = now_ns();
+	int64_t deadline = start + a->duration_ns;
+	int64_t last_progress = start;
+	int stopping = 0;
+	for (;;) {
+		int64_t t = now_ns();
+		if (!stopping && t >= deadline)
+			stopping = 1;
+		for (int i = 0; i < n && !stopping; i++) {
+			zb_client *c = &cl[i];
+			while (c->sent - c->recvd < (uint64_t)a->window) {
+				put_header(buf, c->sent, c->id);
+				if (zmq_send(c->sock, buf, (size_t)a->size, ZMQ_DONTWAIT) < 0) {
+					if (errno == EINTR)
+						continue;
+					if (errno == EAGAIN)
+						break;
+					rc = fail_zmq(a, "send", c);
+					goto out;
+				}
+				if (a->rtt != NULL)
+					c->sent_at = now_ns();
+				c->sent++;
+			}
+		}
+		uint64_t outstanding = 0;
+		int progress = 0;
+		for (int i = 0; i < n; i++) {
+			zb_client *c = &cl[i];
+			while (c->recvd < c->sent) {
+				if (zmq_msg_recv(&msg, c->sock, ZMQ_DONTWAIT) < 0) {
+					if (errno == EINTR)
+						continue;
+					if (errno == EAGAIN)
+						break;
+					rc = fail_zmq(a, "receive", c);
+					goto out;
+				}
+				if ((rc = check(a, c, &msg)) != ZB_OK)
+					goto out;
+				if (a->rtt != NULL && a->rtt_n < a->rtt_cap)
+					a->rtt[a->rtt_n++] = now_ns() - c->sent_at;
+				c->recvd++;
+				a->msgs++;
+				progress = 1;
+			}
+			outstanding += c->sent - c->recvd;
+		}
+		if (stopping && outstanding == 0)
+			break;
+		t = now_ns();
+		if (progress) {
+			last_progress = t;
+			continue;
+		}
+		if (t - last_progress > a->timeout_ns) {
+			rc = ZB_ERR_TIMEOUT;
+			snprintf(a->err, sizeof a->err, "no reply for %lld ms with %llu messages in flight",
+				(long long)((t - last_progress) / 1000000), (unsigned long long)outstanding);
+			goto out;
+		}
+		for (int i = 0; i < n; i++) {
+			items[i].socket = cl[i].sock;
+			items[i].events = ZMQ_POLLIN;
+			items[i].revents = 0;
+		}
+		if (zmq_poll(items, n, 10) < 0 && errno != EINTR) {
+			rc = fail_zmq(a, "poll", &cl[0]);
+			goto out;
+		}
+	}
+	a->elapsed_ns = now_ns() - start;
+	// Every reply is in: anything more is a duplicate.
+	for (int i = 0; i < n; i++) {
+		if (zmq_msg_recv(&msg, cl[i].sock, ZMQ_DONTWAIT) >= 0) {
+			rc = ZB_ERR_CHECK;
+			snprintf(a->err, sizeof a->err, "client %u: unexpected message after reply %llu",
+				cl[i].id, (unsigned long long)cl[i].recvd);
+			goto out;
+		}
+	}
+out:
+	zmq_msg_close(&msg);
+	free(buf);
+	free(items);
+	return rc;
+}

@@ -1,0 +1,64 @@
+// Hot loops over the libzmq C API, so that neither the servers nor the
+// clients of the benchmark pay for a Go binding's per-frame copies.
+
+#ifndef ZB_LOOPS_H
+#define ZB_LOOPS_H
+
+#include <stdint.h>
+
+// The header every benchmark message starts with: the sequence number
+// (little endian, 8 bytes), then the client id (little endian, 4 bytes).
+#define ZB_HEADER 12
+
+// Error classes of zb_drive; the details are in zb_drive_args.err.
+enum {
+	ZB_OK = 0,
+	ZB_ERR_ZMQ = 1,     // a libzmq call failed; errnum says why
+	ZB_ERR_TIMEOUT = 2, // no reply arrived within timeout_ns
+	ZB_ERR_CHECK = 3    // a reply was wrong: size, frames, order or payload
+};
+
+// One client socket driven by zb_drive. Sequence numbers carry on from one
+// call to the next.
+typedef struct {
+	void *sock;
+	uint32_t id;
+	uint64_t sent;
+	uint64_t recvd;
+	int64_t sent_at; // monotonic ns of the last send (window 1 only)
+} zb_client;
+
+typedef struct {
+	// In.
+	int size;           // bytes per message, at least ZB_HEADER
+	int window;         // messages each client keeps in flight
+	int sample;         // check the whole payload of every sample-th reply
+	int64_t duration_ns; // send for this long, then drain
+	int64_t timeout_ns;  // longest wait without any reply
+	const unsigned char *tmpl; // size bytes: the payload after the header
+	int64_t *rtt;       // if not NULL (window 1): round-trip times out
+	int64_t rtt_cap;
+
+	// Out.
+	int64_t rtt_n;
+	uint64_t msgs;      // replies received and checked
+	int64_t elapsed_ns; // from the first send to the last reply
+	int errnum;         // errno of a failed libzmq call
+	char err[256];
+} zb_drive_args;
+
+// zb_echo receives messages on sock and sends each one back, frame by frame,
+// until the socket's context is shut down (then it returns 0) or a call
+// fails (then it returns the errno).
+int zb_echo(void *sock);
+
+// zb_proxy runs zmq_proxy(front, back) until the context is shut down; it
+// returns 0 then, or the errno of a failure.
+int zb_proxy(void *front, void *back);
+
+// zb_drive runs n clients from the calling thread: each keeps up to window
+// messages in flight, and every reply is checked against what was sent. It
+// returns a ZB_ code.
+int zb_drive(zb_client *cl, int n, zb_drive_args *a);
+
+#endif
