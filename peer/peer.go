@@ -35,6 +35,9 @@ const (
 	maxWriteBatch = 256 << 10
 	// maxIovecs bounds the buffers in one writev, as Linux's IOV_MAX does.
 	maxIovecs = 1024
+	// idleCache is how many empty messages a reader may keep while it
+	// waits for the network; beyond it they go back to the free list.
+	idleCache = 8
 )
 
 var writeBufs bytebufferpool.Pool
@@ -175,8 +178,12 @@ func (p *Peer) readLoop() {
 		p.blocked.Store(false)
 		batch = batch[:0]
 	}
+	var cache wire.Cache
 	rd.BeforeRead = func() {
 		flush()
+		if cache.Len() > idleCache {
+			cache.Flush()
+		}
 		p.lastRecv.Store(time.Now().UnixNano())
 	}
 	var m *wire.Msg
@@ -186,6 +193,7 @@ func (p *Peer) readLoop() {
 			m.Release()
 		}
 		release(batch)
+		cache.Flush()
 	}()
 	for pushErr == nil {
 		h, err := rd.ReadHeader()
@@ -205,9 +213,10 @@ func (p *Peer) readLoop() {
 			continue
 		}
 		if m == nil {
-			m = wire.Get()
+			m = cache.Get()
 			if p.cfg.IDFrame {
 				m.AppendRef(p.ID)
+				m.SetOrigin(p)
 			}
 		}
 		if err := rd.ReadFrameInto(m, h); err != nil {
@@ -300,11 +309,9 @@ func (p *Peer) writeLoop() {
 				break
 			}
 			err := w.write(batch, ctl)
-			for i, m := range batch {
-				m.Release()
-				batch[i] = nil
-			}
-			p.q.done(len(batch))
+			n := len(batch)
+			wire.ReleaseAll(batch)
+			p.q.done(n)
 			if err != nil {
 				p.fail(err, true)
 				return

@@ -221,6 +221,9 @@ func (r *Router) send(ctx context.Context, m *wire.Msg, wait bool) error {
 	if len(m.Frames) == 0 {
 		return ErrNoRoutingID
 	}
+	if p := replyPeer(m); p != nil {
+		return r.push(ctx, p, m, wait)
+	}
 	r.tmu.RLock()
 	p := r.table[string(m.Frames[0])]
 	r.tmu.RUnlock()
@@ -233,6 +236,27 @@ func (r *Router) send(ctx context.Context, m *wire.Msg, wait bool) error {
 		return nil
 	}
 	return r.push(ctx, p, m, wait)
+}
+
+// replyPeer returns the live peer a message came from when its id frame is
+// still the one that peer's reader put there: a reply sent in the message
+// it answers then needs no table lookup. It returns nil otherwise, and the
+// table decides.
+func replyPeer(m *wire.Msg) *peer.Peer {
+	p, ok := m.Origin().(*peer.Peer)
+	if !ok {
+		return nil
+	}
+	id := m.Frames[0]
+	if len(id) == 0 || len(id) != len(p.ID) || &id[0] != &p.ID[0] {
+		return nil
+	}
+	select {
+	case <-p.Done():
+		return nil // gone, or replaced by handover: ask the table
+	default:
+		return p
+	}
 }
 
 // push queues m on p according to the mandatory setting.
@@ -264,6 +288,10 @@ func (r *Router) push(ctx context.Context, p *peer.Peer, m *wire.Msg, wait bool)
 	return err
 }
 
+// replyChans recycles the channels on which the hub answers mandatory
+// LoadBalancer sends; each is empty when put back.
+var replyChans = sync.Pool{New: func() any { return make(chan *peer.Peer, 1) }}
+
 func (r *Router) sendLB(ctx context.Context, m *wire.Msg, wait bool) error {
 	if !r.cfg.mandatory {
 		select {
@@ -275,15 +303,18 @@ func (r *Router) sendLB(ctx context.Context, m *wire.Msg, wait bool) error {
 			return ctx.Err()
 		}
 	}
-	reply := make(chan *peer.Peer, 1)
+	reply := replyChans.Get().(chan *peer.Peer)
 	select {
 	case r.hub.lbq <- lbReq{reply: reply}:
 	case <-r.hub.quit:
+		replyChans.Put(reply)
 		return net.ErrClosed
 	case <-ctx.Done():
+		replyChans.Put(reply)
 		return ctx.Err()
 	}
-	p := <-reply
+	p := <-reply // the hub always answers a request it took
+	replyChans.Put(reply)
 	if p == nil {
 		return ErrHostUnreachable
 	}

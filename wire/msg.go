@@ -37,6 +37,7 @@ type Msg struct {
 	// released is set by Release and cleared by Get, so that a second
 	// Release panics while a zero Msg may be released once.
 	released bool
+	origin   any // where the message came from, for the socket that made it
 	inline   [inlineSize]byte
 }
 
@@ -184,7 +185,16 @@ func (m *Msg) Reset() {
 	clear(m.Frames)
 	m.Frames = m.Frames[:0]
 	m.spans = m.spans[:0]
+	m.origin = nil
 }
+
+// SetOrigin records where the message came from. A socket sets it on the
+// messages it receives, so that a reply sent in the same message can skip a
+// lookup; Reset clears it.
+func (m *Msg) SetOrigin(o any) { m.origin = o }
+
+// Origin returns what SetOrigin recorded, or nil.
+func (m *Msg) Origin() any { return m.origin }
 
 // Release returns the message and its storage to the pools. The message and
 // every frame it held must not be used afterwards. Releasing a message twice

@@ -391,3 +391,29 @@ func TestAppendOwnFrame(t *testing.T) {
 	}
 	assert.Greater(t, moves, 2)
 }
+
+func TestReleaseAllAndCache(t *testing.T) {
+	ms := []*Msg{New([]byte("a")), New(make([]byte, 2000)), New(make([]byte, LargeFrame))}
+	for _, m := range ms {
+		m.SetOrigin("somewhere")
+	}
+	ReleaseAll(ms)
+	for _, m := range ms {
+		assert.Nil(t, m, "ReleaseAll clears the slice")
+	}
+	var c Cache
+	seen := map[*Msg]bool{}
+	for range 3 {
+		m := c.Get()
+		assert.Empty(t, m.Frames)
+		assert.Nil(t, m.Origin(), "Reset clears the origin")
+		m.AppendString("reused")
+		seen[m] = true
+		m.Release()
+	}
+	c.Flush()
+	assert.Zero(t, c.Len())
+	m := Get()
+	ReleaseAll([]*Msg{m})
+	assert.Panics(t, func() { ReleaseAll([]*Msg{m}) }, "a message released twice")
+}

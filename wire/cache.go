@@ -1,0 +1,84 @@
+package wire
+
+import "sync"
+
+// Messages released in bulk go to a shared free list, and a Cache takes
+// them back in batches: a reader that makes messages on one core and a
+// writer that releases them on another then meet once per batch, not once
+// per message as they would in a sync.Pool.
+const (
+	maxFree    = 1 << 14 // empty messages the free list keeps at most
+	cacheBatch = 64      // messages a Cache takes at once
+)
+
+var free struct {
+	mu   sync.Mutex
+	msgs []*Msg
+}
+
+// ReleaseAll releases every message in ms, as Release does, taking one lock
+// for all of them, and clears ms.
+func ReleaseAll(ms []*Msg) {
+	for _, m := range ms {
+		if m.released {
+			panic("wire: message released twice")
+		}
+		m.released = true
+		m.Reset()
+	}
+	free.mu.Lock()
+	n := min(len(ms), maxFree-len(free.msgs))
+	free.msgs = append(free.msgs, ms[:n]...)
+	free.mu.Unlock()
+	for _, m := range ms[n:] {
+		msgPool.Put(m)
+	}
+	clear(ms)
+}
+
+// Cache hands out empty messages to one goroutine, refilling itself from
+// the messages released with ReleaseAll. It is not safe for concurrent use.
+// Call Flush before the goroutine waits for long, so that idle goroutines
+// hold no messages.
+type Cache struct {
+	msgs []*Msg
+}
+
+// Get returns an empty message, as the package-level Get does.
+func (c *Cache) Get() *Msg {
+	if len(c.msgs) == 0 {
+		free.mu.Lock()
+		k := min(cacheBatch, len(free.msgs))
+		c.msgs = append(c.msgs, free.msgs[len(free.msgs)-k:]...)
+		clear(free.msgs[len(free.msgs)-k:])
+		free.msgs = free.msgs[:len(free.msgs)-k]
+		free.mu.Unlock()
+		if k == 0 {
+			return Get()
+		}
+	}
+	m := c.msgs[len(c.msgs)-1]
+	c.msgs[len(c.msgs)-1] = nil
+	c.msgs = c.msgs[:len(c.msgs)-1]
+	m.released = false
+	return m
+}
+
+// Flush gives the cached messages back to the free list.
+func (c *Cache) Flush() {
+	if len(c.msgs) == 0 {
+		return
+	}
+	free.mu.Lock()
+	n := min(len(c.msgs), maxFree-len(free.msgs))
+	free.msgs = append(free.msgs, c.msgs[:n]...)
+	free.mu.Unlock()
+	for _, m := range c.msgs[n:] {
+		msgPool.Put(m)
+	}
+	clear(c.msgs)
+	c.msgs = c.msgs[:0]
+}
+
+// Len returns the number of messages cached.
+func (c *Cache) Len() int { return len(c.msgs) }
