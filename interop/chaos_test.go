@@ -92,7 +92,7 @@ func (b *chaosBoard) begin(id string, epoch uint32) {
 // waitUp waits until the router has notified that id is connected (up) or
 // gone (!up).
 func (b *chaosBoard) waitUp(id string, up bool) error {
-	timer := time.NewTimer(flowWait)
+	timer := time.NewTimer(waitLimit)
 	defer timer.Stop()
 	for {
 		b.mu.Lock()
@@ -255,8 +255,8 @@ func newChaosZMQLink(zctx *zmq.Context, id, endpoint string, epoch uint32) (*cha
 	l := &chaosZMQLink{s: s, rep: &chaosReplies{epoch: epoch}}
 	for _, err := range []error{
 		s.SetLinger(0),
-		s.SetRcvtimeo(flowIO),
-		s.SetSndtimeo(flowIO),
+		s.SetRcvtimeo(ioTimeout),
+		s.SetSndtimeo(ioTimeout),
 		s.SetIdentity(id),
 		s.Connect(endpoint),
 	} {
@@ -330,7 +330,7 @@ func newChaosDealerLink(id, endpoint string, epoch uint32) (*chaosDealerLink, er
 }
 
 func (l *chaosDealerLink) send(frames [][]byte) error {
-	ctx, cancel := context.WithTimeout(context.Background(), flowIO)
+	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
 	defer cancel()
 	return l.d.SendFrames(ctx, frames...)
 }
@@ -363,7 +363,7 @@ func newChaosRawLink(id, endpoint string, epoch uint32) (*chaosRawLink, error) {
 	if err != nil {
 		return nil, err
 	}
-	sess, err := zmtp.Handshake(c, &zmtp.Config{SocketType: zmtp.DEALER, Identity: []byte(id), Timeout: flowIO, MaxSize: -1})
+	sess, err := zmtp.Handshake(c, &zmtp.Config{SocketType: zmtp.DEALER, Identity: []byte(id), Timeout: ioTimeout, MaxSize: -1})
 	if err != nil {
 		_ = c.Close()
 		return nil, err
@@ -399,7 +399,7 @@ func newChaosRawLink(id, endpoint string, epoch uint32) (*chaosRawLink, error) {
 }
 
 func (l *chaosRawLink) send(frames [][]byte) error {
-	if err := l.c.SetWriteDeadline(time.Now().Add(flowIO)); err != nil {
+	if err := l.c.SetWriteDeadline(time.Now().Add(ioTimeout)); err != nil {
 		return err
 	}
 	_, err := l.c.Write(zmtp.AppendMessage(nil, frames))
@@ -518,7 +518,7 @@ func (p *chaosPeer) round(cmd chaosCmd) error {
 	if !cmd.final {
 		return nil
 	}
-	deadline := time.Now().Add(flowWait)
+	deadline := time.Now().Add(waitLimit)
 	for {
 		n, err := p.link.replies().count()
 		if err != nil {
@@ -561,7 +561,7 @@ func TestChaosKillAndReconnect(t *testing.T) {
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, seed>>1))
 
-	r := flowRouter(t, router.WithSendHWM(0), router.WithNotify(true))
+	r := newRouter(t, router.WithSendHWM(0), router.WithNotify(true))
 	board := &chaosBoard{slots: map[string]*chaosSlot{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	checkerDone := make(chan struct{})
@@ -573,7 +573,7 @@ func TestChaosKillAndReconnect(t *testing.T) {
 		cancel()
 		<-checkerDone
 	})
-	zctx := flowContext(t)
+	zctx := newContext(t)
 
 	var peers []*chaosPeer
 	add := func(kind chaosKind, n int, prefix string) {
@@ -617,7 +617,7 @@ func TestChaosKillAndReconnect(t *testing.T) {
 				if err != nil {
 					errs = append(errs, err)
 				}
-			case <-time.After(3 * flowWait):
+			case <-time.After(3 * waitLimit):
 				require.FailNow(t, what+": a peer is stuck")
 			}
 		}
@@ -679,5 +679,5 @@ func TestChaosKillAndReconnect(t *testing.T) {
 	assert.Equal(t, uint64(lives), r.Stats().Connected, "one admitted connection per incarnation")
 
 	stop()
-	flowWaitFor(t, flowWait, func() bool { return r.Stats().Peers == 0 }, "every peer gone after the end")
+	checkFor(t, waitLimit, func() bool { return r.Stats().Peers == 0 }, "every peer gone after the end")
 }

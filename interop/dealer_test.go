@@ -28,11 +28,11 @@ func dealerNew(t *testing.T, opts ...dealer.Option) *dealer.Dealer {
 	return d
 }
 
-// dealerRecv receives one message on d within flowIO and returns a copy of
+// dealerRecv receives one message on d within ioTimeout and returns a copy of
 // its frames as strings.
 func dealerRecv(t *testing.T, d *dealer.Dealer) []string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), flowIO)
+	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
 	defer cancel()
 	m, err := d.Recv(ctx)
 	require.NoError(t, err, "dealer Recv")
@@ -44,10 +44,10 @@ func dealerRecv(t *testing.T, d *dealer.Dealer) []string {
 	return out
 }
 
-// dealerSend sends frames on d within flowIO.
+// dealerSend sends frames on d within ioTimeout.
 func dealerSend(t *testing.T, d *dealer.Dealer, frames ...string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), flowIO)
+	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
 	defer cancel()
 	bs := make([][]byte, len(frames))
 	for i, f := range frames {
@@ -60,7 +60,7 @@ func dealerSend(t *testing.T, d *dealer.Dealer, frames ...string) {
 // endpoint.
 func dealerLibzmqRouter(t *testing.T, zctx *zmq.Context) (*zmq.Socket, string) {
 	t.Helper()
-	s := flowSocket(t, zctx, zmq.ROUTER)
+	s := newSocket(t, zctx, zmq.ROUTER)
 	require.NoError(t, s.Bind("tcp://127.0.0.1:*"))
 	ep, err := s.GetLastEndpoint()
 	require.NoError(t, err)
@@ -74,7 +74,7 @@ func dealerLibzmqRouter(t *testing.T, zctx *zmq.Context) (*zmq.Socket, string) {
 func TestDealerToLibzmqRouter(t *testing.T) {
 	t.Parallel()
 	const id = "zd-client"
-	zctx := flowContext(t)
+	zctx := newContext(t)
 	lr, ep := dealerLibzmqRouter(t, zctx)
 	d := dealerNew(t, dealer.WithRoutingID([]byte(id)))
 	require.NoError(t, d.Connect(ep))
@@ -117,7 +117,7 @@ func TestDealerToLibzmqRouter(t *testing.T) {
 		// so a loss anywhere shows as a gap.
 		require.NoError(t, lr.SetRouterMandatory(1))
 		const n = 5000
-		ctx, cancel := context.WithTimeout(context.Background(), 2*flowWait)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*waitLimit)
 		defer cancel()
 		sendErr, recvErr := make(chan error, 1), make(chan error, 1)
 		go func() {
@@ -186,8 +186,8 @@ func TestDealerQueuesUntilLibzmqRouterBinds(t *testing.T) {
 	assert.Equal(t, 10, st.Queued)
 	assert.Equal(t, 0, st.Peers)
 
-	zctx := flowContext(t)
-	lr := flowSocket(t, zctx, zmq.ROUTER)
+	zctx := newContext(t)
+	lr := newSocket(t, zctx, zmq.ROUTER)
 	require.NoError(t, lr.Bind(ep))
 	for i := range 10 {
 		got, err := lr.RecvMessage(0)
@@ -207,12 +207,12 @@ func TestDealerBoundWithLibzmqPeers(t *testing.T) {
 	t.Parallel()
 	d := dealerNew(t)
 	require.NoError(t, d.Bind("tcp://127.0.0.1:0"))
-	zctx := flowContext(t)
-	ld := flowSocket(t, zctx, zmq.DEALER)
+	zctx := newContext(t)
+	ld := newSocket(t, zctx, zmq.DEALER)
 	require.NoError(t, ld.Connect(d.Addr()))
-	rep := flowSocket(t, zctx, zmq.REP)
+	rep := newSocket(t, zctx, zmq.REP)
 	require.NoError(t, rep.Connect(d.Addr()))
-	flowWaitFor(t, flowWait, func() bool { return d.Stats().Peers == 2 }, "both libzmq peers connected")
+	checkFor(t, waitLimit, func() bool { return d.Stats().Peers == 2 }, "both libzmq peers connected")
 
 	const n = 10
 	for i := range n {

@@ -35,17 +35,17 @@ func flowBenchSlowConsumer(b *testing.B, stalled bool) {
 		window  = 64 // messages each client keeps in flight
 		stuckID = "stalled"
 	)
-	r := flowRouter(b)
-	zctx := flowContext(b)
+	r := newRouter(b)
+	zctx := newContext(b)
 
 	var extra func()
 	if stalled {
-		s := flowSocket(b, zctx, zmq.DEALER)
+		s := newSocket(b, zctx, zmq.DEALER)
 		require.NoError(b, s.SetRcvhwm(10))
 		require.NoError(b, s.SetRcvbuf(4<<10))
 		require.NoError(b, s.SetIdentity(stuckID))
 		require.NoError(b, s.Connect(r.Addr()))
-		flowWaitFor(b, flowWait, func() bool { return r.Stats().Peers == 1 }, "stalled peer connected")
+		checkFor(b, waitLimit, func() bool { return r.Stats().Peers == 1 }, "stalled peer connected")
 		payload := make([]byte, size)
 		toStalled := func() {
 			m := wire.Get()
@@ -56,7 +56,7 @@ func flowBenchSlowConsumer(b *testing.B, stalled bool) {
 			}
 		}
 		// Fill its queue before the clock starts.
-		flowWaitFor(b, flowWait, func() bool {
+		checkFor(b, waitLimit, func() bool {
 			for range 1000 {
 				toStalled()
 			}
@@ -81,7 +81,7 @@ func flowBenchSlowConsumer(b *testing.B, stalled bool) {
 	if stalled {
 		want++
 	}
-	flowWaitFor(b, flowWait, func() bool { return r.Stats().Peers == want }, "clients connected")
+	checkFor(b, waitLimit, func() bool { return r.Stats().Peers == want }, "clients connected")
 
 	per := max(1, b.N/clients)
 	payload := make([]byte, size)

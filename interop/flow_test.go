@@ -27,72 +27,18 @@ import (
 // Flow control and failure handling against real libzmq peers: send and
 // receive high-water marks, silent connections, mandatory routing and the
 // peer limit. The helpers here (flow...) are shared by dealer_test.go,
-// chaos_test.go and flow_bench_test.go.
-
-const (
-	// flowIO bounds every blocking libzmq call (ZMQ_RCVTIMEO, ZMQ_SNDTIMEO).
-	flowIO = 5 * time.Second
-	// flowWait bounds every wait for something that should happen soon. It
-	// is generous for a loaded machine; a correct run takes a fraction.
-	flowWait = 10 * time.Second
-)
-
-// flowWaitFor polls cond every few milliseconds on the calling goroutine
-// and fails the test if it does not hold within timeout.
-func flowWaitFor(tb testing.TB, timeout time.Duration, cond func() bool, what string) {
-	tb.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			require.FailNow(tb, what+": not within "+timeout.String())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// flowContext returns a fresh libzmq context, terminated when the test
-// ends. Sockets from flowSocket are closed before that, since cleanups run
-// in reverse order.
-func flowContext(tb testing.TB) *zmq.Context {
-	tb.Helper()
-	zctx, err := zmq.NewContext()
-	require.NoError(tb, err)
-	tb.Cleanup(func() { assert.NoError(tb, zctx.Term(), "terminate libzmq context") })
-	return zctx
-}
-
-// flowSocket returns a libzmq socket with linger 0 and flowIO send and
-// receive timeouts, closed when the test ends (closing twice is harmless).
-func flowSocket(tb testing.TB, zctx *zmq.Context, typ zmq.Type) *zmq.Socket {
-	tb.Helper()
-	s, err := zctx.NewSocket(typ)
-	require.NoError(tb, err)
-	tb.Cleanup(func() { assert.NoError(tb, s.Close(), "close %v socket", typ) })
-	require.NoError(tb, s.SetLinger(0))
-	require.NoError(tb, s.SetRcvtimeo(flowIO))
-	require.NoError(tb, s.SetSndtimeo(flowIO))
-	return s
-}
+// chaos_test.go and flow_bench_test.go; the general ones (checkFor,
+// newContext, newSocket, newRouter) live in helpers_test.go and
+// libzmq_test.go.
 
 // flowDealer returns a libzmq DEALER with the given routing id, connected
 // to endpoint.
 func flowDealer(tb testing.TB, zctx *zmq.Context, id, endpoint string) *zmq.Socket {
 	tb.Helper()
-	s := flowSocket(tb, zctx, zmq.DEALER)
+	s := newSocket(tb, zctx, zmq.DEALER)
 	require.NoError(tb, s.SetIdentity(id))
 	require.NoError(tb, s.Connect(endpoint))
 	return s
-}
-
-// flowRouter returns a Router bound on tcp://127.0.0.1:0, closed when the
-// test ends.
-func flowRouter(tb testing.TB, opts ...router.Option) *router.Router {
-	tb.Helper()
-	r, err := router.New(opts...)
-	require.NoError(tb, err)
-	tb.Cleanup(func() { assert.NoError(tb, r.Close(), "close router") })
-	require.NoError(tb, r.Bind("tcp://127.0.0.1:0"))
-	return r
 }
 
 // flowEcho runs a goroutine that sends every message r receives back to
@@ -201,10 +147,10 @@ func TestFlowSlowConsumer(t *testing.T) {
 		// healthy peers' windows and buffers.
 		bound = 2*hwm*size + 8<<20
 	)
-	r := flowRouter(t, router.WithSendHWM(hwm))
-	zctx := flowContext(t)
+	r := newRouter(t, router.WithSendHWM(hwm))
+	zctx := newContext(t)
 
-	st := flowSocket(t, zctx, zmq.DEALER)
+	st := newSocket(t, zctx, zmq.DEALER)
 	require.NoError(t, st.SetRcvhwm(10))
 	require.NoError(t, st.SetRcvbuf(64<<10))
 	require.NoError(t, st.SetIdentity(stalled))
@@ -225,7 +171,7 @@ func TestFlowSlowConsumer(t *testing.T) {
 	}
 	// Before the sockets close (cleanups run last-in first-out).
 	t.Cleanup(readers.Wait)
-	flowWaitFor(t, flowWait, func() bool { return r.Stats().Peers == healthy+1 }, "all peers connected")
+	checkFor(t, waitLimit, func() bool { return r.Stats().Peers == healthy+1 }, "all peers connected")
 
 	base := flowHeapInuse()
 	var peak uint64
@@ -245,7 +191,7 @@ func TestFlowSlowConsumer(t *testing.T) {
 		return low
 	}
 	recvAck := func() {
-		rctx, cancel := context.WithTimeout(ctx, flowIO)
+		rctx, cancel := context.WithTimeout(ctx, ioTimeout)
 		defer cancel()
 		m, err := r.Recv(rctx)
 		require.NoError(t, err, "receive an acknowledgement (acked %v)", acked)
@@ -280,7 +226,7 @@ func TestFlowSlowConsumer(t *testing.T) {
 	// The stalled peer's writer is stuck and the others are done: the
 	// counters settle, and must then add up exactly for every peer.
 	var stats router.Stats
-	flowWaitFor(t, flowWait, func() bool {
+	checkFor(t, waitLimit, func() bool {
 		stats = r.Stats()
 		if len(stats.PeerStats) != len(ids) {
 			return false
@@ -364,7 +310,7 @@ func flowRaiseNoFile(t *testing.T, need uint64) {
 func TestFlowSilentConnections(t *testing.T) {
 	const silent = 1000
 	flowRaiseNoFile(t, 2*silent+1024)
-	r := flowRouter(t, router.WithHandshakeTimeout(2*time.Second))
+	r := newRouter(t, router.WithHandshakeTimeout(2*time.Second))
 	flowEcho(t, r, nil)
 	addr := strings.TrimPrefix(r.Addr(), "tcp://")
 
@@ -380,7 +326,7 @@ func TestFlowSilentConnections(t *testing.T) {
 		conns = append(conns, c)
 	}
 
-	zctx := flowContext(t)
+	zctx := newContext(t)
 	d := flowDealer(t, zctx, "talker", r.Addr())
 	_, err := d.SendMessage("through the crowd")
 	require.NoError(t, err)
@@ -389,9 +335,9 @@ func TestFlowSilentConnections(t *testing.T) {
 	assert.Equal(t, []string{"through the crowd"}, got)
 	assert.Less(t, r.Stats().HandshakeErr, uint64(silent), "the echo came before the silent connections timed out")
 
-	flowWaitFor(t, flowWait, func() bool { return r.Stats().HandshakeErr >= silent }, "silent connections time out")
+	checkFor(t, waitLimit, func() bool { return r.Stats().HandshakeErr >= silent }, "silent connections time out")
 	for i, c := range conns {
-		require.NoError(t, c.SetReadDeadline(time.Now().Add(flowIO)))
+		require.NoError(t, c.SetReadDeadline(time.Now().Add(ioTimeout)))
 		b, err := io.ReadAll(c)
 		require.NoError(t, err, "silent connection %d: closed by the router", i)
 		require.Len(t, b, zmtp.GreetingSize, "silent connection %d: only the greeting", i)
@@ -418,10 +364,10 @@ func TestFlowMandatory(t *testing.T) {
 
 	t.Run("unknown-id", func(t *testing.T) {
 		t.Parallel()
-		r := flowRouter(t, router.WithMandatory(true))
-		zctx := flowContext(t)
+		r := newRouter(t, router.WithMandatory(true))
+		zctx := newContext(t)
 		d := flowDealer(t, zctx, "known", r.Addr())
-		flowWaitFor(t, flowWait, func() bool { return r.Stats().Peers == 1 }, "peer connected")
+		checkFor(t, waitLimit, func() bool { return r.Stats().Peers == 1 }, "peer connected")
 
 		for _, send := range []func(*wire.Msg) error{
 			func(m *wire.Msg) error { return r.Send(context.Background(), m) },
@@ -451,19 +397,19 @@ func TestFlowMandatory(t *testing.T) {
 			size = 1 << 20
 			id   = "slow"
 		)
-		r := flowRouter(t, router.WithMandatory(true), router.WithSendHWM(hwm))
-		zctx := flowContext(t)
-		slow := flowSocket(t, zctx, zmq.DEALER)
+		r := newRouter(t, router.WithMandatory(true), router.WithSendHWM(hwm))
+		zctx := newContext(t)
+		slow := newSocket(t, zctx, zmq.DEALER)
 		require.NoError(t, slow.SetRcvhwm(1))
 		require.NoError(t, slow.SetRcvbuf(64<<10))
 		require.NoError(t, slow.SetIdentity(id))
 		require.NoError(t, slow.Connect(r.Addr()))
-		flowWaitFor(t, flowWait, func() bool { return r.Stats().Peers == 1 }, "peer connected")
+		checkFor(t, waitLimit, func() bool { return r.Stats().Peers == 1 }, "peer connected")
 
 		// Fill until the queue stays full: TrySend refuses and the writer
 		// has stopped making progress for several polls.
 		pushed, lastSent, still := 0, uint64(0), 0
-		flowWaitFor(t, flowWait, func() bool {
+		checkFor(t, waitLimit, func() bool {
 			for {
 				m := flowSeqMsg(id, pushed, size)
 				err := r.TrySend(m)
@@ -510,7 +456,7 @@ func TestFlowMandatory(t *testing.T) {
 
 		// Send waits; the peer leaves; Send returns.
 		res := make(chan error, 1)
-		go func() { res <- try(sendFor(2 * flowWait)) }()
+		go func() { res <- try(sendFor(2 * waitLimit)) }()
 		select {
 		case err := <-res:
 			require.FailNow(t, "Send returned while the queue is full", "err: %v", err)
@@ -520,10 +466,10 @@ func TestFlowMandatory(t *testing.T) {
 		select {
 		case err := <-res:
 			assert.ErrorIs(t, err, router.ErrHostUnreachable, "Send to a peer that left")
-		case <-time.After(flowWait):
+		case <-time.After(waitLimit):
 			require.FailNow(t, "Send still waits after the peer left")
 		}
-		flowWaitFor(t, flowWait, func() bool { return r.Stats().Peers == 0 }, "the peer leaves the table")
+		checkFor(t, waitLimit, func() bool { return r.Stats().Peers == 0 }, "the peer leaves the table")
 		assert.Zero(t, r.Stats().DroppedHWM, "mandatory mode never drops at the mark")
 		assert.ErrorIs(t, try(r.TrySend), router.ErrHostUnreachable)
 	})
@@ -539,11 +485,11 @@ func TestFlowPushback(t *testing.T) {
 		total = 100_000
 		id    = "pusher"
 	)
-	r := flowRouter(t, router.WithRecvHWM(10))
-	zctx := flowContext(t)
-	d := flowSocket(t, zctx, zmq.DEALER)
+	r := newRouter(t, router.WithRecvHWM(10))
+	zctx := newContext(t)
+	d := newSocket(t, zctx, zmq.DEALER)
 	require.NoError(t, d.SetIdentity(id))
-	require.NoError(t, d.SetSndtimeo(2*flowWait))
+	require.NoError(t, d.SetSndtimeo(2*waitLimit))
 	require.NoError(t, d.Connect(r.Addr()))
 
 	var sent atomic.Int64
@@ -564,7 +510,7 @@ func TestFlowPushback(t *testing.T) {
 	}()
 	t.Cleanup(func() { <-finished }) // before the socket closes
 
-	flowWaitFor(t, flowWait, func() bool { return r.Stats().MsgsIn >= 10 }, "the first messages arrive")
+	checkFor(t, waitLimit, func() bool { return r.Stats().MsgsIn >= 10 }, "the first messages arrive")
 	var most uint64
 	for range 10 {
 		in := r.Stats().MsgsIn
@@ -574,7 +520,7 @@ func TestFlowPushback(t *testing.T) {
 	}
 	t.Logf("without Recv: at most %d messages taken in; the DEALER had sent %d", most, sent.Load())
 
-	ctx, cancel := context.WithTimeout(context.Background(), 2*flowWait)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*waitLimit)
 	defer cancel()
 	for i := range total {
 		m, err := r.Recv(ctx)
@@ -595,9 +541,9 @@ func TestFlowPushback(t *testing.T) {
 func TestFlowMaxPeers(t *testing.T) {
 	t.Parallel()
 	const limit = 5
-	r := flowRouter(t, router.WithMaxPeers(limit))
+	r := newRouter(t, router.WithMaxPeers(limit))
 	flowEcho(t, r, nil)
-	zctx := flowContext(t)
+	zctx := newContext(t)
 
 	members := make([]*zmq.Socket, limit)
 	var want []string
@@ -606,13 +552,13 @@ func TestFlowMaxPeers(t *testing.T) {
 		want = append(want, id)
 		members[i] = flowDealer(t, zctx, id, r.Addr())
 	}
-	flowWaitFor(t, flowWait, func() bool { return r.Stats().Peers == limit }, "five peers connected")
+	checkFor(t, waitLimit, func() bool { return r.Stats().Peers == limit }, "five peers connected")
 
-	extra := flowSocket(t, zctx, zmq.DEALER)
+	extra := newSocket(t, zctx, zmq.DEALER)
 	require.NoError(t, extra.SetIdentity("extra"))
 	require.NoError(t, extra.SetReconnectIvl(20*time.Millisecond))
 	require.NoError(t, extra.Connect(r.Addr()))
-	flowWaitFor(t, flowWait, func() bool { return r.Stats().RefusedMax >= 1 }, "the sixth peer refused")
+	checkFor(t, waitLimit, func() bool { return r.Stats().RefusedMax >= 1 }, "the sixth peer refused")
 
 	for i, s := range members {
 		msg := fmt.Sprintf("hello from %d", i)
@@ -628,7 +574,7 @@ func TestFlowMaxPeers(t *testing.T) {
 
 	// One member leaves; the sixth takes its place.
 	require.NoError(t, members[0].Close())
-	flowWaitFor(t, flowWait, func() bool {
+	checkFor(t, waitLimit, func() bool {
 		_, in := flowPeerStats(r.Stats(), "extra")
 		return in
 	}, "the sixth peer admitted once there is room")

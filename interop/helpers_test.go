@@ -28,7 +28,7 @@ const waitLimit = 10 * time.Second
 // checkFor polls cond every few milliseconds until it returns true, and
 // fails the test if that does not happen within timeout. cond runs on the
 // calling goroutine.
-func checkFor(t *testing.T, timeout time.Duration, cond func() bool, msgAndArgs ...any) {
+func checkFor(t testing.TB, timeout time.Duration, cond func() bool, msgAndArgs ...any) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
@@ -41,7 +41,7 @@ func checkFor(t *testing.T, timeout time.Duration, cond func() bool, msgAndArgs 
 
 // newRouter returns a zrouter Router bound on tcp://127.0.0.1:0 and closed
 // when the test ends.
-func newRouter(t *testing.T, opts ...router.Option) *router.Router {
+func newRouter(t testing.TB, opts ...router.Option) *router.Router {
 	t.Helper()
 	r := newUnboundRouter(t, opts...)
 	require.NoError(t, r.Bind("tcp://127.0.0.1:0"))
@@ -50,7 +50,7 @@ func newRouter(t *testing.T, opts ...router.Option) *router.Router {
 }
 
 // newUnboundRouter returns a zrouter Router closed when the test ends.
-func newUnboundRouter(t *testing.T, opts ...router.Option) *router.Router {
+func newUnboundRouter(t testing.TB, opts ...router.Option) *router.Router {
 	t.Helper()
 	r, err := router.New(opts...)
 	require.NoError(t, err)

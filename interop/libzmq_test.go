@@ -16,7 +16,7 @@ const ioTimeout = 5 * time.Second
 // newContext returns a fresh libzmq context that is terminated when the test
 // ends. Sockets made with newSocket are closed before that (t.Cleanup runs in
 // reverse order), so Term does not block.
-func newContext(t *testing.T) *zmq.Context {
+func newContext(t testing.TB) *zmq.Context {
 	t.Helper()
 	ctx, err := zmq.NewContext()
 	require.NoError(t, err, "libzmq context (is libzmq installed and linked?)")
@@ -28,7 +28,7 @@ func newContext(t *testing.T) *zmq.Context {
 
 // newSocket returns a libzmq socket with linger 0 and send and receive
 // timeouts of ioTimeout, closed when the test ends.
-func newSocket(t *testing.T, ctx *zmq.Context, typ zmq.Type) *zmq.Socket {
+func newSocket(t testing.TB, ctx *zmq.Context, typ zmq.Type) *zmq.Socket {
 	t.Helper()
 	s, err := ctx.NewSocket(typ)
 	require.NoError(t, err, "new %v socket", typ)
