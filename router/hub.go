@@ -97,6 +97,13 @@ func (h *hub) admit(ev upEvent) *peer.Peer {
 	}
 	id := ev.id
 	if len(id) == 0 && len(ev.sess.Identity) > 0 {
+		if len(ev.sess.Identity) > 255 {
+			// RFC 37: an identity is at most 255 bytes.
+			log.Warn("router: peer refused: identity longer than 255 bytes", "remote", ev.conn.RemoteAddr(), "len", len(ev.sess.Identity))
+			r.handshakeErr.Add(1)
+			_ = ev.conn.Close()
+			return nil
+		}
 		id = ev.sess.Identity
 	}
 	if len(id) == 0 {

@@ -262,6 +262,16 @@ func TestNotifyAndProbe(t *testing.T) {
 	assert.Equal(t, []string{"n", ""}, recvStrings(t, r), "disconnect")
 }
 
+func TestOverlongIdentityRefused(t *testing.T) {
+	r := newRouter(t)
+	p := dialRaw(t, r.Addr(), zmtp.DEALER, string(make([]byte, 256)))
+	require.NoError(t, p.conn.SetReadDeadline(time.Now().Add(5*time.Second)))
+	_, err := p.s.Reader.ReadHeader()
+	assert.Error(t, err, "the connection is closed")
+	checkFor(t, 5*time.Second, func() bool { return r.Stats().HandshakeErr == 1 })
+	assert.Zero(t, r.Stats().Peers)
+}
+
 func TestMaxPeers(t *testing.T) {
 	r := newRouter(t, WithMaxPeers(1))
 	dialRaw(t, r.Addr(), zmtp.DEALER, "a")
