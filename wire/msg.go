@@ -25,23 +25,35 @@ type Msg struct {
 	// Frames are the message's frames, in order.
 	Frames [][]byte
 
-	ab    []byte  // small frames, back to back: inline or *arena
+	// The fields a message's every use touches come first, and the
+	// storage of up to four frames' headers sits right after them, so
+	// that a small message lies in a few adjacent cache lines.
+	spans    []int32 // per frame: offset in ab, or -1
+	ab       []byte  // small frames, back to back: inline or *arena
+	origin   any     // where the message came from, for the socket that made it
+	released bool    // set by Release and cleared by Get: a second Release panics
+	fbuf     [4][]byte
+	sbuf     [4]int32
+	inline   [inlineSize]byte
+
 	arena *[]byte // pooled storage once inline is too small
 	// retired is the arena before the last growth. It goes back to the
 	// pool only at the next growth or at Reset, so that a frame being
 	// copied in from the old arena (m.AppendFrame(m.Frames[i])) is still
 	// there when NewFrame returns.
 	retired *[]byte
-	spans   []int32   // per frame: offset in ab, or -1
 	large   []*[]byte // pooled storage of large frames
-	// released is set by Release and cleared by Get, so that a second
-	// Release panics while a zero Msg may be released once.
-	released bool
-	origin   any // where the message came from, for the socket that made it
-	inline   [inlineSize]byte
 }
 
-var msgPool = sync.Pool{New: func() any { return new(Msg) }}
+var msgPool = sync.Pool{New: func() any { return newMsg() }}
+
+// newMsg returns a message whose first frames' headers use its own storage.
+func newMsg() *Msg {
+	m := new(Msg)
+	m.Frames = m.fbuf[:0]
+	m.spans = m.sbuf[:0]
+	return m
+}
 
 // Get returns an empty message from the pool.
 func Get() *Msg {
