@@ -1,0 +1,30 @@
+// Command zbench measures zrouter against libzmq, go-zeromq/zmq4 and raw TCP,
+// side by side, in one run.
+//
+// Every server runs in a process of its own (zbench starts itself again
+// with -serve), and the same clients run against each of them in
+// interleaved rounds: A, B, C, D, A, B, C, D, and so on. For each scenario
+// it reports the median over rounds of the messages echoed per second and of
+// the CPU time the server process spent per message, and how zrouter
+// compares. The servers are:
+//
+//	zrouter   a zrouter router.Router: Recv, then Send of the same message
+//	libzmq    a libzmq ROUTER whose echo loop is written in C
+//	gozmq     a go-zeromq/zmq4 ROUTER
+//	rawtcp    a Go TCP server that copies each connection back to itself
+//
+// The clients of the three ZeroMQ servers are libzmq DEALER sockets driven
+// from C; those of the raw TCP server, which speaks no ZMTP, are Go
+// connections sending the same messages with the same window. The broker
+// scenario runs libzmq REQ clients and REP workers through `zrouter broker`
+// (built from ../cmd/zrouter) and through zmq_proxy(ROUTER, DEALER) in C;
+// without the zrouter CLI (when it cannot be built) only the proxy runs, and
+// the report says so.
+//
+// Usage, from the interop module:
+//
+//	go run ./cmd/zbench [-scenarios all] [-rounds 3] [-scale 1] \
+//		[-md FILE] [-json FILE] [-svg FILE] [-cpuprofile PREFIX]
+//
+// A full default run takes three to four minutes on two cores.
+package main
