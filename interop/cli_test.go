@@ -100,25 +100,10 @@ func testCLIBrokerRR(t *testing.T, bin string) {
 	checkFor(t, waitLimit, func() bool { return metric(metrics, `zrouter_peers{socket="backend"}`) == 2 },
 		"both workers connected, as the metrics say")
 
-	clients := make([]*zmq.Socket, 3)
-	for i := range clients {
-		clients[i] = newSocket(t, zctx, zmq.REQ)
-		require.NoError(t, clients[i].Connect(front))
-	}
+	clients := brokerClients(t, zctx, front, 3)
 	// Every client has a request in flight at once, so that replies can
 	// only reach the right client by their envelope.
-	for round := range 10 {
-		for i, c := range clients {
-			zmqSend(t, c, fmt.Appendf(nil, "c%d-%d", i, round))
-		}
-		for i, c := range clients {
-			got := strs(zmqRecv(t, c))
-			require.Len(t, got, 1)
-			worker, body, ok := strings.Cut(got[0], ":")
-			assert.True(t, ok && (worker == "w1" || worker == "w2"), "reply %q from a worker", got[0])
-			assert.Equal(t, fmt.Sprintf("c%d-%d", i, round), body, "client %d gets the answer to its own request", i)
-		}
-	}
+	brokerRounds(t, clients, 10, func(worker string) bool { return worker == "w1" || worker == "w2" })
 
 	d := newSocket(t, zctx, zmq.DEALER)
 	require.NoError(t, d.Connect(front))
@@ -158,23 +143,8 @@ func testCLIBrokerReady(t *testing.T, bin string) {
 	checkFor(t, waitLimit, func() bool { return metric(metrics, "zrouter_broker_ready_workers") == 2 },
 		"both workers ready, as the metrics say")
 
-	clients := make([]*zmq.Socket, 3)
-	for i := range clients {
-		clients[i] = newSocket(t, zctx, zmq.REQ)
-		require.NoError(t, clients[i].Connect(front))
-	}
-	for round := range 10 {
-		for i, c := range clients {
-			zmqSend(t, c, fmt.Appendf(nil, "c%d-%d", i, round))
-		}
-		for i, c := range clients {
-			got := strs(zmqRecv(t, c))
-			require.Len(t, got, 1)
-			_, body, ok := strings.Cut(got[0], ":")
-			assert.True(t, ok, "reply %q from a worker", got[0])
-			assert.Equal(t, fmt.Sprintf("c%d-%d", i, round), body, "client %d gets the answer to its own request", i)
-		}
-	}
+	clients := brokerClients(t, zctx, front, 3)
+	brokerRounds(t, clients, 10, func(string) bool { return true })
 	checkFor(t, waitLimit, func() bool { return workers[0].handled.Load()+workers[1].handled.Load() == 30 },
 		"the workers answered every request once")
 	for _, w := range workers {
@@ -198,4 +168,34 @@ func testCLIHelp(t *testing.T, bin string) {
 	<-p.done
 	assert.Equal(t, 2, p.state.ExitCode())
 	assert.Contains(t, p.stderr.String(), "missing --bind")
+}
+
+// brokerClients connects n libzmq REQ clients to the broker's frontend.
+func brokerClients(t *testing.T, zctx *zmq.Context, front string, n int) []*zmq.Socket {
+	t.Helper()
+	clients := make([]*zmq.Socket, n)
+	for i := range clients {
+		clients[i] = newSocket(t, zctx, zmq.REQ)
+		require.NoError(t, clients[i].Connect(front))
+	}
+	return clients
+}
+
+// brokerRounds sends one request from every client, then checks that each
+// client gets the answer to its own request, "worker:request", from a worker
+// that knownWorker accepts; rounds times.
+func brokerRounds(t *testing.T, clients []*zmq.Socket, rounds int, knownWorker func(string) bool) {
+	t.Helper()
+	for round := range rounds {
+		for i, c := range clients {
+			zmqSend(t, c, fmt.Appendf(nil, "c%d-%d", i, round))
+		}
+		for i, c := range clients {
+			got := strs(zmqRecv(t, c))
+			require.Len(t, got, 1)
+			worker, body, ok := strings.Cut(got[0], ":")
+			assert.True(t, ok && knownWorker(worker), "reply %q from a worker", got[0])
+			assert.Equal(t, fmt.Sprintf("c%d-%d", i, round), body, "client %d gets the answer to its own request", i)
+		}
+	}
 }
