@@ -206,7 +206,8 @@ func (in *Inbox) popLocked() *wire.Msg {
 // under one lock. It stretches each source's bound by at most that much.
 const recvBatch = 32
 
-// fromCache pops a message taken earlier, or returns nil.
+// fromCache pops a message taken earlier, or returns nil. It marks the
+// message drained when nothing else waits behind it.
 func (in *Inbox) fromCache() *wire.Msg {
 	in.cmu.Lock()
 	if in.chead == len(in.cache) {
@@ -216,7 +217,13 @@ func (in *Inbox) fromCache() *wire.Msg {
 	m := in.cache[in.chead]
 	in.cache[in.chead] = nil
 	in.chead++
+	last := in.chead == len(in.cache)
 	in.cmu.Unlock()
+	if last {
+		in.mu.Lock()
+		m.SetDrained(in.head == len(in.ready))
+		in.mu.Unlock()
+	}
 	return m
 }
 
@@ -224,7 +231,8 @@ func (in *Inbox) fromCache() *wire.Msg {
 // inbox is empty. When the cache is empty it also takes up to recvBatch-1
 // more into the cache; when another receiver filled it meanwhile, the cache
 // comes first, so that concurrent receivers never see messages out of
-// order. The caller holds in.mu.
+// order. It marks the message drained when nothing else waits behind it.
+// The caller holds in.mu.
 func (in *Inbox) refillLocked() *wire.Msg {
 	in.cmu.Lock()
 	defer in.cmu.Unlock()
@@ -232,6 +240,7 @@ func (in *Inbox) refillLocked() *wire.Msg {
 		m := in.cache[in.chead]
 		in.cache[in.chead] = nil
 		in.chead++
+		m.SetDrained(in.chead == len(in.cache) && in.head == len(in.ready))
 		return m
 	}
 	first := in.popLocked()
@@ -246,6 +255,7 @@ func (in *Inbox) refillLocked() *wire.Msg {
 		}
 		in.cache = append(in.cache, m)
 	}
+	first.SetDrained(len(in.cache) == 0 && in.head == len(in.ready))
 	return first
 }
 
@@ -261,7 +271,8 @@ func (in *Inbox) TryRecv() *wire.Msg {
 }
 
 // Recv returns the next message in fair order, waiting while ctx allows. It
-// returns net.ErrClosed once the inbox is closed.
+// returns net.ErrClosed once the inbox is closed. The message is marked
+// drained (wire.Msg.Drained) when no other message waited behind it.
 func (in *Inbox) Recv(ctx context.Context) (*wire.Msg, error) {
 	for {
 		if m := in.fromCache(); m != nil {

@@ -32,6 +32,7 @@ type Msg struct {
 	ab       []byte  // small frames, back to back: inline or *arena
 	origin   any     // where the message came from, for the socket that made it
 	released bool    // set by Release and cleared by Get: a second Release panics
+	drained  bool    // no other message waited when the socket delivered this one
 	fbuf     [4][]byte
 	sbuf     [4]int32
 	inline   [inlineSize]byte
@@ -198,6 +199,7 @@ func (m *Msg) Reset() {
 	m.Frames = m.Frames[:0]
 	m.spans = m.spans[:0]
 	m.origin = nil
+	m.drained = false
 }
 
 // SetOrigin records where the message came from. A socket sets it on the
@@ -207,6 +209,16 @@ func (m *Msg) SetOrigin(o any) { m.origin = o }
 
 // Origin returns what SetOrigin recorded, or nil.
 func (m *Msg) Origin() any { return m.origin }
+
+// SetDrained records whether the socket delivering m had no other message
+// waiting at that moment; Reset clears it.
+func (m *Msg) SetDrained(d bool) { m.drained = d }
+
+// Drained reports what SetDrained recorded. A socket that is given the
+// message back to send takes it as a hint that its sender has no more work
+// queued, and writes it to the network at once rather than leave it to be
+// batched with messages that are not coming.
+func (m *Msg) Drained() bool { return m.drained }
 
 // Release returns the message and its storage to the pools. The message and
 // every frame it held must not be used afterwards. Releasing a message twice

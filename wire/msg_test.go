@@ -417,3 +417,12 @@ func TestReleaseAllAndCache(t *testing.T) {
 	ReleaseAll([]*Msg{m})
 	assert.Panics(t, func() { ReleaseAll([]*Msg{m}) }, "a message released twice")
 }
+
+func TestResetClearsDrained(t *testing.T) {
+	m := New([]byte("a"))
+	m.SetDrained(true)
+	assert.True(t, m.Drained())
+	m.Reset()
+	assert.False(t, m.Drained())
+	m.Release()
+}
