@@ -69,6 +69,7 @@ type Peer struct {
 	peerTTL   atomic.Int64 // TTL from the peer's latest PING, nanoseconds
 	blocked   atomic.Bool  // the reader waits for inbox space, not the network
 	onExit    func(*Peer)
+	direct    *directWriter // nil when the conn cannot be written directly
 	remote    net.Addr
 	createdAt time.Time
 }
@@ -89,6 +90,7 @@ func Start(conn net.Conn, sess *zmtp.Session, id []byte, q *Queue, src *Source, 
 		onExit:    onExit,
 		remote:    conn.RemoteAddr(),
 		createdAt: time.Now(),
+		direct:    newDirect(conn),
 	}
 	p.lastRecv.Store(time.Now().UnixNano())
 	q.resetControl()

@@ -30,6 +30,17 @@ type Queue struct {
 	ctl    []byte        // encoded commands for the writer to send first
 	space  chan struct{} // closed when room appears; nil without waiters
 	closed bool
+	// busy is set while the writer holds a batch or a sender writes a
+	// message itself (Peer.WriteNow): one write at a time, in order.
+	busy bool
+	// pending is the tail of a message a direct write could not finish;
+	// the writer sends it before anything else.
+	pending []byte
+	// conn counts the connections the queue served; a direct write's tail
+	// is only kept for the connection it began on.
+	conn uint64
+	// tails counts direct writes that left a tail for the writer.
+	tails uint64
 
 	hwm  int
 	skip int
@@ -166,7 +177,7 @@ func (q *Queue) Close() {
 	q.closed = true
 	msgs := q.msgs[q.head:]
 	q.msgs, q.head = nil, 0
-	q.ctl = nil
+	q.ctl, q.pending = nil, nil
 	if q.space != nil {
 		close(q.space)
 		q.space = nil
@@ -194,9 +205,15 @@ func (q *Queue) pushControl(cmd []byte) bool {
 
 // take moves messages from the front of the queue into batch, about
 // maxBytes worth (at least one message), and swaps the control bytes for the
-// writer's empty buffer, so that neither side allocates in steady state.
+// writer's empty buffer, so that neither side allocates in steady state. The
+// tail of an unfinished direct write comes first in ctl. take returns nothing
+// while a direct write is under way: that writer signals when it is done.
 func (q *Queue) take(batch []*wire.Msg, ctl []byte, maxBytes int) ([]*wire.Msg, []byte) {
 	q.mu.Lock()
+	if q.busy {
+		q.mu.Unlock()
+		return batch, ctl[:0]
+	}
 	size := 0
 	for q.head < len(q.msgs) && size < maxBytes {
 		m := q.msgs[q.head]
@@ -209,7 +226,13 @@ func (q *Queue) take(batch []*wire.Msg, ctl []byte, maxBytes int) ([]*wire.Msg, 
 		q.msgs, q.head = q.msgs[:0], 0
 	}
 	q.taken += len(batch)
-	ctl, q.ctl = q.ctl, ctl[:0]
+	if len(q.pending) > 0 {
+		ctl = append(append(ctl[:0], q.pending...), q.ctl...)
+		q.pending, q.ctl = q.pending[:0], q.ctl[:0]
+	} else {
+		ctl, q.ctl = q.ctl, ctl[:0]
+	}
+	q.busy = len(batch) > 0 || len(ctl) > 0
 	if q.space != nil && len(batch) > 0 {
 		close(q.space)
 		q.space = nil
@@ -218,17 +241,53 @@ func (q *Queue) take(batch []*wire.Msg, ctl []byte, maxBytes int) ([]*wire.Msg, 
 	return batch, ctl
 }
 
+// acquire gives the caller the write side for one message of its own when
+// nothing waits for the writer and no write is under way. It returns the
+// connection count to hand back to finish.
+func (q *Queue) acquire() (uint64, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed || q.busy || q.head < len(q.msgs) || len(q.ctl) > 0 || len(q.pending) > 0 {
+		return 0, false
+	}
+	q.busy = true
+	return q.conn, true
+}
+
+// finish ends a direct write begun by acquire on connection conn: rest is
+// what the connection did not take, for the writer to send first. It wakes
+// the writer when anything waits for it.
+func (q *Queue) finish(conn uint64, rest []byte) {
+	q.mu.Lock()
+	q.busy = false
+	if len(rest) > 0 && conn == q.conn && !q.closed {
+		q.pending = append(q.pending[:0], rest...)
+		q.tails++
+	}
+	work := q.head < len(q.msgs) || len(q.ctl) > 0 || len(q.pending) > 0
+	q.mu.Unlock()
+	q.pushed.Add(1)
+	q.written.Add(1)
+	if work {
+		q.signal()
+	}
+}
+
 // done records that the writer finished with k taken messages.
 func (q *Queue) done(k int) {
 	q.mu.Lock()
 	q.taken -= k
+	q.busy = false
 	q.mu.Unlock()
 	q.written.Add(uint64(k))
 }
 
-// resetControl forgets control bytes meant for a previous connection.
+// resetControl forgets control bytes and the tail of a direct write meant
+// for a previous connection.
 func (q *Queue) resetControl() {
 	q.mu.Lock()
 	q.ctl = q.ctl[:0]
+	q.pending = q.pending[:0]
+	q.conn++
 	q.mu.Unlock()
 }

@@ -261,6 +261,9 @@ func replyPeer(m *wire.Msg) *peer.Peer {
 
 // push queues m on p according to the mandatory setting.
 func (r *Router) push(ctx context.Context, p *peer.Peer, m *wire.Msg, wait bool) error {
+	if m.Drained() && p.WriteNow(m) {
+		return nil
+	}
 	q := p.Queue()
 	err := q.Push(m)
 	if err == nil {

@@ -1,0 +1,70 @@
+package peer
+
+import (
+	"github.com/zrouter/zrouter/wire"
+	"github.com/zrouter/zrouter/zmtp"
+)
+
+// directMax bounds the messages WriteNow writes itself: below it every frame
+// is copied into the encoding buffer, as the writer would copy it.
+const directMax = wire.LargeFrame
+
+// directInline is the encoding buffer every peer carries, enough for the
+// small messages that make up most replies; bigger ones borrow a pooled one.
+const directInline = 256
+
+// WriteNow writes m to the connection from the calling goroutine, with one
+// write that does not wait, when nothing is queued for the peer and no write
+// is under way. What the connection does not take at once goes to the
+// writer, ahead of anything queued after. It reports false, keeping m with
+// the caller, when m must go through the queue instead: the writer is busy,
+// messages are waiting, m is large, or the connection cannot be written
+// this way. On true it owns m.
+//
+// A sender that has nothing more to send right away uses WriteNow to save
+// the hand-off to the writer goroutine: the reply of a request-reply
+// exchange then reaches the network one wake-up sooner. A sender with more
+// to come should queue, so that the writer batches.
+func (p *Peer) WriteNow(m *wire.Msg) bool {
+	if p.direct == nil || m.Size() >= directMax {
+		return false
+	}
+	conn, ok := p.q.acquire()
+	if !ok {
+		return false
+	}
+	d := p.direct
+	frames := m.Frames
+	if len(frames) > p.q.skip {
+		buf := d.inline[:0]
+		if size := m.Size() + len(frames)*zmtp.MaxHeaderLen; size > directInline {
+			d.big = writeBufs.Get()
+			buf = d.big.B[:0]
+		}
+		buf = appendFrames(buf, frames[p.q.skip:], p.sess.Codec)
+		n := d.write(buf)
+		p.q.finish(conn, buf[n:])
+		if d.big != nil {
+			d.big.B = buf
+			writeBufs.Put(d.big)
+			d.big = nil
+		}
+	} else {
+		p.q.finish(conn, nil)
+	}
+	m.Release()
+	return true
+}
+
+// appendFrames appends the wire form of frames, as one message, to b.
+func appendFrames(b []byte, frames [][]byte, c zmtp.Codec) []byte {
+	last := len(frames) - 1
+	for i, f := range frames {
+		var flags byte
+		if i < last {
+			flags = zmtp.FlagMore
+		}
+		b = c.AppendFrame(b, flags, f)
+	}
+	return b
+}
