@@ -1,7 +1,8 @@
 // Package peer owns one ZMTP connection's life after its handshake: a reader
 // goroutine that decodes messages into a socket's [Inbox], a writer goroutine
-// that drains an outbound [Queue] into as few writes as it can, heartbeats,
-// and the reason the connection ended.
+// that drains an outbound [Queue] into as few writes as it can, the direct
+// write of a lone reply from the sender's goroutine ([Peer.WriteNow]),
+// heartbeats, and the reason the connection ended.
 //
 // It also owns the two queues that sit between connections and a socket:
 // [Queue], a bounded outbound queue whose Push never blocks, and [Inbox], a
