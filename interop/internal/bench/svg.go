@@ -13,10 +13,11 @@ import (
 
 // chartStyle gives each server a colour and a dash pattern.
 var chartStyle = map[string]struct{ color, dash string }{
-	servers.ZRouter: {"#1f6fd0", ""},
-	servers.Libzmq:  {"#d23c2a", ""},
-	servers.GoZMQ:   {"#2a9d3c", "6 3"},
-	servers.RawTCP:  {"#707070", "2 3"},
+	servers.ZRouter:   {"#1f6fd0", ""},
+	servers.Libzmq:    {"#d23c2a", ""},
+	servers.GoZMQ:     {"#2a9d3c", "6 3"},
+	servers.RawTCP:    {"#707070", "2 3"},
+	servers.RawTCPZMQ: {"#b07a10", "8 3 2 3"},
 }
 
 type point struct{ x, y float64 }
@@ -108,7 +109,7 @@ func (r *Report) WriteSVG(w io.Writer) error {
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="442" x2="%.1f" y2="442" stroke="%s" stroke-width="2.5"%s/>`+"\n", lx, lx+28, st.color, dashAttr(st.dash))
 		fmt.Fprintf(&b, `<rect x="%.1f" y="439" width="6" height="6" fill="%s"/>`+"\n", lx+11, st.color)
 		text(&b, lx+34, 446, "start", 12, "normal", label)
-		lx += 60 + 7.5*float64(len(label))
+		lx += 48 + 7*float64(len(label))
 	}
 	b.WriteString("</svg>\n")
 	_, err := io.WriteString(w, b.String())
@@ -120,11 +121,13 @@ func legendName(kind string) string {
 	case servers.ZRouter:
 		return "zrouter"
 	case servers.Libzmq:
-		return "libzmq ROUTER (C echo loop)"
+		return "libzmq (C echo loop)"
 	case servers.GoZMQ:
-		return "go-zeromq/zmq4 ROUTER"
+		return "go-zeromq/zmq4"
 	case servers.RawTCP:
-		return "raw TCP echo (Go, ceiling)"
+		return "raw TCP (Go clients)"
+	case servers.RawTCPZMQ:
+		return "raw TCP (libzmq clients)"
 	}
 	return kind
 }

@@ -24,13 +24,19 @@ const (
 	GoZMQ = "gozmq"
 	// RawTCP writes every connection's bytes back to it: no ZMTP at all.
 	RawTCP = "rawtcp"
+	// RawTCPZMQ is the same byte echo, meant for the libzmq DEALER clients
+	// the ZeroMQ servers get: it mirrors a DEALER's greeting and READY, so
+	// the client handshakes with a DEALER (itself) and gets its messages
+	// back. It measures what those clients allow with no server work
+	// beyond the kernel's.
+	RawTCPZMQ = "rawtcp-zmq"
 	// LibzmqProxy is zmq_proxy(ROUTER, DEALER) in C: the frontend is the
 	// first address, the backend the second.
 	LibzmqProxy = "libzmq-proxy"
 )
 
 // Kinds lists the echo servers in the order the harness runs them.
-var Kinds = []string{ZRouter, Libzmq, GoZMQ, RawTCP}
+var Kinds = []string{ZRouter, Libzmq, GoZMQ, RawTCP, RawTCPZMQ}
 
 // Config configures a server.
 type Config struct {
@@ -64,7 +70,7 @@ func Serve(ctx context.Context, cfg Config, ready func(addrs []string)) error {
 		return serveProxy(ctx, cfg, ready)
 	case GoZMQ:
 		return serveGoZMQ(ctx, cfg, ready)
-	case RawTCP:
+	case RawTCP, RawTCPZMQ:
 		return serveRawTCP(ctx, cfg, ready)
 	}
 	return fmt.Errorf("servers: unknown kind %q", cfg.Kind)

@@ -90,6 +90,15 @@ func TestEchoServers(t *testing.T) {
 	}
 }
 
+// TestRawTCPWithDealers checks that a libzmq DEALER can talk to the byte
+// echo: it handshakes with its own mirrored greeting and gets its messages
+// back.
+func TestRawTCPWithDealers(t *testing.T) {
+	ep := start(t, Config{Kind: RawTCPZMQ, Addrs: []string{"tcp://127.0.0.1:0"}})
+	drive(t, zmqClients(t, zmqc.DEALER, 3, ep[0]), 40, 20)
+	drive(t, zmqClients(t, zmqc.DEALER, 1, ep[0]), 20000, 4)
+}
+
 func TestRawTCP(t *testing.T) {
 	ep := start(t, Config{Kind: RawTCP, Addrs: []string{"tcp://127.0.0.1:0"}})
 	c, err := net.Dial("tcp", strings.TrimPrefix(ep[0], "tcp://"))
