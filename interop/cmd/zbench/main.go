@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -51,10 +52,18 @@ func main() {
 		mdOut      = flag.String("md", "", "write the tables as markdown to FILE")
 		svgOut     = flag.String("svg", "", "write a chart of throughput and CPU against message size to FILE")
 		quiet      = flag.Bool("q", false, "do not log progress")
+		fromJSON   = flag.String("report", "", "measure nothing: read a report written by -json from FILE and print and write it again (to redraw -md and -svg)")
 	)
 	flag.Parse()
 	log.SetPrefix("zbench: ")
 
+	out := outputs{json: *jsonOut, md: *mdOut, svg: *svgOut}
+	if *fromJSON != "" {
+		if err := rewrite(*fromJSON, out); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	if _, err := bench.RaiseFileLimit(bench.FileLimit); err != nil {
 		log.Printf("cannot raise the file limit: %v", err)
 	}
@@ -85,7 +94,6 @@ func main() {
 	if !*quiet {
 		o.Log = os.Stderr
 	}
-	out := outputs{json: *jsonOut, md: *mdOut, svg: *svgOut}
 	if err := run(o, *zrBin, *zrSrc, out); err != nil {
 		log.Fatal(err)
 	}
@@ -119,6 +127,26 @@ func run(o *bench.Options, zrBin, zrSrc string, out outputs) error {
 	if err != nil {
 		return fmt.Errorf("run failed: %w", err)
 	}
+	return write(rep, out)
+}
+
+// rewrite reads a report saved with -json from name, prints it and writes
+// it to the outputs.
+func rewrite(name string, out outputs) error {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return err
+	}
+	var rep bench.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	rep.WriteText(os.Stdout)
+	return write(&rep, out)
+}
+
+// write writes rep to the outputs.
+func write(rep *bench.Report, out outputs) error {
 	for _, f := range []struct {
 		name  string
 		write func(io.Writer) error

@@ -34,3 +34,35 @@ func TestZRouterCLIMissing(t *testing.T) {
 	assert.Equal(t, bin, path)
 	assert.Empty(t, why)
 }
+
+// TestRewriteRedrawsASavedReport checks that -report reads what -json wrote
+// and writes the same JSON and a markdown report from it. (A chart needs
+// echo scenarios; the report package's tests draw those.)
+func TestRewriteRedrawsASavedReport(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.json")
+	saved := `{"env":{"date":"2026-11-23","nproc":2},"settings":{"rounds":3},"scenarios":[],"targets":[]}`
+	if err := os.WriteFile(in, []byte(saved), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := outputs{json: filepath.Join(dir, "out.json"), md: filepath.Join(dir, "out.md")}
+	if err := rewrite(in, out); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(out.md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assert.Contains(t, string(md), "Measured on 2026-11-23: 2 CPUs")
+	js, err := os.ReadFile(out.json)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assert.Contains(t, string(js), `"date": "2026-11-23"`)
+
+	assert.Error(t, rewrite(filepath.Join(dir, "missing.json"), out))
+	if err := os.WriteFile(in, []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	assert.Error(t, rewrite(in, out))
+}
