@@ -26,7 +26,8 @@ const directInline = 256
 // exchange then reaches the network one wake-up sooner. A sender with more
 // to come should queue, so that the writer batches.
 func (p *Peer) WriteNow(m *wire.Msg) bool {
-	if p.direct == nil || m.Size() >= directMax {
+	size := m.Size()
+	if p.direct == nil || size >= directMax {
 		return false
 	}
 	conn, ok := p.q.acquire()
@@ -37,7 +38,7 @@ func (p *Peer) WriteNow(m *wire.Msg) bool {
 	frames := m.Frames
 	if len(frames) > p.q.skip {
 		buf := d.inline[:0]
-		if size := m.Size() + len(frames)*zmtp.MaxHeaderLen; size > directInline {
+		if size+len(frames)*zmtp.MaxHeaderLen > directInline {
 			d.big = writeBufs.Get()
 			buf = d.big.B[:0]
 		}

@@ -241,13 +241,19 @@ func (q *Queue) take(batch []*wire.Msg, ctl []byte, maxBytes int) ([]*wire.Msg, 
 	return batch, ctl
 }
 
+// waitingLocked reports whether anything waits for the writer: messages,
+// control bytes or the tail of a direct write.
+func (q *Queue) waitingLocked() bool {
+	return q.head < len(q.msgs) || len(q.ctl) > 0 || len(q.pending) > 0
+}
+
 // acquire gives the caller the write side for one message of its own when
 // nothing waits for the writer and no write is under way. It returns the
 // connection count to hand back to finish.
 func (q *Queue) acquire() (uint64, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.closed || q.busy || q.head < len(q.msgs) || len(q.ctl) > 0 || len(q.pending) > 0 {
+	if q.closed || q.busy || q.waitingLocked() {
 		return 0, false
 	}
 	q.busy = true
@@ -264,7 +270,7 @@ func (q *Queue) finish(conn uint64, rest []byte) {
 		q.pending = append(q.pending[:0], rest...)
 		q.tails++
 	}
-	work := q.head < len(q.msgs) || len(q.ctl) > 0 || len(q.pending) > 0
+	work := q.waitingLocked()
 	q.mu.Unlock()
 	q.pushed.Add(1)
 	q.written.Add(1)
