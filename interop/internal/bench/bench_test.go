@@ -2,10 +2,12 @@ package bench
 
 import (
 	"encoding/binary"
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -51,6 +53,22 @@ func TestRunFailsOnDeadServer(t *testing.T) {
 	_, err = measure(o, o.Scenarios[0], p, 0)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "has exited")
+}
+
+// TestOneProcServer checks that the zrouter-p1 server runs in a process
+// with GOMAXPROCS=1 and the plain one in a process without it.
+func TestOneProcServer(t *testing.T) {
+	o := testOptions(t)
+	sc := Scenario{Name: "1x16B", Clients: 1, Size: 16, Window: 10}
+	for _, kind := range []string{servers.ZRouter, servers.ZRouterP1} {
+		p, err := o.start(kind, sc)
+		require.NoError(t, err)
+		env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", p.cmd.Process.Pid))
+		require.NoError(t, err)
+		vars := strings.Split(string(env), "\x00")
+		assert.Equal(t, kind == servers.ZRouterP1, slices.Contains(vars, "GOMAXPROCS=1"), kind)
+		require.NoError(t, p.stop(10*time.Second))
+	}
 }
 
 // TestRawClientsCatchWrongReplies runs the raw TCP clients against servers
@@ -160,19 +178,24 @@ func TestEvaluate(t *testing.T) {
 	results := []*ScenarioResult{
 		res("8x16B", 0,
 			&ServerResult{Kind: servers.ZRouter, MsgsPerSec: 300, CPUMicrosPerMsg: 1},
+			&ServerResult{Kind: servers.ZRouterP1, MsgsPerSec: 140, CPUMicrosPerMsg: 0.5},
 			&ServerResult{Kind: servers.Libzmq, MsgsPerSec: 100, CPUMicrosPerMsg: 1},
 			&ServerResult{Kind: servers.GoZMQ, MsgsPerSec: 10, CPUMicrosPerMsg: 9}),
 		res("idle", 10000, &ServerResult{Kind: servers.ZRouter, RSSPerIdleKiB: 25}),
 	}
 	verdicts := map[string]string{}
 	for _, tg := range Evaluate(results) {
-		verdicts[tg.Goal] = verdict(tg)
+		verdicts[tg.Server+" "+tg.Goal] = verdict(tg)
 	}
-	assert.Equal(t, "met", verdicts["8x16B: msgs/s >= 1.5x libzmq C loop"])
-	assert.Equal(t, "MISSED", verdicts["8x16B: server CPU/msg <= 0.7x libzmq C loop"])
-	assert.Equal(t, "MISSED", verdicts["8x16B: msgs/s >= 40x go-zeromq"])
-	assert.Equal(t, "n/a", verdicts["1x16B: msgs/s >= 1.2x libzmq C loop"])
-	assert.Equal(t, "MISSED", verdicts["idle: <= 20 KiB RSS per idle peer at 10,000 peers"])
+	assert.Len(t, verdicts, 18, "nine targets for each zrouter server")
+	assert.Equal(t, "met", verdicts["zrouter 8x16B: msgs/s >= 1.5x libzmq C loop"])
+	assert.Equal(t, "MISSED", verdicts["zrouter 8x16B: server CPU/msg <= 0.7x libzmq C loop"])
+	assert.Equal(t, "MISSED", verdicts["zrouter 8x16B: msgs/s >= 40x go-zeromq"])
+	assert.Equal(t, "n/a", verdicts["zrouter 1x16B: msgs/s >= 1.2x libzmq C loop"])
+	assert.Equal(t, "MISSED", verdicts["zrouter idle: <= 20 KiB RSS per idle peer at 10,000 peers"])
+	assert.Equal(t, "MISSED", verdicts["zrouter-p1 8x16B: msgs/s >= 1.5x libzmq C loop"])
+	assert.Equal(t, "met", verdicts["zrouter-p1 8x16B: server CPU/msg <= 0.7x libzmq C loop"])
+	assert.Equal(t, "n/a", verdicts["zrouter-p1 idle: <= 20 KiB RSS per idle peer at 10,000 peers"])
 }
 
 func TestIdleMessages(t *testing.T) {

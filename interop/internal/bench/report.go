@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -106,14 +107,17 @@ func (r *Report) WriteJSON(w io.Writer) error {
 
 // Target is one goal from the performance issue and whether the run met it.
 type Target struct {
-	Goal string `json:"goal"`
+	// Server is the zrouter kind measured against the goal.
+	Server string `json:"server"`
+	Goal   string `json:"goal"`
 	// Measured is what the run measured, or why it could not.
 	Measured string `json:"measured"`
 	// Met is nil when the run did not measure it.
 	Met *bool `json:"met"`
 }
 
-// Evaluate checks the results against the targets of the issue.
+// Evaluate checks the results against the targets of the issue, once for
+// every zrouter echo server the run measured.
 func Evaluate(results []*ScenarioResult) []Target {
 	find := func(name, kind string) *ServerResult {
 		for _, r := range results {
@@ -124,45 +128,51 @@ func Evaluate(results []*ScenarioResult) []Target {
 		return nil
 	}
 	var ts []Target
-	ratio := func(goal, name, other string, atLeast bool, want float64, metric func(*ServerResult) float64, unit string) {
-		t := Target{Goal: goal}
-		zr, ot := find(name, servers.ZRouter), find(name, other)
-		if name == "broker" {
-			zr = find(name, ZRouterBroker)
+	for _, zk := range []string{servers.ZRouter, servers.ZRouterP1} {
+		measured := false
+		for _, r := range results {
+			measured = measured || r.Server(zk) != nil
 		}
-		if zr == nil || ot == nil || metric(ot) == 0 {
-			t.Measured = "not measured"
+		if !measured {
+			continue
+		}
+		ratio := func(goal, name, other string, atLeast bool, want float64, metric func(*ServerResult) float64, unit string) {
+			t := Target{Server: zk, Goal: goal}
+			zr, ot := find(name, zk), find(name, other)
+			if zr == nil || ot == nil || metric(ot) == 0 {
+				t.Measured = "not measured"
+				ts = append(ts, t)
+				return
+			}
+			got := metric(zr) / metric(ot)
+			met := got >= want
+			if !atLeast {
+				met = got <= want
+			}
+			t.Met = &met
+			t.Measured = fmt.Sprintf("%.2fx (%s vs %s %s)", got, num(metric(zr)), num(metric(ot)), unit)
 			ts = append(ts, t)
-			return
 		}
-		got := metric(zr) / metric(ot)
-		met := got >= want
-		if !atLeast {
-			met = got <= want
+		tp := func(s *ServerResult) float64 { return s.MsgsPerSec }
+		cpu := func(s *ServerResult) float64 { return s.CPUMicrosPerMsg }
+		p50 := func(s *ServerResult) float64 { return s.P50Micros }
+		ratio("8x16B: msgs/s >= 1.5x libzmq C loop", "8x16B", servers.Libzmq, true, 1.5, tp, "msgs/s")
+		ratio("8x16B: server CPU/msg <= 0.7x libzmq C loop", "8x16B", servers.Libzmq, false, 0.7, cpu, "µs/msg")
+		ratio("1x16B: msgs/s >= 1.2x libzmq C loop", "1x16B", servers.Libzmq, true, 1.2, tp, "msgs/s")
+		ratio("8x1KiB: msgs/s >= 1.2x libzmq C loop", "8x1KiB", servers.Libzmq, true, 1.2, tp, "msgs/s")
+		ratio("8x64KiB: msgs/s >= 0.7x raw TCP", "8x64KiB", servers.RawTCP, true, 0.7, tp, "msgs/s")
+		ratio("latency: p50 <= 1.0x libzmq C loop", "latency", servers.Libzmq, false, 1.0, p50, "µs")
+		ratio("1x16B: msgs/s >= 40x go-zeromq", "1x16B", servers.GoZMQ, true, 40, tp, "msgs/s")
+		ratio("8x16B: msgs/s >= 40x go-zeromq", "8x16B", servers.GoZMQ, true, 40, tp, "msgs/s")
+
+		t := Target{Server: zk, Goal: "idle: <= 20 KiB RSS per idle peer at 10,000 peers", Measured: "not measured"}
+		if zr := find("idle", zk); zr != nil {
+			met := zr.RSSPerIdleKiB <= 20
+			t.Met = &met
+			t.Measured = fmt.Sprintf("%.1f KiB", zr.RSSPerIdleKiB)
 		}
-		t.Met = &met
-		t.Measured = fmt.Sprintf("%.2fx (%s vs %s %s)", got, num(metric(zr)), num(metric(ot)), unit)
 		ts = append(ts, t)
 	}
-	tp := func(s *ServerResult) float64 { return s.MsgsPerSec }
-	cpu := func(s *ServerResult) float64 { return s.CPUMicrosPerMsg }
-	p50 := func(s *ServerResult) float64 { return s.P50Micros }
-	ratio("8x16B: msgs/s >= 1.5x libzmq C loop", "8x16B", servers.Libzmq, true, 1.5, tp, "msgs/s")
-	ratio("8x16B: server CPU/msg <= 0.7x libzmq C loop", "8x16B", servers.Libzmq, false, 0.7, cpu, "µs/msg")
-	ratio("1x16B: msgs/s >= 1.2x libzmq C loop", "1x16B", servers.Libzmq, true, 1.2, tp, "msgs/s")
-	ratio("8x1KiB: msgs/s >= 1.2x libzmq C loop", "8x1KiB", servers.Libzmq, true, 1.2, tp, "msgs/s")
-	ratio("8x64KiB: msgs/s >= 0.7x raw TCP", "8x64KiB", servers.RawTCP, true, 0.7, tp, "msgs/s")
-	ratio("latency: p50 <= 1.0x libzmq C loop", "latency", servers.Libzmq, false, 1.0, p50, "µs")
-	ratio("1x16B: msgs/s >= 40x go-zeromq", "1x16B", servers.GoZMQ, true, 40, tp, "msgs/s")
-	ratio("8x16B: msgs/s >= 40x go-zeromq", "8x16B", servers.GoZMQ, true, 40, tp, "msgs/s")
-
-	t := Target{Goal: "idle: <= 20 KiB RSS per idle peer at 10,000 peers", Measured: "not measured"}
-	if zr := find("idle", servers.ZRouter); zr != nil {
-		met := zr.RSSPerIdleKiB <= 20
-		t.Met = &met
-		t.Measured = fmt.Sprintf("%.1f KiB", zr.RSSPerIdleKiB)
-	}
-	ts = append(ts, t)
 	return ts
 }
 
@@ -213,12 +223,20 @@ func (r *ScenarioResult) table() [][]string {
 	return rows
 }
 
-// ratios compares zrouter (or its broker) with every other server.
-func (r *ScenarioResult) ratios() [][]string {
-	base := servers.ZRouter
-	if r.Broker {
-		base = ZRouterBroker
+// ratios compares every zrouter server (or broker) of the scenario with
+// every other server: one table for each, with its own header row.
+func (r *ScenarioResult) ratios() [][][]string {
+	var tables [][][]string
+	for _, base := range zrouterKinds {
+		if t := r.ratiosTo(base); t != nil {
+			tables = append(tables, t)
+		}
 	}
+	return tables
+}
+
+// ratiosTo compares the server of kind base with every other server.
+func (r *ScenarioResult) ratiosTo(base string) [][]string {
 	zr := r.Server(base)
 	if zr == nil {
 		return nil
@@ -238,7 +256,7 @@ func (r *ScenarioResult) ratios() [][]string {
 		return fmt.Sprintf("%.2fx", a/b)
 	}
 	for _, s := range r.Servers {
-		if s == zr {
+		if s == zr || slices.Contains(zrouterKinds, s.Kind) {
 			continue
 		}
 		row := []string{s.Kind, x(zr.MsgsPerSec, s.MsgsPerSec), x(zr.CPUMicrosPerMsg, s.CPUMicrosPerMsg)}
@@ -286,7 +304,7 @@ func (r *Report) WriteText(w io.Writer) {
 			continue
 		}
 		writeAligned(w, sc.table())
-		if rt := sc.ratios(); rt != nil {
+		for _, rt := range sc.ratios() {
 			fmt.Fprintln(w)
 			writeAligned(w, rt)
 		}
@@ -294,7 +312,7 @@ func (r *Report) WriteText(w io.Writer) {
 	}
 	fmt.Fprintln(w, "\n== targets")
 	for _, t := range r.Targets {
-		fmt.Fprintf(w, "%-8s %-52s %s\n", verdict(t), t.Goal, t.Measured)
+		fmt.Fprintf(w, "%-8s %-11s %-52s %s\n", verdict(t), t.Server, t.Goal, t.Measured)
 	}
 }
 
@@ -355,16 +373,16 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 			continue
 		}
 		writeMDTable(w, sc.table())
-		if rt := sc.ratios(); rt != nil {
+		for _, rt := range sc.ratios() {
 			fmt.Fprintln(w)
 			writeMDTable(w, rt)
 		}
 		fmt.Fprintf(w, "\n%s\n", sc.loadNote())
 	}
 	fmt.Fprintf(w, "\n### Targets\n\n")
-	rows := [][]string{{"target", "measured", "verdict"}}
+	rows := [][]string{{"server", "target", "measured", "verdict"}}
 	for _, t := range r.Targets {
-		rows = append(rows, []string{t.Goal, t.Measured, verdict(t)})
+		rows = append(rows, []string{t.Server, t.Goal, t.Measured, verdict(t)})
 	}
 	writeMDTable(w, rows)
 }

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"slices"
 	"time"
@@ -169,36 +170,52 @@ func (o *Options) kinds(sc Scenario) []string {
 		if o.ZRouterBin == "" {
 			return []string{LibzmqProxy}
 		}
-		return []string{ZRouterBroker, LibzmqProxy}
+		return []string{ZRouterBroker, ZRouterBrokerP1, LibzmqProxy}
 	}
 	return o.Servers
 }
 
 // start starts the server of the given kind for scenario sc.
 func (o *Options) start(kind string, sc Scenario) (*server, error) {
+	cmd, addrs, err := o.serverCmd(kind, sc)
+	if err != nil {
+		return nil, err
+	}
+	if slices.Contains(oneProc, kind) {
+		if cmd.Env == nil {
+			cmd.Env = os.Environ()
+		}
+		cmd.Env = append(cmd.Env, "GOMAXPROCS=1")
+	}
+	return startServer(kind, cmd, addrs, addrs == nil, o.Timeout)
+}
+
+// serverCmd returns the command of a server, and the addresses to wait on
+// when it does not print a READY line.
+func (o *Options) serverCmd(kind string, sc Scenario) (*exec.Cmd, []string, error) {
 	switch kind {
-	case ZRouterBroker:
+	case ZRouterBroker, ZRouterBrokerP1:
 		front, err := freePort()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		back, err := freePort()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		cmd := exec.Command(o.ZRouterBin, "broker", "--frontend", front, "--backend", back)
-		return startServer(kind, cmd, []string{front, back}, false, o.Timeout)
+		addrs := []string{front, back}
+		return exec.Command(o.ZRouterBin, "broker", "--frontend", front, "--backend", back), addrs, nil
 	case LibzmqProxy:
 		// libzmq's default high-water mark, as the zrouter CLI uses its
 		// own default; REQ clients keep one request in flight anyway.
 		c := Child{Kind: kind, Addrs: []string{"tcp://127.0.0.1:0", "tcp://127.0.0.1:0"}, HWM: 1000}
-		return startServer(kind, o.Self(c.Args()), nil, true, o.Timeout)
+		return o.Self(c.Args()), nil, nil
 	}
 	c := Child{Kind: kind, Addrs: []string{"tcp://127.0.0.1:0"}, HWM: o.HWM}
-	if o.CPUProfile != "" && kind == servers.ZRouter {
-		c.CPUProfile = fmt.Sprintf("%s-%s.pprof", o.CPUProfile, sc.Name)
+	if o.CPUProfile != "" && (kind == servers.ZRouter || kind == servers.ZRouterP1) {
+		c.CPUProfile = fmt.Sprintf("%s-%s-%s.pprof", o.CPUProfile, kind, sc.Name)
 	}
-	return startServer(kind, o.Self(c.Args()), nil, true, o.Timeout)
+	return o.Self(c.Args()), nil, nil
 }
 
 // runShared starts one process per server for the whole scenario, then

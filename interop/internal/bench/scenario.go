@@ -10,11 +10,20 @@ import (
 	"github.com/zrouter/zrouter/interop/internal/servers"
 )
 
-// Broker server kinds: the zrouter CLI's broker, and zmq_proxy in C.
+// Broker server kinds: the zrouter CLI's broker, the same with
+// GOMAXPROCS=1, and zmq_proxy in C.
 const (
-	ZRouterBroker = "zrouter-broker"
-	LibzmqProxy   = servers.LibzmqProxy
+	ZRouterBroker   = "zrouter-broker"
+	ZRouterBrokerP1 = "zrouter-broker-p1"
+	LibzmqProxy     = servers.LibzmqProxy
 )
+
+// oneProc lists the kinds whose process runs with GOMAXPROCS=1.
+var oneProc = []string{servers.ZRouterP1, ZRouterBrokerP1}
+
+// zrouterKinds lists the kinds that are zrouter, the bases of the ratios
+// and the targets, in the order the reports show them.
+var zrouterKinds = []string{servers.ZRouter, servers.ZRouterP1, ZRouterBroker, ZRouterBrokerP1}
 
 // Scenario is one workload, run against every server.
 type Scenario struct {

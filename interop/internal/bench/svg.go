@@ -14,6 +14,7 @@ import (
 // chartStyle gives each server a colour and a dash pattern.
 var chartStyle = map[string]struct{ color, dash string }{
 	servers.ZRouter:   {"#1f6fd0", ""},
+	servers.ZRouterP1: {"#7a3fc4", "10 3"},
 	servers.Libzmq:    {"#d23c2a", ""},
 	servers.GoZMQ:     {"#2a9d3c", "6 3"},
 	servers.RawTCP:    {"#707070", "2 3"},
@@ -120,6 +121,8 @@ func legendName(kind string) string {
 	switch kind {
 	case servers.ZRouter:
 		return "zrouter"
+	case servers.ZRouterP1:
+		return "zrouter, GOMAXPROCS=1"
 	case servers.Libzmq:
 		return "libzmq (C echo loop)"
 	case servers.GoZMQ:

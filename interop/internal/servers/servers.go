@@ -18,6 +18,11 @@ const (
 	// ZRouter echoes with a zrouter router.Router: Recv, then Send of the
 	// same message.
 	ZRouter = "zrouter"
+	// ZRouterP1 is the same zrouter echo in a process that runs Go code on
+	// one thread at a time (GOMAXPROCS=1), as a user would set it on a
+	// small machine the server shares with its peers. Serve does not touch
+	// the runtime: the process that serves it sets GOMAXPROCS.
+	ZRouterP1 = "zrouter-p1"
 	// Libzmq echoes with a libzmq ROUTER and an echo loop written in C.
 	Libzmq = "libzmq"
 	// GoZMQ echoes with a go-zeromq/zmq4 ROUTER.
@@ -36,7 +41,7 @@ const (
 )
 
 // Kinds lists the echo servers in the order the harness runs them.
-var Kinds = []string{ZRouter, Libzmq, GoZMQ, RawTCP, RawTCPZMQ}
+var Kinds = []string{ZRouter, ZRouterP1, Libzmq, GoZMQ, RawTCP, RawTCPZMQ}
 
 // Config configures a server.
 type Config struct {
@@ -62,7 +67,7 @@ func Serve(ctx context.Context, cfg Config, ready func(addrs []string)) error {
 		return fmt.Errorf("servers: %s needs %d address(es), got %d", cfg.Kind, want, len(cfg.Addrs))
 	}
 	switch cfg.Kind {
-	case ZRouter:
+	case ZRouter, ZRouterP1:
 		return serveZRouter(ctx, cfg, ready)
 	case Libzmq:
 		return serveLibzmq(ctx, cfg, ready)
