@@ -89,7 +89,7 @@ func (r *Report) WriteSVG(w io.Writer) error {
 		sizes = append(sizes, float64(sc.Size))
 	}
 
-	const width, height = 960, 470
+	const width, height = 960, 492
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n", width, height, width, height)
 	fmt.Fprintf(&b, `<rect x="0" y="0" width="%d" height="%d" fill="#ffffff"/>`+"\n", width, height)
@@ -102,15 +102,19 @@ func (r *Report) WriteSVG(w io.Writer) error {
 		build(func(s *ServerResult) float64 { return s.MsgsPerSec }))
 	panel(&b, 560, 80, 360, 300, "Server CPU per message (µs, lower is better)", sizes,
 		build(func(s *ServerResult) float64 { return s.CPUMicrosPerMsg }))
-	// Legend.
-	lx := 80.0
+	// Legend, in as many rows as it needs.
+	lx, ly := 80.0, 442.0
 	for _, k := range kinds {
 		st := chartStyle[k]
 		label := legendName(k)
-		fmt.Fprintf(&b, `<line x1="%.1f" y1="442" x2="%.1f" y2="442" stroke="%s" stroke-width="2.5"%s/>`+"\n", lx, lx+28, st.color, dashAttr(st.dash))
-		fmt.Fprintf(&b, `<rect x="%.1f" y="439" width="6" height="6" fill="%s"/>`+"\n", lx+11, st.color)
-		text(&b, lx+34, 446, "start", 12, "normal", label)
-		lx += 48 + 7*float64(len(label))
+		w := 48 + 7*float64(len(label))
+		if lx > 80 && lx+w > width-40 {
+			lx, ly = 80, ly+22
+		}
+		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="2.5"%s/>`+"\n", lx, ly, lx+28, ly, st.color, dashAttr(st.dash))
+		fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="6" height="6" fill="%s"/>`+"\n", lx+11, ly-3, st.color)
+		text(&b, lx+34, ly+4, "start", 12, "normal", label)
+		lx += w
 	}
 	b.WriteString("</svg>\n")
 	_, err := io.WriteString(w, b.String())
