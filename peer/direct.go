@@ -18,8 +18,10 @@ const directInline = 256
 // is under way. What the connection does not take at once goes to the
 // writer, ahead of anything queued after. It reports false, keeping m with
 // the caller, when m must go through the queue instead: the writer is busy,
-// messages are waiting, m is large, or the connection cannot be written
-// this way. On true it owns m.
+// messages are waiting, m is large, the connection cannot be written this
+// way, or it took none of m (its buffer is full, or it has failed or
+// closed, so that a queue that outlives the connection keeps m for the
+// next one). On true it owns m.
 //
 // A sender that has nothing more to send right away uses WriteNow to save
 // the hand-off to the writer goroutine: the reply of a request-reply
@@ -44,14 +46,17 @@ func (p *Peer) WriteNow(m *wire.Msg) bool {
 		}
 		buf = appendFrames(buf, frames[p.q.skip:], p.sess.Codec)
 		n := d.write(buf)
-		p.q.finish(conn, buf[n:])
+		p.q.finish(conn, buf[n:], n > 0)
 		if d.big != nil {
 			d.big.B = buf
 			writeBufs.Put(d.big)
 			d.big = nil
 		}
+		if n == 0 {
+			return false
+		}
 	} else {
-		p.q.finish(conn, nil)
+		p.q.finish(conn, nil, true)
 	}
 	m.Release()
 	return true

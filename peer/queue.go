@@ -48,6 +48,7 @@ type Queue struct {
 
 	pushed  atomic.Uint64
 	written atomic.Uint64
+	direct  atomic.Uint64
 	dropped atomic.Uint64
 }
 
@@ -158,12 +159,13 @@ type QueueStats struct {
 	Queued  int    // messages waiting or being written
 	Pushed  uint64 // messages accepted
 	Written uint64 // messages handed to the connection
+	Direct  uint64 // of Written, messages the sender wrote itself (Peer.WriteNow)
 	Dropped uint64 // messages dropped at the high-water mark
 }
 
 // Stats returns the queue's counters.
 func (q *Queue) Stats() QueueStats {
-	return QueueStats{Queued: q.Len(), Pushed: q.pushed.Load(), Written: q.written.Load(), Dropped: q.dropped.Load()}
+	return QueueStats{Queued: q.Len(), Pushed: q.pushed.Load(), Written: q.written.Load(), Direct: q.direct.Load(), Dropped: q.dropped.Load()}
 }
 
 // Close drops every queued message and makes Push fail from now on. Waiters
@@ -260,20 +262,24 @@ func (q *Queue) acquire() (uint64, bool) {
 	return q.conn, true
 }
 
-// finish ends a direct write begun by acquire on connection conn: rest is
-// what the connection did not take, for the writer to send first. It wakes
-// the writer when anything waits for it.
-func (q *Queue) finish(conn uint64, rest []byte) {
+// finish ends a direct write begun by acquire on connection conn. When sent,
+// the message counts as written and rest is what the connection did not
+// take, for the writer to send first. When not, nothing of it went out and
+// the caller keeps it. finish wakes the writer when anything waits for it.
+func (q *Queue) finish(conn uint64, rest []byte, sent bool) {
 	q.mu.Lock()
 	q.busy = false
-	if len(rest) > 0 && conn == q.conn && !q.closed {
+	if sent && len(rest) > 0 && conn == q.conn && !q.closed {
 		q.pending = append(q.pending[:0], rest...)
 		q.tails++
 	}
 	work := q.waitingLocked()
 	q.mu.Unlock()
-	q.pushed.Add(1)
-	q.written.Add(1)
+	if sent {
+		q.pushed.Add(1)
+		q.written.Add(1)
+		q.direct.Add(1)
+	}
 	if work {
 		q.signal()
 	}

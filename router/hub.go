@@ -186,6 +186,7 @@ func (h *hub) remove(p *peer.Peer) {
 	h.totals.MsgsIn += p.Source().Received()
 	qs := p.Queue().Stats()
 	h.totals.MsgsOut += qs.Written
+	h.totals.MsgsDirect += qs.Direct
 	h.totals.DroppedHWM += qs.Dropped
 	h.totals.Disconnected++
 	h.totals.CloseReasons[p.Reason()]++

@@ -9,6 +9,7 @@ type Stats struct {
 	Disconnected uint64 // peers gone
 	MsgsIn       uint64 // messages received from peers
 	MsgsOut      uint64 // messages written to peers
+	MsgsDirect   uint64 // of MsgsOut, replies Send wrote itself, with no hand-off to a writer
 	DroppedHWM   uint64 // messages dropped at a peer's send high-water mark
 	Unroutable   uint64 // messages dropped for want of a peer
 	RefusedDup   uint64 // connections refused: routing id taken
@@ -55,6 +56,7 @@ func (h *hub) snapshot() Stats {
 		rec := p.Source().Received()
 		s.MsgsIn += rec
 		s.MsgsOut += qs.Written
+		s.MsgsDirect += qs.Direct
 		s.DroppedHWM += qs.Dropped
 		s.PeerStats = append(s.PeerStats, PeerStats{
 			ID:         p.ID,
