@@ -228,7 +228,9 @@ func (d *Dealer) removePipeLocked(pp *pipe) {
 	delete(d.pipes, pp)
 	d.totals.Dropped += uint64(pp.q.Len())
 	pp.q.Close()
-	d.totals.Sent += pp.q.Stats().Written
+	qs := pp.q.Stats()
+	d.totals.Sent += qs.Written
+	d.totals.SentDirect += qs.Direct
 	// Dead pipes leave the round robin lazily, when Next meets them; if
 	// nothing is sent for a while they could pile up, so compact when they
 	// outnumber the live ones.
@@ -286,6 +288,9 @@ func (d *Dealer) send(ctx context.Context, m *wire.Msg, wait bool) error {
 	if len(m.Frames) == 0 {
 		return ErrNoFrames
 	}
+	if m.Drained() && d.sendNow(m) {
+		return nil
+	}
 	for {
 		d.mu.Lock()
 		if d.closed {
@@ -334,6 +339,32 @@ func (d *Dealer) send(ctx context.Context, m *wire.Msg, wait bool) error {
 	}
 }
 
+// sendNow hands m to the next live pipe in round robin, for a message that
+// Recv returned with nothing waiting behind it (typically a reply). When
+// that pipe is connected and its queue idle, m is written from the caller's
+// goroutine (Peer.WriteNow), saving the hand-off to the writer; otherwise it
+// is queued there as usual. It reports whether the pipe took m; when not,
+// Send goes on to the other pipes.
+func (d *Dealer) sendNow(m *wire.Msg) bool {
+	d.mu.Lock()
+	pp, ok := d.rr.Next(alive, nil)
+	if !ok || d.closed {
+		d.mu.Unlock()
+		return false
+	}
+	p := pp.conn
+	if p == nil {
+		ok = pp.q.Push(m) == nil
+		d.mu.Unlock()
+		return ok
+	}
+	d.mu.Unlock()
+	// Outside the lock: the write is a system call. Should the connection
+	// end meanwhile, m is lost with it, as one the writer had taken would
+	// be.
+	return p.WriteNow(m) || pp.q.Push(m) == nil
+}
+
 // pushLocked queues m on the next live pipe with room, and reports whether
 // one took it.
 func (d *Dealer) pushLocked(m *wire.Msg) bool {
@@ -379,6 +410,7 @@ func (d *Dealer) Stats() Stats {
 		qs := pp.q.Stats()
 		s.Queued += qs.Queued
 		s.Sent += qs.Written
+		s.SentDirect += qs.Direct
 	}
 	for p := range d.live {
 		s.Received += p.Source().Received()

@@ -3,6 +3,7 @@ package dealer_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -158,6 +159,44 @@ func TestRequestReplyWithRouter(t *testing.T) {
 		s := d.Stats()
 		return s.Peers == 1 && s.Pipes == 1 && s.Sent == n && s.Received == n && s.Dropped == 0
 	})
+}
+
+// TestPingPongWritesDirectly bounces one message between a dealer and an
+// echoing router: each side sends back the message it just received, with
+// nothing else waiting, so both write it from Send's goroutine.
+func TestPingPongWritesDirectly(t *testing.T) {
+	ctx := testCtx(t)
+	r := newRouter(t, "tcp://127.0.0.1:0")
+	echo(t, r)
+	d := newDealer(t)
+	require.NoError(t, d.Connect(r.Addr()))
+	waitConnected(t, d, r)
+
+	const n = 200
+	require.NoError(t, d.SendFrames(ctx, []byte{0, 0, 0, 0}, []byte("ball")))
+	for i := range uint32(n) {
+		m, err := d.Recv(ctx)
+		require.NoError(t, err)
+		require.Len(t, m.Frames, 2)
+		require.Equal(t, i, binary.BigEndian.Uint32(m.Frames[0]), "round trip order")
+		require.Equal(t, "ball", string(m.Frames[1]))
+		require.True(t, m.Drained())
+		binary.BigEndian.PutUint32(m.Frames[0], i+1)
+		require.NoError(t, d.Send(ctx, m))
+	}
+	m, err := d.Recv(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, uint32(n), binary.BigEndian.Uint32(m.Frames[0]))
+	m.Release()
+	checkFor(t, "counters", func() bool {
+		ds, rs := d.Stats(), r.Stats()
+		return ds.Sent == n+1 && ds.Received == n+1 && rs.MsgsOut == n+1
+	})
+	ds, rs := d.Stats(), r.Stats()
+	assert.Positive(t, ds.SentDirect, "the dealer wrote replies itself")
+	assert.LessOrEqual(t, ds.SentDirect, uint64(n), "not the first message, which was not received")
+	assert.Positive(t, rs.MsgsDirect, "the router wrote replies itself")
+	assert.LessOrEqual(t, rs.MsgsDirect, rs.MsgsOut)
 }
 
 func TestFrames(t *testing.T) {
