@@ -205,7 +205,7 @@ func (b *broker) extras() []extra {
 // dealerStats puts a dealer's counters in the router's shape: messages it
 // dropped because their connection ended count as unroutable.
 func dealerStats(s dealer.Stats) router.Stats {
-	return router.Stats{Peers: s.Peers, MsgsIn: s.Received, MsgsOut: s.Sent, Unroutable: s.Dropped}
+	return router.Stats{Peers: s.Peers, MsgsIn: s.Received, MsgsOut: s.Sent, MsgsDirect: s.SentDirect, Unroutable: s.Dropped}
 }
 
 // runRR is zmq_proxy(frontend ROUTER, backend DEALER): requests

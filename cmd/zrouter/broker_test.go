@@ -249,6 +249,7 @@ func TestBrokerStatsAndMetrics(t *testing.T) {
 		return contains(logs.String(), "msg=stats frontend.peers=1 frontend.msgs_in=1 frontend.msgs_out=1")
 	})
 	assert.Contains(t, logs.String(), "backend.peers=1")
+	assert.Contains(t, logs.String(), "frontend.msgs_direct=")
 	assert.Contains(t, logs.String(), "broker_queue_dropped_total=0")
 
 	resp, err := http.Get("http://" + obs.metrics.addr.String() + "/metrics")
@@ -262,6 +263,7 @@ func TestBrokerStatsAndMetrics(t *testing.T) {
 		`zrouter_peers{socket="backend"} 1`,
 		`zrouter_messages_received_total{socket="frontend"} 1`,
 		`zrouter_messages_sent_total{socket="frontend"} 1`,
+		`zrouter_messages_sent_direct_total{socket="frontend"} `, // 0 or 1: the writer may be busy
 		`zrouter_messages_received_total{socket="backend"} 2`, // READY and the reply
 		`zrouter_messages_dropped_hwm_total{socket="frontend"} 0`,
 		`zrouter_messages_unroutable_total{socket="backend"} 0`,

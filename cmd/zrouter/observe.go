@@ -60,6 +60,7 @@ func statsLoop(ctx context.Context, log *slog.Logger, ivl time.Duration, srcs []
 					"peers", st.Peers,
 					"msgs_in", st.MsgsIn,
 					"msgs_out", st.MsgsOut,
+					"msgs_direct", st.MsgsDirect,
 					"in_per_sec", int64(rate),
 					"dropped_hwm", st.DroppedHWM,
 					"unroutable", st.Unroutable,
@@ -79,7 +80,7 @@ type routerCollector struct {
 	srcs []source
 
 	peers, connected, disconnected *prometheus.Desc
-	msgsIn, msgsOut                *prometheus.Desc
+	msgsIn, msgsOut, msgsDirect    *prometheus.Desc
 	droppedHWM, unroutable         *prometheus.Desc
 	refused, handshakeErr, closes  *prometheus.Desc
 }
@@ -96,6 +97,7 @@ func newRouterCollector(srcs []source) *routerCollector {
 		disconnected: d("peers_disconnected_total", "Peers gone since start."),
 		msgsIn:       d("messages_received_total", "Messages received from peers."),
 		msgsOut:      d("messages_sent_total", "Messages written to peers."),
+		msgsDirect:   d("messages_sent_direct_total", "Of the messages sent, those Send wrote itself, with no hand-off to a writer goroutine."),
 		droppedHWM:   d("messages_dropped_hwm_total", "Messages dropped at a peer's send high-water mark."),
 		unroutable:   d("messages_unroutable_total", "Messages dropped for want of a peer to take them."),
 		refused:      d("connections_refused_total", "Connections refused after their handshake.", "cause"),
@@ -106,7 +108,7 @@ func newRouterCollector(srcs []source) *routerCollector {
 
 // Describe implements prometheus.Collector.
 func (c *routerCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.peers, c.connected, c.disconnected, c.msgsIn, c.msgsOut,
+	for _, d := range []*prometheus.Desc{c.peers, c.connected, c.disconnected, c.msgsIn, c.msgsOut, c.msgsDirect,
 		c.droppedHWM, c.unroutable, c.refused, c.handshakeErr, c.closes} {
 		ch <- d
 	}
@@ -127,6 +129,7 @@ func (c *routerCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.disconnected, st.Disconnected)
 		counter(c.msgsIn, st.MsgsIn)
 		counter(c.msgsOut, st.MsgsOut)
+		counter(c.msgsDirect, st.MsgsDirect)
 		counter(c.droppedHWM, st.DroppedHWM)
 		counter(c.unroutable, st.Unroutable)
 		counter(c.refused, st.RefusedDup, "routing_id_taken")
