@@ -19,6 +19,11 @@
 //     counted.
 //   - Messages between the Dealer and one peer keep their order.
 //
+// A message that Recv returned with nothing waiting behind it (a worker's
+// reply, or a request a broker forwards) is written by Send itself when the
+// pipe it goes to is connected and idle, saving the hand-off to the writer;
+// Stats.SentDirect counts these.
+//
 // # Ownership
 //
 // The Dealer's mutex guards its pipes, its round robin and its listeners; it
