@@ -264,7 +264,7 @@ func TestBrokerStatsAndMetrics(t *testing.T) {
 		`zrouter_messages_received_total{socket="frontend"} 1`,
 		`zrouter_messages_sent_total{socket="frontend"} 1`,
 		`zrouter_messages_sent_direct_total{socket="frontend"} `, // 0 or 1: the writer may be busy
-		`zrouter_messages_received_total{socket="backend"} 2`, // READY and the reply
+		`zrouter_messages_received_total{socket="backend"} 2`,    // READY and the reply
 		`zrouter_messages_dropped_hwm_total{socket="frontend"} 0`,
 		`zrouter_messages_unroutable_total{socket="backend"} 0`,
 		`zrouter_connections_refused_total{cause="max_peers",socket="frontend"} 0`,
