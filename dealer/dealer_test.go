@@ -94,6 +94,17 @@ func waitConnected(t *testing.T, d *dealer.Dealer, r *router.Router) {
 	checkFor(t, "connected", func() bool { return d.Stats().Peers == 1 && r.Stats().Peers == 1 })
 }
 
+// echoPair starts a Router that echoes, and a Dealer connected to it.
+func echoPair(t *testing.T) (*router.Router, *dealer.Dealer) {
+	t.Helper()
+	r := newRouter(t, "tcp://127.0.0.1:0")
+	echo(t, r)
+	d := newDealer(t)
+	require.NoError(t, d.Connect(r.Addr()))
+	waitConnected(t, d, r)
+	return r, d
+}
+
 func recvFrames(t *testing.T, ctx context.Context, d *dealer.Dealer) [][]byte {
 	t.Helper()
 	m, err := d.Recv(ctx)
@@ -141,11 +152,7 @@ func TestBadEndpoint(t *testing.T) {
 
 func TestRequestReplyWithRouter(t *testing.T) {
 	ctx := testCtx(t)
-	r := newRouter(t, "tcp://127.0.0.1:0")
-	echo(t, r)
-	d := newDealer(t)
-	require.NoError(t, d.Connect(r.Addr()))
-	waitConnected(t, d, r)
+	_, d := echoPair(t)
 
 	// Order per peer is kept.
 	const n = 500
@@ -166,11 +173,7 @@ func TestRequestReplyWithRouter(t *testing.T) {
 // nothing else waiting, so both write it from Send's goroutine.
 func TestPingPongWritesDirectly(t *testing.T) {
 	ctx := testCtx(t)
-	r := newRouter(t, "tcp://127.0.0.1:0")
-	echo(t, r)
-	d := newDealer(t)
-	require.NoError(t, d.Connect(r.Addr()))
-	waitConnected(t, d, r)
+	r, d := echoPair(t)
 
 	const n = 200
 	require.NoError(t, d.SendFrames(ctx, []byte{0, 0, 0, 0}, []byte("ball")))
@@ -201,11 +204,7 @@ func TestPingPongWritesDirectly(t *testing.T) {
 
 func TestFrames(t *testing.T) {
 	ctx := testCtx(t)
-	r := newRouter(t, "tcp://127.0.0.1:0")
-	echo(t, r)
-	d := newDealer(t)
-	require.NoError(t, d.Connect(r.Addr()))
-	waitConnected(t, d, r)
+	_, d := echoPair(t)
 
 	big := bytes.Repeat([]byte("z"), 1<<20)
 	tests := []struct {
