@@ -52,7 +52,7 @@ func main() {
 		mdOut      = flag.String("md", "", "write the tables as markdown to FILE")
 		svgOut     = flag.String("svg", "", "write a chart of throughput and CPU against message size to FILE")
 		quiet      = flag.Bool("q", false, "do not log progress")
-		fromJSON   = flag.String("report", "", "measure nothing: read a report written by -json from FILE and print and write it again (to redraw -md and -svg)")
+		fromJSON   = flag.String("report", "", "measure nothing: read a report written by -json from FILE, evaluate its targets again, and print and write it (to redraw -md and -svg)")
 	)
 	flag.Parse()
 	log.SetPrefix("zbench: ")
@@ -130,8 +130,8 @@ func run(o *bench.Options, zrBin, zrSrc string, out outputs) error {
 	return write(rep, out)
 }
 
-// rewrite reads a report saved with -json from name, prints it and writes
-// it to the outputs.
+// rewrite reads a report saved with -json from name, evaluates its targets
+// again (with this program's rules), prints it and writes it to the outputs.
 func rewrite(name string, out outputs) error {
 	b, err := os.ReadFile(name)
 	if err != nil {
@@ -141,6 +141,7 @@ func rewrite(name string, out outputs) error {
 	if err := json.Unmarshal(b, &rep); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
+	rep.Targets = bench.Evaluate(rep.Scenarios)
 	rep.WriteText(os.Stdout)
 	return write(&rep, out)
 }

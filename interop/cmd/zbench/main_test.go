@@ -36,12 +36,13 @@ func TestZRouterCLIMissing(t *testing.T) {
 }
 
 // TestRewriteRedrawsASavedReport checks that -report reads what -json wrote
-// and writes the same JSON and a markdown report from it. (A chart needs
-// echo scenarios; the report package's tests draw those.)
+// and writes the same JSON and a markdown report from it, with the targets
+// evaluated again. (A chart needs echo scenarios; the report package's
+// tests draw those.)
 func TestRewriteRedrawsASavedReport(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.json")
-	saved := `{"env":{"date":"2026-11-23","nproc":2},"settings":{"rounds":3},"scenarios":[],"targets":[]}`
+	saved := `{"env":{"date":"2026-11-23","nproc":2},"settings":{"rounds":3},"scenarios":[],"targets":[{"goal":"stale goal","measured":"1x"}]}`
 	if err := os.WriteFile(in, []byte(saved), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -54,6 +55,7 @@ func TestRewriteRedrawsASavedReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	assert.Contains(t, string(md), "Measured on 2026-11-23: 2 CPUs")
+	assert.NotContains(t, string(md), "stale goal", "targets come from the results")
 	js, err := os.ReadFile(out.json)
 	if err != nil {
 		t.Fatal(err)

@@ -178,15 +178,21 @@ func TestEvaluate(t *testing.T) {
 	results := []*ScenarioResult{
 		res("8x16B", 0,
 			&ServerResult{Kind: servers.ZRouter, MsgsPerSec: 300, CPUMicrosPerMsg: 1},
-			&ServerResult{Kind: servers.ZRouterP1, MsgsPerSec: 140, CPUMicrosPerMsg: 0.5},
-			&ServerResult{Kind: servers.Libzmq, MsgsPerSec: 100, CPUMicrosPerMsg: 1},
+			&ServerResult{Kind: servers.ZRouterP1, MsgsPerSec: 140, CPUMicrosPerMsg: 0.5,
+				Samples: []Sample{{Round: 0, Msgs: 150, Seconds: 1}, {Round: 1, Msgs: 130, Seconds: 1}}},
+			&ServerResult{Kind: servers.Libzmq, MsgsPerSec: 100, CPUMicrosPerMsg: 1,
+				Samples: []Sample{{Round: 1, Msgs: 100, Seconds: 1}, {Round: 0, Msgs: 100, Seconds: 1}}},
 			&ServerResult{Kind: servers.GoZMQ, MsgsPerSec: 10, CPUMicrosPerMsg: 9}),
 		res("idle", 10000, &ServerResult{Kind: servers.ZRouter, RSSPerIdleKiB: 25}),
 	}
-	verdicts := map[string]string{}
+	verdicts, measured := map[string]string{}, map[string]string{}
 	for _, tg := range Evaluate(results) {
 		verdicts[tg.Server+" "+tg.Goal] = verdict(tg)
+		measured[tg.Server+" "+tg.Goal] = tg.Measured
 	}
+	assert.Equal(t, "1.40x (140 vs 100 msgs/s; rounds 1.30-1.50x)", measured["zrouter-p1 8x16B: msgs/s >= 1.5x libzmq C loop"],
+		"the ratio of the medians, and its range over rounds paired by number")
+	assert.Equal(t, "3.00x (300 vs 100 msgs/s)", measured["zrouter 8x16B: msgs/s >= 1.5x libzmq C loop"], "no rounds to pair")
 	assert.Len(t, verdicts, 18, "nine targets for each zrouter server")
 	assert.Equal(t, "met", verdicts["zrouter 8x16B: msgs/s >= 1.5x libzmq C loop"])
 	assert.Equal(t, "MISSED", verdicts["zrouter 8x16B: server CPU/msg <= 0.7x libzmq C loop"])

@@ -136,26 +136,26 @@ func Evaluate(results []*ScenarioResult) []Target {
 		if !measured {
 			continue
 		}
-		ratio := func(goal, name, other string, atLeast bool, want float64, metric func(*ServerResult) float64, unit string) {
+		ratio := func(goal, name, other string, atLeast bool, want float64, m metric, unit string) {
 			t := Target{Server: zk, Goal: goal}
 			zr, ot := find(name, zk), find(name, other)
-			if zr == nil || ot == nil || metric(ot) == 0 {
+			if zr == nil || ot == nil || m.median(ot) == 0 {
 				t.Measured = "not measured"
 				ts = append(ts, t)
 				return
 			}
-			got := metric(zr) / metric(ot)
+			got := m.median(zr) / m.median(ot)
 			met := got >= want
 			if !atLeast {
 				met = got <= want
 			}
 			t.Met = &met
-			t.Measured = fmt.Sprintf("%.2fx (%s vs %s %s)", got, num(metric(zr)), num(metric(ot)), unit)
+			t.Measured = fmt.Sprintf("%.2fx (%s vs %s %s%s)", got, num(m.median(zr)), num(m.median(ot)), unit, roundRange(zr, ot, m.sample))
 			ts = append(ts, t)
 		}
-		tp := func(s *ServerResult) float64 { return s.MsgsPerSec }
-		cpu := func(s *ServerResult) float64 { return s.CPUMicrosPerMsg }
-		p50 := func(s *ServerResult) float64 { return s.P50Micros }
+		tp := metric{func(s *ServerResult) float64 { return s.MsgsPerSec }, Sample.MsgsPerSec}
+		cpu := metric{func(s *ServerResult) float64 { return s.CPUMicrosPerMsg }, Sample.CPUMicrosPerMsg}
+		p50 := metric{func(s *ServerResult) float64 { return s.P50Micros }, func(s Sample) float64 { return s.P50Micros }}
 		ratio("8x16B: msgs/s >= 1.5x libzmq C loop", "8x16B", servers.Libzmq, true, 1.5, tp, "msgs/s")
 		ratio("8x16B: server CPU/msg <= 0.7x libzmq C loop", "8x16B", servers.Libzmq, false, 0.7, cpu, "µs/msg")
 		ratio("1x16B: msgs/s >= 1.2x libzmq C loop", "1x16B", servers.Libzmq, true, 1.2, tp, "msgs/s")
@@ -174,6 +174,31 @@ func Evaluate(results []*ScenarioResult) []Target {
 		ts = append(ts, t)
 	}
 	return ts
+}
+
+// metric is one measure of a server: its median, and its value in one run.
+type metric struct {
+	median func(*ServerResult) float64
+	sample func(Sample) float64
+}
+
+// roundRange gives the range of the ratio a/b over the rounds in which both
+// servers were measured, as "; rounds LO-HIx", or "" when fewer than two
+// rounds pair up. Interleaved rounds run under the same conditions, so the
+// spread of their ratios shows how firm the median's ratio is.
+func roundRange(a, b *ServerResult, value func(Sample) float64) string {
+	var rs []float64
+	for _, sa := range a.Samples {
+		for _, sb := range b.Samples {
+			if sa.Round == sb.Round && value(sb) != 0 {
+				rs = append(rs, value(sa)/value(sb))
+			}
+		}
+	}
+	if len(rs) < 2 {
+		return ""
+	}
+	return fmt.Sprintf("; rounds %.2f-%.2fx", slices.Min(rs), slices.Max(rs))
 }
 
 // num formats a measurement with a precision that suits its size.
