@@ -4,6 +4,9 @@
 // its own, in interleaved rounds (A, B, C, D, A, B, C, D, ...), and reports
 // the median over rounds of each server's throughput and of the CPU time
 // the server process spent per message (read from /proc while it runs).
+// zrouter is measured twice, as the Go runtime sets itself up and in a
+// process with GOMAXPROCS=1, and the targets of the performance issue are
+// evaluated for each, with the spread of each ratio over the rounds.
 //
 // The clients of every ZeroMQ server are libzmq DEALER (or REQ) sockets
 // driven by a loop in C (package zmqc), so that the client side costs

@@ -1,6 +1,7 @@
 // Package servers holds the echo servers and brokers that the benchmark
 // harness compares, each runnable in a process of its own: the zrouter
-// ROUTER, a libzmq ROUTER whose echo loop is in C, a go-zeromq/zmq4 ROUTER,
+// ROUTER (also as zrouter-p1, for a process with GOMAXPROCS=1), a libzmq
+// ROUTER whose echo loop is in C, a go-zeromq/zmq4 ROUTER,
 // a raw TCP echo as the ceiling, and libzmq's zmq_proxy(ROUTER, DEALER) as
 // the broker baseline.
 //
