@@ -127,13 +127,12 @@ func Evaluate(results []*ScenarioResult) []Target {
 		}
 		return nil
 	}
+	tp := metric{func(s *ServerResult) float64 { return s.MsgsPerSec }, Sample.MsgsPerSec}
+	cpu := metric{func(s *ServerResult) float64 { return s.CPUMicrosPerMsg }, Sample.CPUMicrosPerMsg}
+	p50 := metric{func(s *ServerResult) float64 { return s.P50Micros }, func(s Sample) float64 { return s.P50Micros }}
 	var ts []Target
-	for _, zk := range []string{servers.ZRouter, servers.ZRouterP1} {
-		measured := false
-		for _, r := range results {
-			measured = measured || r.Server(zk) != nil
-		}
-		if !measured {
+	for _, zk := range zrouterEcho {
+		if !slices.ContainsFunc(results, func(r *ScenarioResult) bool { return r.Server(zk) != nil }) {
 			continue
 		}
 		ratio := func(goal, name, other string, atLeast bool, want float64, m metric, unit string) {
@@ -153,9 +152,6 @@ func Evaluate(results []*ScenarioResult) []Target {
 			t.Measured = fmt.Sprintf("%.2fx (%s vs %s %s%s)", got, num(m.median(zr)), num(m.median(ot)), unit, roundRange(zr, ot, m.sample))
 			ts = append(ts, t)
 		}
-		tp := metric{func(s *ServerResult) float64 { return s.MsgsPerSec }, Sample.MsgsPerSec}
-		cpu := metric{func(s *ServerResult) float64 { return s.CPUMicrosPerMsg }, Sample.CPUMicrosPerMsg}
-		p50 := metric{func(s *ServerResult) float64 { return s.P50Micros }, func(s Sample) float64 { return s.P50Micros }}
 		ratio("8x16B: msgs/s >= 1.5x libzmq C loop", "8x16B", servers.Libzmq, true, 1.5, tp, "msgs/s")
 		ratio("8x16B: server CPU/msg <= 0.7x libzmq C loop", "8x16B", servers.Libzmq, false, 0.7, cpu, "µs/msg")
 		ratio("1x16B: msgs/s >= 1.2x libzmq C loop", "1x16B", servers.Libzmq, true, 1.2, tp, "msgs/s")

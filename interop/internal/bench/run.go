@@ -7,8 +7,6 @@ import (
 	"os/exec"
 	"slices"
 	"time"
-
-	"github.com/zrouter/zrouter/interop/internal/servers"
 )
 
 // Sample is one measured run of one server.
@@ -212,7 +210,7 @@ func (o *Options) serverCmd(kind string, sc Scenario) (*exec.Cmd, []string, erro
 		return o.Self(c.Args()), nil, nil
 	}
 	c := Child{Kind: kind, Addrs: []string{"tcp://127.0.0.1:0"}, HWM: o.HWM}
-	if o.CPUProfile != "" && (kind == servers.ZRouter || kind == servers.ZRouterP1) {
+	if o.CPUProfile != "" && slices.Contains(zrouterEcho, kind) {
 		c.CPUProfile = fmt.Sprintf("%s-%s-%s.pprof", o.CPUProfile, kind, sc.Name)
 	}
 	return o.Self(c.Args()), nil, nil

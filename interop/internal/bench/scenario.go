@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,9 +22,13 @@ const (
 // oneProc lists the kinds whose process runs with GOMAXPROCS=1.
 var oneProc = []string{servers.ZRouterP1, ZRouterBrokerP1}
 
-// zrouterKinds lists the kinds that are zrouter, the bases of the ratios
-// and the targets, in the order the reports show them.
-var zrouterKinds = []string{servers.ZRouter, servers.ZRouterP1, ZRouterBroker, ZRouterBrokerP1}
+// zrouterEcho lists the zrouter echo servers: the targets are evaluated for
+// each, and each can write a CPU profile.
+var zrouterEcho = []string{servers.ZRouter, servers.ZRouterP1}
+
+// zrouterKinds lists the kinds that are zrouter, the bases of the ratios,
+// in the order the reports show them.
+var zrouterKinds = append(slices.Clip(zrouterEcho), ZRouterBroker, ZRouterBrokerP1)
 
 // Scenario is one workload, run against every server.
 type Scenario struct {
