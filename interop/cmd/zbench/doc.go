@@ -8,18 +8,24 @@
 // the CPU time the server process spent per message, and how zrouter
 // compares. The servers are:
 //
-//	zrouter   a zrouter router.Router: Recv, then Send of the same message
-//	libzmq    a libzmq ROUTER whose echo loop is written in C
-//	gozmq     a go-zeromq/zmq4 ROUTER
-//	rawtcp    a Go TCP server that copies each connection back to itself
+//	zrouter     a zrouter router.Router: Recv, then Send of the same message
+//	zrouter-p1  the same, in a process with GOMAXPROCS=1
+//	libzmq      a libzmq ROUTER whose echo loop is written in C
+//	gozmq       a go-zeromq/zmq4 ROUTER
+//	rawtcp      a Go TCP server that copies each connection back to itself
+//	rawtcp-zmq  the same byte echo, measured with the libzmq clients
 //
-// The clients of the three ZeroMQ servers are libzmq DEALER sockets driven
-// from C; those of the raw TCP server, which speaks no ZMTP, are Go
-// connections sending the same messages with the same window. The broker
-// scenario runs libzmq REQ clients and REP workers through `zrouter broker`
-// (built from ../cmd/zrouter) and through zmq_proxy(ROUTER, DEALER) in C;
-// without the zrouter CLI (when it cannot be built) only the proxy runs, and
-// the report says so.
+// The clients of the ZeroMQ servers are libzmq DEALER sockets driven from
+// C; those of the raw TCP server, which speaks no ZMTP, are Go connections
+// sending the same messages with the same window. rawtcp-zmq shows what the
+// libzmq clients reach when the server does no work. The clients' process
+// keeps the memory that libzmq frees (-client-keep-freed) instead of
+// letting glibc hand it back to the kernel and fault it in again; the
+// servers run with their defaults. The broker scenario runs libzmq REQ
+// clients and REP workers through `zrouter broker` (built from
+// ../cmd/zrouter) and through zmq_proxy(ROUTER, DEALER) in C; without the
+// zrouter CLI (when it cannot be built) only the proxy runs, and the report
+// says so.
 //
 // Usage, from the interop module:
 //

@@ -41,6 +41,7 @@ func main() {
 		maxOther   = flag.Float64("max-other-load", 0.3, "measure a run again (up to 3 times) when other processes used more than this many cores during it; 0: never")
 		timeout    = flag.Duration("timeout", 10*time.Second, "longest wait for a reply, a server start or stop")
 		hwm        = flag.Int("hwm", 10000, "SNDHWM/RCVHWM of every ZeroMQ socket; must exceed the window")
+		keepFreed  = flag.Int("client-keep-freed", 256<<20, "bytes of freed memory the libzmq clients' C allocator keeps instead of trimming (glibc M_TRIM_THRESHOLD); 0: glibc's default")
 		idle       = flag.Int("idle", 10000, "idle peers in the idle scenario")
 		idleProc   = flag.Int("idle-per-process", 5000, "idle peers per client process (each libzmq socket takes two file descriptors)")
 		bClients   = flag.Int("broker-clients", 16, "REQ clients in the broker scenario")
@@ -77,19 +78,20 @@ func main() {
 		log.Fatal(err)
 	}
 	o := &bench.Options{
-		Scenarios:      picked,
-		Servers:        strings.Split(*serverList, ","),
-		Rounds:         *rounds,
-		IdleRounds:     *idleRounds,
-		Warmup:         time.Duration(float64(*warmup) * *scale),
-		Duration:       time.Duration(float64(*duration) * *scale),
-		Settle:         *settle,
-		Timeout:        *timeout,
-		MaxOtherLoad:   *maxOther,
-		HWM:            *hwm,
-		CPUProfile:     *cpuProfile,
-		IdlePerProcess: *idleProc,
-		Self:           func(args []string) *exec.Cmd { return exec.Command(self, args...) },
+		Scenarios:       picked,
+		Servers:         strings.Split(*serverList, ","),
+		Rounds:          *rounds,
+		IdleRounds:      *idleRounds,
+		Warmup:          time.Duration(float64(*warmup) * *scale),
+		Duration:        time.Duration(float64(*duration) * *scale),
+		Settle:          *settle,
+		Timeout:         *timeout,
+		MaxOtherLoad:    *maxOther,
+		HWM:             *hwm,
+		ClientKeepFreed: *keepFreed,
+		CPUProfile:      *cpuProfile,
+		IdlePerProcess:  *idleProc,
+		Self:            func(args []string) *exec.Cmd { return exec.Command(self, args...) },
 	}
 	if !*quiet {
 		o.Log = os.Stderr

@@ -77,6 +77,8 @@ type Settings struct {
 	HWM        int    `json:"hwm"`
 	// MaxOtherLoad is Options.MaxOtherLoad.
 	MaxOtherLoad float64 `json:"max_other_load_cores"`
+	// ClientKeepFreed is Options.ClientKeepFreed.
+	ClientKeepFreed int `json:"client_keep_freed_bytes,omitempty"`
 }
 
 // NewReport assembles the report of a run and evaluates the targets.
@@ -91,7 +93,8 @@ func NewReport(env Env, o *Options, command string, results []*ScenarioResult) *
 			Duration:   o.Duration.String(),
 			HWM:        o.HWM,
 
-			MaxOtherLoad: o.MaxOtherLoad,
+			MaxOtherLoad:    o.MaxOtherLoad,
+			ClientKeepFreed: o.ClientKeepFreed,
 		},
 		Scenarios: results,
 		Targets:   Evaluate(results),
@@ -380,6 +383,10 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 	if st.MaxOtherLoad > 0 {
 		fmt.Fprintf(w, "A run during which other processes used more than %.2f cores was measured again, up to %d times in all.\n",
 			st.MaxOtherLoad, maxAttempts)
+	}
+	if st.ClientKeepFreed > 0 {
+		fmt.Fprintf(w, "The clients' C allocator kept up to %d MiB of freed memory (glibc's M_TRIM_THRESHOLD); the servers ran with their defaults.\n",
+			st.ClientKeepFreed>>20)
 	}
 	if st.Command != "" {
 		fmt.Fprintf(w, "Command: `%s`.\n", st.Command)

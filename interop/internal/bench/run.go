@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"slices"
 	"time"
+
+	"github.com/zrouter/zrouter/interop/internal/zmqc"
 )
 
 // Sample is one measured run of one server.
@@ -133,6 +135,11 @@ func (o *Options) logf(format string, args ...any) {
 // Run runs every scenario of o and returns the results. It stops at the
 // first error: a server that fails, or a reply that is wrong.
 func Run(ctx context.Context, o *Options) ([]*ScenarioResult, error) {
+	if o.ClientKeepFreed > 0 {
+		if err := zmqc.KeepFreedMemory(o.ClientKeepFreed); err != nil {
+			return nil, err
+		}
+	}
 	var out []*ScenarioResult
 	for _, sc := range o.Scenarios {
 		if err := ctx.Err(); err != nil {

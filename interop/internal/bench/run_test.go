@@ -21,6 +21,7 @@ import (
 // server, each in a child process, and checks what the report says.
 func TestRun(t *testing.T) {
 	o := testOptions(t)
+	o.ClientKeepFreed = 64 << 20
 	o.Scenarios = []Scenario{
 		{Name: "2x16B", Clients: 2, Size: 16, Window: 10},
 		{Name: "2x64KiB", Clients: 2, Size: 64 << 10, Window: 4},
@@ -72,6 +73,7 @@ func TestRun(t *testing.T) {
 		assert.Contains(t, out, "zrouter vs")
 		assert.Contains(t, out, "no zrouter CLI in this test")
 	}
+	assert.Contains(t, md.String(), "kept up to 64 MiB of freed memory")
 	assert.Contains(t, js.String(), `"msgs_per_sec"`)
 	assert.NoError(t, xml.Unmarshal(svg.Bytes(), new(struct{})), "the chart is well-formed XML")
 }

@@ -153,6 +153,11 @@ type Options struct {
 	ZRouterBin string
 	// ZRouterMissing explains why ZRouterBin is empty.
 	ZRouterMissing string
+	// ClientKeepFreed, when positive, is the freed memory the C allocator of
+	// this process, where the libzmq clients run, keeps instead of
+	// returning it to the kernel (zmqc.KeepFreedMemory). The servers run
+	// with their allocators' defaults.
+	ClientKeepFreed int
 	// CPUProfile, when set, makes every zrouter server child write a CPU
 	// profile to CPUProfile-<scenario>.pprof.
 	CPUProfile string

@@ -1,4 +1,8 @@
 #include <errno.h>
+#include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +15,17 @@ static int64_t now_ns(void) {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int zb_keep_freed(long bytes) {
+#ifdef __GLIBC__
+	if (bytes < 0 || bytes > INT_MAX)
+		return 0;
+	return mallopt(M_TRIM_THRESHOLD, (int)bytes);
+#else
+	(void)bytes;
+	return 0;
+#endif
 }
 
 int zb_echo(void *sock) {

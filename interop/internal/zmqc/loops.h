@@ -47,6 +47,12 @@ typedef struct {
 	char err[256];
 } zb_drive_args;
 
+// zb_keep_freed makes the C allocator keep up to bytes of freed memory at
+// the top of its heaps instead of handing it back to the kernel (glibc's
+// M_TRIM_THRESHOLD). It returns 1 when the allocator took the setting, 0
+// when it did not or is not glibc's.
+int zb_keep_freed(long bytes);
+
 // zb_echo receives messages on sock and sends each one back, frame by frame,
 // until the socket's context is shut down (then it returns 0) or a call
 // fails (then it returns the errno).

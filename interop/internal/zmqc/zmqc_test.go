@@ -207,6 +207,12 @@ func TestProxy(t *testing.T) {
 	assert.Positive(t, res.Msgs)
 }
 
+func TestKeepFreedMemory(t *testing.T) {
+	require.NoError(t, KeepFreedMemory(64<<20))
+	require.Error(t, KeepFreedMemory(-1))
+	require.Error(t, KeepFreedMemory(1<<40))
+}
+
 func TestSendRecv(t *testing.T) {
 	c := newContext(t)
 	router := newSocket(t, c, ROUTER)
