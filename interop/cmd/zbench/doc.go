@@ -18,14 +18,16 @@
 // The clients of the ZeroMQ servers are libzmq DEALER sockets driven from
 // C; those of the raw TCP server, which speaks no ZMTP, are Go connections
 // sending the same messages with the same window. rawtcp-zmq shows what the
-// libzmq clients reach when the server does no work. The clients' process
-// keeps the memory that libzmq frees (-client-keep-freed) instead of
-// letting glibc hand it back to the kernel and fault it in again; the
-// servers run with their defaults. The broker scenario runs libzmq REQ
-// clients and REP workers through `zrouter broker` (built from
-// ../cmd/zrouter) and through zmq_proxy(ROUTER, DEALER) in C; without the
-// zrouter CLI (when it cannot be built) only the proxy runs, and the report
-// says so.
+// libzmq clients reach when the server does no work. Messages of 8 KiB and
+// more leave the libzmq clients without a copy, from one buffer per message
+// in flight, and the clients' process keeps the memory that libzmq frees
+// (-client-keep-freed) instead of letting glibc hand it back to the kernel
+// and fault it in again; the servers run with their defaults.
+//
+// The broker scenario runs libzmq REQ clients and REP workers through
+// `zrouter broker` (built from ../cmd/zrouter) and through
+// zmq_proxy(ROUTER, DEALER) in C; without the zrouter CLI (when it cannot be
+// built) only the proxy runs, and the report says so.
 //
 // Usage, from the interop module:
 //

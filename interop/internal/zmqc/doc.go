@@ -6,9 +6,11 @@
 // windowed client driver that every libzmq-speaking server is measured
 // with. The driver stamps each message with a sequence number and client
 // id and checks every reply: size, frame count, per-client order, and the
-// whole payload of a sample. Around those loops it offers just enough of
-// the libzmq API (contexts, sockets, options, bind, connect, send, receive)
-// to set them up.
+// whole payload of a sample. It sends messages of ZeroCopyMin bytes or more
+// from buffers of its own, without a copy. Around those loops it offers
+// just enough of the libzmq API (contexts, sockets, options, bind, connect,
+// send, receive) to set them up, and KeepFreedMemory for the allocator of
+// the process that runs the clients.
 //
 // Contexts are safe for concurrent use, as in libzmq; a Socket must be used
 // by one goroutine at a time.

@@ -14,6 +14,9 @@ import (
 	"unsafe"
 )
 
+// ZeroCopyMin is the smallest message the driver sends without a copy.
+const ZeroCopyMin = C.ZB_ZEROCOPY_MIN
+
 // HeaderLen is the size of the header that starts every message the driver
 // sends: an 8-byte sequence number and a 4-byte client id, little endian.
 const HeaderLen = C.ZB_HEADER
@@ -54,6 +57,11 @@ type DriveConfig struct {
 type DriveResult struct {
 	// Msgs is the number of replies received and checked.
 	Msgs uint64
+	// ZeroCopy is the number of requests sent without a copy. Messages of
+	// at least ZeroCopyMin bytes go out from buffers that each client
+	// keeps, one per message in flight; one is copied only when libzmq has
+	// not yet let go of its buffer.
+	ZeroCopy uint64
 	// Elapsed runs from the first send to the last reply.
 	Elapsed time.Duration
 	// RTTs are the round-trip times, when DriveConfig.Latency is set.
@@ -84,8 +92,13 @@ func NewDriver(socks []*Socket, firstID uint32) *Driver {
 	return &Driver{cl: cl, n: n}
 }
 
-// Free releases the driver's C memory; the sockets stay open.
+// Free releases the driver's C memory; the sockets stay open. Send buffers
+// that libzmq still holds are freed when it lets go of them.
 func (d *Driver) Free() {
+	cl := unsafe.Slice(d.cl, max(d.n, 1))
+	for i := range cl {
+		C.zb_client_release(&cl[i])
+	}
 	C.free(unsafe.Pointer(d.cl))
 	d.cl = nil
 }
@@ -124,7 +137,7 @@ func (d *Driver) Run(cfg DriveConfig) (DriveResult, error) {
 		a.rtt_cap = C.int64_t(capacity)
 	}
 	rc := C.zb_drive(d.cl, C.int(d.n), a)
-	res := DriveResult{Msgs: uint64(a.msgs), Elapsed: time.Duration(a.elapsed_ns)}
+	res := DriveResult{Msgs: uint64(a.msgs), ZeroCopy: uint64(a.zerocopy), Elapsed: time.Duration(a.elapsed_ns)}
 	if rc != C.ZB_OK {
 		msg := C.GoString(&a.err[0])
 		switch rc {

@@ -82,6 +82,102 @@ static uint32_t get_u32(const unsigned char *b) {
 	return v;
 }
 
+typedef struct {
+	zb_ring *ring;
+	int busy; // 1 from the send until libzmq lets go of the buffer
+} zb_slot;
+
+// A ring of send buffers, one per message a client may have in flight: the
+// request with sequence number s goes out from buffer s % n. It is shared
+// with libzmq's I/O thread, which lets go of a buffer by calling
+// ring_free_fn, so it is reference counted.
+struct zb_ring {
+	int refs; // the client's, and one per buffer libzmq holds
+	int n;
+	size_t size;
+	zb_slot *slots;
+	unsigned char *data;
+};
+
+static void ring_unref(zb_ring *r) {
+	if (__atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+		free(r->slots);
+		free(r->data);
+		free(r);
+	}
+}
+
+// ring_free_fn is the zmq_free_fn of a zero-copy request, called by
+// libzmq, usually on its I/O thread, once the request is written.
+static void ring_free_fn(void *data, void *hint) {
+	(void)data;
+	zb_slot *s = hint;
+	zb_ring *r = s->ring;
+	__atomic_store_n(&s->busy, 0, __ATOMIC_RELEASE);
+	ring_unref(r);
+}
+
+static zb_ring *ring_new(int n, size_t size, const unsigned char *tmpl) {
+	zb_ring *r = calloc(1, sizeof *r);
+	if (r == NULL)
+		return NULL;
+	r->slots = calloc((size_t)n, sizeof *r->slots);
+	r->data = malloc((size_t)n * size);
+	if (r->slots == NULL || r->data == NULL) {
+		free(r->slots);
+		free(r->data);
+		free(r);
+		return NULL;
+	}
+	r->refs = 1;
+	r->n = n;
+	r->size = size;
+	for (int i = 0; i < n; i++) {
+		r->slots[i].ring = r;
+		memcpy(r->data + (size_t)i * size, tmpl, size);
+	}
+	return r;
+}
+
+void zb_client_release(zb_client *c) {
+	if (c->ring != NULL)
+		ring_unref(c->ring);
+	c->ring = NULL;
+}
+
+// send_request sends client c's next request, from its ring when it has one
+// and the buffer is free again, else copied from buf. It returns 1 for a
+// zero-copy send, 0 for a copied one and -1 with errno set on failure.
+static int send_request(zb_client *c, unsigned char *buf, size_t size) {
+	zb_ring *r = c->ring;
+	if (r != NULL) {
+		zb_slot *s = &r->slots[c->sent % (uint64_t)r->n];
+		if (!__atomic_load_n(&s->busy, __ATOMIC_ACQUIRE)) {
+			unsigned char *b = r->data + (size_t)(s - r->slots) * size;
+			put_header(b, c->sent, c->id);
+			__atomic_store_n(&s->busy, 1, __ATOMIC_RELAXED);
+			__atomic_add_fetch(&r->refs, 1, __ATOMIC_RELAXED);
+			zmq_msg_t m;
+			if (zmq_msg_init_data(&m, b, size, ring_free_fn, s) != 0) {
+				__atomic_store_n(&s->busy, 0, __ATOMIC_RELAXED);
+				ring_unref(r);
+				return -1;
+			}
+			if (zmq_msg_send(&m, c->sock, ZMQ_DONTWAIT) < 0) {
+				int e = errno;
+				zmq_msg_close(&m); // calls ring_free_fn
+				errno = e;
+				return -1;
+			}
+			return 1;
+		}
+		// libzmq has not let go of the buffer yet, although the
+		// request's reply is in: copy this once.
+	}
+	put_header(buf, c->sent, c->id);
+	return zmq_send(c->sock, buf, size, ZMQ_DONTWAIT) < 0 ? -1 : 0;
+}
+
 static int fail_zmq(zb_drive_args *a, const char *what, zb_client *c) {
 	a->errnum = errno;
 	snprintf(a->err, sizeof a->err, "client %u: %s: %s", c->id, what, zmq_strerror(errno));
@@ -122,10 +218,24 @@ static int check(zb_drive_args *a, zb_client *c, zmq_msg_t *msg) {
 	return ZB_OK;
 }
 
+// prepare_ring gives client c the send buffers that a run of a needs, or
+// none for small messages. It returns 0 when out of memory.
+static int prepare_ring(zb_client *c, const zb_drive_args *a) {
+	zb_ring *r = c->ring;
+	if (r != NULL && (a->size < ZB_ZEROCOPY_MIN || r->size != (size_t)a->size || r->n != a->window))
+		zb_client_release(c);
+	if (a->size >= ZB_ZEROCOPY_MIN && c->ring == NULL)
+		c->ring = ring_new(a->window, (size_t)a->size, a->tmpl);
+	return a->size < ZB_ZEROCOPY_MIN || c->ring != NULL;
+}
+
 int zb_drive(zb_client *cl, int n, zb_drive_args *a) {
 	unsigned char *buf = malloc((size_t)a->size);
 	zmq_pollitem_t *items = calloc((size_t)n, sizeof *items);
-	if (buf == NULL || items == NULL) {
+	int ok = buf != NULL && items != NULL;
+	for (int i = 0; ok && i < n; i++)
+		ok = prepare_ring(&cl[i], a);
+	if (!ok) {
 		free(buf);
 		free(items);
 		a->errnum = ENOMEM;
@@ -136,6 +246,7 @@ int zb_drive(zb_client *cl, int n, zb_drive_args *a) {
 	zmq_msg_t msg;
 	zmq_msg_init(&msg);
 	a->msgs = 0;
+	a->zerocopy = 0;
 	a->rtt_n = 0;
 	a->err[0] = 0;
 	int rc = ZB_OK;
@@ -150,8 +261,8 @@ int zb_drive(zb_client *cl, int n, zb_drive_args *a) {
 		for (int i = 0; i < n && !stopping; i++) {
 			zb_client *c = &cl[i];
 			while (c->sent - c->recvd < (uint64_t)a->window) {
-				put_header(buf, c->sent, c->id);
-				if (zmq_send(c->sock, buf, (size_t)a->size, ZMQ_DONTWAIT) < 0) {
+				int how = send_request(c, buf, (size_t)a->size);
+				if (how < 0) {
 					if (errno == EINTR)
 						continue;
 					if (errno == EAGAIN)
@@ -159,6 +270,7 @@ int zb_drive(zb_client *cl, int n, zb_drive_args *a) {
 					rc = fail_zmq(a, "send", c);
 					goto out;
 				}
+				a->zerocopy += (uint64_t)how;
 				if (a->rtt != NULL)
 					c->sent_at = now_ns();
 				c->sent++;

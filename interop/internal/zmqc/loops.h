@@ -18,6 +18,14 @@ enum {
 	ZB_ERR_CHECK = 3    // a reply was wrong: size, frames, order or payload
 };
 
+// Messages of at least this many bytes are sent without a copy, from
+// buffers that each client keeps, one per message in flight. (libzmq copies
+// smaller messages into its 8 KiB write batch anyway.)
+#define ZB_ZEROCOPY_MIN 8192
+
+// The send buffers of one client; see zb_client_release.
+typedef struct zb_ring zb_ring;
+
 // One client socket driven by zb_drive. Sequence numbers carry on from one
 // call to the next.
 typedef struct {
@@ -26,6 +34,7 @@ typedef struct {
 	uint64_t sent;
 	uint64_t recvd;
 	int64_t sent_at; // monotonic ns of the last send (window 1 only)
+	zb_ring *ring;   // zero-copy send buffers, or NULL
 } zb_client;
 
 typedef struct {
@@ -42,6 +51,7 @@ typedef struct {
 	// Out.
 	int64_t rtt_n;
 	uint64_t msgs;      // replies received and checked
+	uint64_t zerocopy;  // requests sent from the client's buffers, uncopied
 	int64_t elapsed_ns; // from the first send to the last reply
 	int errnum;         // errno of a failed libzmq call
 	char err[256];
@@ -61,6 +71,10 @@ int zb_echo(void *sock);
 // zb_proxy runs zmq_proxy(front, back) until the context is shut down; it
 // returns 0 then, or the errno of a failure.
 int zb_proxy(void *front, void *back);
+
+// zb_client_release lets go of the send buffers of client c. Buffers that
+// libzmq still holds are freed when it lets go of them too.
+void zb_client_release(zb_client *c);
 
 // zb_drive runs n clients from the calling thread: each keeps up to window
 // messages in flight, and every reply is checked against what was sent. It

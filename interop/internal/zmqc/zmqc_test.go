@@ -3,6 +3,7 @@ package zmqc
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"testing"
 	"time"
 
@@ -66,12 +67,23 @@ func TestEchoAndDriver(t *testing.T) {
 	first, err := d.Run(cfg)
 	require.NoError(t, err)
 	assert.Positive(t, first.Msgs)
-	// Sequence numbers carry on: a second run checks replies from where
-	// the first stopped.
-	cfg.Size = 20000
-	second, err := d.Run(cfg)
-	require.NoError(t, err)
-	assert.Positive(t, second.Msgs)
+	assert.Zero(t, first.ZeroCopy, "small messages are copied")
+	// Sequence numbers carry on: later runs check replies from where the
+	// one before stopped, also when the send buffers change size.
+	for _, c := range []struct{ size, window int }{{20000, 50}, {20000, 7}, {ZeroCopyMin, 7}, {100, 7}} {
+		cfg.Size, cfg.Window = c.size, c.window
+		res, err := d.Run(cfg)
+		require.NoError(t, err, "%+v", c)
+		assert.Positive(t, res.Msgs, "%+v", c)
+		if c.size >= ZeroCopyMin {
+			// A request's buffer is reused once its reply is in; only if
+			// libzmq still held it then is the request copied instead.
+			assert.Greater(t, res.ZeroCopy, res.Msgs/2, "%+v", c)
+			assert.LessOrEqual(t, res.ZeroCopy, res.Msgs, "%+v", c)
+		} else {
+			assert.Zero(t, res.ZeroCopy, "%+v", c)
+		}
+	}
 }
 
 func TestDriverLatency(t *testing.T) {
@@ -136,43 +148,51 @@ func TestDriverCatchesWrongReplies(t *testing.T) {
 		}},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			srvCtx := newContext(t)
-			router := newSocket(t, srvCtx, ROUTER)
-			ep, err := router.Bind("tcp://127.0.0.1:*")
-			require.NoError(t, err)
-			require.NoError(t, router.SetInt(RcvTimeo, -1))
-			serve(t, srvCtx, func() error {
-				for n := 0; ; n++ {
-					m, err := router.Recv()
-					if err == ETERM {
-						return nil
+		// Large messages go out from the driver's own buffers, uncopied.
+		for _, size := range []int{32, ZeroCopyMin} {
+			t.Run(fmt.Sprintf("%s/%dB", tc.name, size), func(t *testing.T) {
+				srvCtx := newContext(t)
+				router := newSocket(t, srvCtx, ROUTER)
+				ep, err := router.Bind("tcp://127.0.0.1:*")
+				require.NoError(t, err)
+				require.NoError(t, router.SetInt(RcvTimeo, -1))
+				serve(t, srvCtx, func() error {
+					for n := 0; ; n++ {
+						m, err := router.Recv()
+						if err == ETERM {
+							return nil
+						}
+						if err != nil {
+							return err
+						}
+						for _, out := range tc.tamper(n, m) {
+							// Once the client has failed and gone, sends
+							// may fail too; only the client's verdict counts.
+							_ = router.Send(out...)
+						}
 					}
-					if err != nil {
-						return err
-					}
-					for _, out := range tc.tamper(n, m) {
-						// Once the client has failed and gone, sends
-						// may fail too; only the client's verdict counts.
-						_ = router.Send(out...)
-					}
-				}
+				})
+				d := NewDriver(dealers(t, newContext(t), 1, ep), 0)
+				defer d.Free()
+				_, err = d.Run(DriveConfig{Size: size, Window: 4, Sample: 1, Duration: 20 * time.Millisecond, Timeout: ioTimeout})
+				require.ErrorIs(t, err, ErrBadReply)
 			})
-			d := NewDriver(dealers(t, newContext(t), 1, ep), 0)
-			defer d.Free()
-			_, err = d.Run(DriveConfig{Size: 32, Window: 4, Sample: 1, Duration: 20 * time.Millisecond, Timeout: ioTimeout})
-			require.ErrorIs(t, err, ErrBadReply)
-		})
+		}
 	}
 }
 
 func TestDriverTimesOut(t *testing.T) {
-	c := newContext(t)
-	// Nothing listens there: the messages wait in the DEALER's pipe.
-	d := NewDriver(dealers(t, c, 1, "tcp://127.0.0.1:1"), 0)
-	defer d.Free()
-	_, err := d.Run(DriveConfig{Size: 16, Window: 1, Duration: time.Millisecond, Timeout: 50 * time.Millisecond})
-	require.ErrorIs(t, err, ErrTimeout)
+	for _, size := range []int{16, ZeroCopyMin} {
+		c := newContext(t)
+		// Nothing listens there: the messages wait in the DEALER's pipe.
+		// The driver is freed while libzmq still holds the large ones'
+		// buffers; closing the sockets lets go of them afterwards.
+		d := NewDriver(dealers(t, c, 1, "tcp://127.0.0.1:1"), 0)
+		res, err := d.Run(DriveConfig{Size: size, Window: 3, Duration: time.Millisecond, Timeout: 50 * time.Millisecond})
+		require.ErrorIs(t, err, ErrTimeout, "%d bytes", size)
+		assert.Zero(t, res.Msgs)
+		d.Free()
+	}
 }
 
 // TestProxy runs zmq_proxy between REQ clients and REP workers whose echo
