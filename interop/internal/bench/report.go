@@ -226,7 +226,7 @@ func group(n int64) string {
 
 // table is a scenario's results as rows of cells, with a header.
 func (r *ScenarioResult) table() [][]string {
-	head := []string{"server", "msgs/s", "MB/s", "server CPU µs/msg"}
+	head := []string{"server", "msgs/s", "MB/s", "server CPU µs/msg", "client CPU µs/msg"}
 	if r.Latency {
 		head = append(head, "p50 µs", "p99 µs")
 	}
@@ -235,7 +235,7 @@ func (r *ScenarioResult) table() [][]string {
 	}
 	rows := [][]string{head}
 	for _, s := range r.Servers {
-		row := []string{s.Kind, num(s.MsgsPerSec), num(s.MBPerSec), num(s.CPUMicrosPerMsg)}
+		row := []string{s.Kind, num(s.MsgsPerSec), num(s.MBPerSec), num(s.CPUMicrosPerMsg), num(s.ClientCPUMicrosPerMsg)}
 		if r.Latency {
 			row = append(row, num(s.P50Micros), num(s.P99Micros))
 		}

@@ -28,6 +28,10 @@ type Sample struct {
 	// the idle peers connected, in bytes (idle runs).
 	RSSBefore int64 `json:"rss_before,omitempty"`
 	RSSIdle   int64 `json:"rss_idle,omitempty"`
+	// ClientCPUSeconds is the user and system time this process, which
+	// runs the clients (and the broker scenario's workers), used during the
+	// run.
+	ClientCPUSeconds float64 `json:"client_cpu_seconds,omitempty"`
 	// OtherCPU is the CPU the rest of the machine used during the run,
 	// in cores: everything but the server and the harness (whose clients
 	// and workers are part of the measurement). It tells how quiet the
@@ -41,6 +45,9 @@ func (s Sample) MsgsPerSec() float64 { return float64(s.Msgs) / s.Seconds }
 // CPUMicrosPerMsg is the server's CPU time per message.
 func (s Sample) CPUMicrosPerMsg() float64 { return s.CPUSeconds * 1e6 / float64(s.Msgs) }
 
+// ClientCPUMicrosPerMsg is the clients' CPU time per message.
+func (s Sample) ClientCPUMicrosPerMsg() float64 { return s.ClientCPUSeconds * 1e6 / float64(s.Msgs) }
+
 // ServerResult is one server's samples in one scenario and their medians.
 type ServerResult struct {
 	Kind    string   `json:"kind"`
@@ -49,8 +56,11 @@ type ServerResult struct {
 	MsgsPerSec      float64 `json:"msgs_per_sec"`
 	MBPerSec        float64 `json:"mb_per_sec"`
 	CPUMicrosPerMsg float64 `json:"cpu_us_per_msg"`
-	P50Micros       float64 `json:"p50_us,omitempty"`
-	P99Micros       float64 `json:"p99_us,omitempty"`
+	// ClientCPUMicrosPerMsg is what the clients spent per message: a
+	// server's way of writing can make its clients cheaper or dearer.
+	ClientCPUMicrosPerMsg float64 `json:"client_cpu_us_per_msg,omitempty"`
+	P50Micros             float64 `json:"p50_us,omitempty"`
+	P99Micros             float64 `json:"p99_us,omitempty"`
 	// RSSPerIdleKiB is the growth of the server's RSS per idle peer.
 	RSSPerIdleKiB float64 `json:"rss_per_idle_kib,omitempty"`
 }
@@ -108,10 +118,11 @@ func (r *ServerResult) summarize(size, idle int) {
 	if len(r.Samples) == 0 {
 		return
 	}
-	var tp, cpu, p50, p99, rss []float64
+	var tp, cpu, ccpu, p50, p99, rss []float64
 	for _, s := range r.Samples {
 		tp = append(tp, s.MsgsPerSec())
 		cpu = append(cpu, s.CPUMicrosPerMsg())
+		ccpu = append(ccpu, s.ClientCPUMicrosPerMsg())
 		p50 = append(p50, s.P50Micros)
 		p99 = append(p99, s.P99Micros)
 		if idle > 0 {
@@ -121,6 +132,7 @@ func (r *ServerResult) summarize(size, idle int) {
 	r.MsgsPerSec = median(tp)
 	r.MBPerSec = r.MsgsPerSec * float64(size) / 1e6
 	r.CPUMicrosPerMsg = median(cpu)
+	r.ClientCPUMicrosPerMsg = median(ccpu)
 	r.P50Micros = median(p50)
 	r.P99Micros = median(p99)
 	r.RSSPerIdleKiB = median(rss)
@@ -371,7 +383,8 @@ func measure(o *Options, sc Scenario, p *server, round int) (s Sample, err error
 	if err != nil {
 		return s, err
 	}
-	line := fmt.Sprintf("  %-15s round %d: %10.0f msgs/s  %7.2f µs CPU/msg", p.kind, round+1, s.MsgsPerSec(), s.CPUMicrosPerMsg())
+	line := fmt.Sprintf("  %-15s round %d: %10.0f msgs/s  %7.2f µs CPU/msg  %7.2f µs client CPU/msg",
+		p.kind, round+1, s.MsgsPerSec(), s.CPUMicrosPerMsg(), s.ClientCPUMicrosPerMsg())
 	if sc.Latency {
 		line += fmt.Sprintf("  p50 %.1f µs  p99 %.1f µs", s.P50Micros, s.P99Micros)
 	}
@@ -414,6 +427,7 @@ func measureOnce(o *Options, sc Scenario, p *server, cl clients) (s Sample, err 
 	s.Msgs = r.Msgs
 	s.Seconds = r.Elapsed.Seconds()
 	s.CPUSeconds = (cpu1 - cpu0).Seconds()
+	s.ClientCPUSeconds = (load1.self - load0.self).Seconds()
 	other := (load1.busy - load0.busy) - (load1.self - load0.self) - (cpu1 - cpu0)
 	s.OtherCPU = max(other.Seconds(), 0) / s.Seconds
 	if sc.Latency {

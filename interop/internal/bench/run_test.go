@@ -49,6 +49,7 @@ func TestRun(t *testing.T) {
 			assert.Positive(t, s.MsgsPerSec, "%s %s", r.Name, s.Kind)
 			assert.InDelta(t, s.MsgsPerSec*float64(r.Size)/1e6, s.MBPerSec, 1e-6)
 			assert.GreaterOrEqual(t, s.CPUMicrosPerMsg, 0.0)
+			assert.Positive(t, s.ClientCPUMicrosPerMsg, "%s %s: the clients work", r.Name, s.Kind)
 			if r.Latency {
 				assert.Positive(t, s.P50Micros, s.Kind)
 				assert.GreaterOrEqual(t, s.P99Micros, s.P50Micros, s.Kind)
