@@ -34,5 +34,5 @@
 //	go run ./cmd/zbench [-scenarios all] [-rounds 3] [-scale 1] \
 //		[-md FILE] [-json FILE] [-svg FILE] [-cpuprofile PREFIX]
 //
-// A full default run takes three to four minutes on two cores.
+// A full default run takes four to five minutes on two cores.
 package main
