@@ -93,8 +93,12 @@ func NewDriver(socks []*Socket, firstID uint32) *Driver {
 }
 
 // Free releases the driver's C memory; the sockets stay open. Send buffers
-// that libzmq still holds are freed when it lets go of them.
+// that libzmq still holds are freed when it lets go of them. Free may be
+// called more than once.
 func (d *Driver) Free() {
+	if d.cl == nil {
+		return
+	}
 	cl := unsafe.Slice(d.cl, max(d.n, 1))
 	for i := range cl {
 		C.zb_client_release(&cl[i])

@@ -192,6 +192,7 @@ func TestDriverTimesOut(t *testing.T) {
 		require.ErrorIs(t, err, ErrTimeout, "%d bytes", size)
 		assert.Zero(t, res.Msgs)
 		d.Free()
+		d.Free()
 	}
 }
 
