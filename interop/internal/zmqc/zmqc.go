@@ -71,8 +71,9 @@ func Version() (major, minor, patch int) {
 // freed memory instead of returning it to the kernel (glibc's
 // M_TRIM_THRESHOLD, for every thread's heap).
 //
-// libzmq mallocs every frame above 33 bytes and frees it once it is sent or
-// consumed, often on another thread. With glibc's default threshold of
+// libzmq allocates memory for every frame above 33 bytes that it sends or
+// receives, and frees it once the frame is written or consumed, often on
+// another thread. With glibc's default threshold of
 // 128 KiB, a process moving 64 KiB frames gives memory back after most
 // frees and faults it in again, page by page, on the next allocation:
 // about a tenth of a benchmark client's CPU time at 64 KiB. It fails when
