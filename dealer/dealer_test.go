@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -12,11 +11,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zrouter/zrouter/internal/msgmeta"
+
+	"github.com/zrouter/zrouter/socket"
+
 	zmq4 "github.com/go-zeromq/zmq4"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/zrouter/zrouter/dealer"
+	"github.com/zrouter/zrouter/internal/testutil"
 	"github.com/zrouter/zrouter/router"
 	"github.com/zrouter/zrouter/wire"
 	"github.com/zrouter/zrouter/zmtp"
@@ -35,24 +39,23 @@ func testCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-// checkFor polls cond until it holds, failing the test after waitFor.
-func checkFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	require.Eventually(t, cond, waitFor, tick, what)
-}
+// noLinger comes first in the options of the tests' sockets: they drop what
+// is queued at Close, as a test that does not test linger wants, unless a
+// later option says otherwise.
+var noLinger = socket.WithLinger(0)
 
-func newDealer(t *testing.T, opts ...dealer.Option) *dealer.Dealer {
+func newDealer(t *testing.T, opts ...socket.Option) *dealer.Dealer {
 	t.Helper()
-	d, err := dealer.New(opts...)
+	d, err := dealer.New(append([]socket.Option{noLinger}, opts...)...)
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, d.Close()) })
 	return d
 }
 
 // newRouter binds a Router on endpoint and closes it when the test ends.
-func newRouter(t *testing.T, endpoint string, opts ...router.Option) *router.Router {
+func newRouter(t *testing.T, endpoint string, opts ...socket.Option) *router.Router {
 	t.Helper()
-	r, err := router.New(opts...)
+	r, err := router.New(append([]socket.Option{noLinger}, opts...)...)
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, r.Close()) })
 	require.NoError(t, r.Bind(endpoint))
@@ -91,7 +94,7 @@ func echo(t *testing.T, r *router.Router) (stop func()) {
 // from r can only be routed once r has admitted d.
 func waitConnected(t *testing.T, d *dealer.Dealer, r *router.Router) {
 	t.Helper()
-	checkFor(t, "connected", func() bool { return d.Stats().Peers == 1 && r.Stats().Peers == 1 })
+	testutil.CheckFor(t, 10*time.Second, func() bool { return d.Stats().Peers == 1 && r.Stats().Peers == 1 }, "connected")
 }
 
 // echoPair starts a Router that echoes, and a Dealer connected to it.
@@ -120,21 +123,23 @@ func recvFrames(t *testing.T, ctx context.Context, d *dealer.Dealer) [][]byte {
 func TestNewOptions(t *testing.T) {
 	tests := []struct {
 		name    string
-		opts    []dealer.Option
+		opts    []socket.Option
 		wantErr error
 	}{
 		{"defaults", nil, nil},
-		{"routing id", []dealer.Option{dealer.WithRoutingID([]byte("me"))}, nil},
-		{"empty routing id", []dealer.Option{dealer.WithRoutingID([]byte{})}, dealer.ErrBadRoutingID},
-		{"zero-led routing id", []dealer.Option{dealer.WithRoutingID([]byte{0, 1})}, dealer.ErrBadRoutingID},
-		{"long routing id", []dealer.Option{dealer.WithRoutingID(make([]byte, 256))}, dealer.ErrBadRoutingID},
-		{"negative hwm", []dealer.Option{dealer.WithSendHWM(-1)}, errors.New("dealer: negative high-water mark")},
+		{"routing id", []socket.Option{socket.WithRoutingID([]byte("me"))}, nil},
+		{"empty routing id", []socket.Option{socket.WithRoutingID([]byte{})}, socket.ErrBadRoutingID},
+		{"zero-led routing id", []socket.Option{socket.WithRoutingID([]byte{0, 1})}, socket.ErrBadRoutingID},
+		{"long routing id", []socket.Option{socket.WithRoutingID(make([]byte, 256))}, socket.ErrBadRoutingID},
+		{"negative hwm", []socket.Option{socket.WithSendHWM(-1)}, socket.ErrBadOption},
+		{"router option", []socket.Option{router.WithMandatory(true)}, socket.ErrBadOption},
+		{"connect option", []socket.Option{router.ConnectRoutingID([]byte("x"))}, socket.ErrBadOption},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d, err := dealer.New(tt.opts...)
 			if tt.wantErr != nil {
-				require.EqualError(t, err, tt.wantErr.Error())
+				require.ErrorIs(t, err, tt.wantErr)
 				return
 			}
 			require.NoError(t, err)
@@ -162,10 +167,10 @@ func TestRequestReplyWithRouter(t *testing.T) {
 	for i := range n {
 		require.Equal(t, [][]byte{[]byte(strconv.Itoa(i))}, recvFrames(t, ctx, d))
 	}
-	checkFor(t, "counters", func() bool {
+	testutil.CheckFor(t, 10*time.Second, func() bool {
 		s := d.Stats()
-		return s.Peers == 1 && s.Pipes == 1 && s.Sent == n && s.Received == n && s.Dropped == 0
-	})
+		return s.Peers == 1 && s.Pipes == 1 && s.MsgsOut == n && s.MsgsIn == n && s.Dropped() == 0
+	}, "counters")
 }
 
 // TestPingPongWritesDirectly bounces one message between a dealer and an
@@ -183,7 +188,7 @@ func TestPingPongWritesDirectly(t *testing.T) {
 		require.Len(t, m.Frames, 2)
 		require.Equal(t, i, binary.BigEndian.Uint32(m.Frames[0]), "round trip order")
 		require.Equal(t, "ball", string(m.Frames[1]))
-		require.True(t, m.Drained())
+		require.True(t, msgmeta.Of(m).Drained)
 		binary.BigEndian.PutUint32(m.Frames[0], i+1)
 		require.NoError(t, d.Send(ctx, m))
 	}
@@ -191,15 +196,15 @@ func TestPingPongWritesDirectly(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, uint32(n), binary.BigEndian.Uint32(m.Frames[0]))
 	m.Release()
-	checkFor(t, "counters", func() bool {
+	testutil.CheckFor(t, 10*time.Second, func() bool {
 		ds, rs := d.Stats(), r.Stats()
-		return ds.Sent == n+1 && ds.Received == n+1 && rs.MsgsOut == n+1
-	})
+		return ds.MsgsOut == n+1 && ds.MsgsIn == n+1 && rs.MsgsOut == n+1
+	}, "counters")
 	ds, rs := d.Stats(), r.Stats()
-	assert.Positive(t, ds.SentDirect, "the dealer wrote replies itself")
-	assert.LessOrEqual(t, ds.SentDirect, uint64(n), "not the first message, which was not received")
-	assert.Positive(t, rs.MsgsDirect, "the router wrote replies itself")
-	assert.LessOrEqual(t, rs.MsgsDirect, rs.MsgsOut)
+	assert.Positive(t, ds.MsgsOutDirect, "the dealer wrote replies itself")
+	assert.LessOrEqual(t, ds.MsgsOutDirect, uint64(n), "not the first message, which was not received")
+	assert.Positive(t, rs.MsgsOutDirect, "the router wrote replies itself")
+	assert.LessOrEqual(t, rs.MsgsOutDirect, rs.MsgsOut)
 }
 
 func TestFrames(t *testing.T) {
@@ -227,18 +232,23 @@ func TestFrames(t *testing.T) {
 	}
 }
 
+// TestEmptyMessage: a message with no frames has nothing to put on the
+// wire; like the ROUTER's routing id alone, it is dropped and counted.
 func TestEmptyMessage(t *testing.T) {
-	d := newDealer(t)
-	m := wire.Get()
-	defer m.Release()
-	require.ErrorIs(t, d.Send(context.Background(), m), dealer.ErrNoFrames)
-	require.ErrorIs(t, d.TrySend(m), dealer.ErrNoFrames)
+	ctx := testCtx(t)
+	_, d := echoPair(t)
+	require.NoError(t, d.Send(ctx, wire.Get()))
+	require.NoError(t, d.TrySend(wire.Get()))
+	require.NoError(t, d.SendFrames(ctx, []byte("after")))
+	require.Equal(t, [][]byte{[]byte("after")}, recvFrames(t, ctx, d), "nothing came before")
+	testutil.CheckFor(t, 10*time.Second, func() bool { return d.Stats().MsgsOut == 1 }, "the one message counted as sent")
+	require.EqualValues(t, 2, d.Stats().DroppedEmpty)
 }
 
 func TestRoutingID(t *testing.T) {
 	ctx := testCtx(t)
 	r := newRouter(t, "tcp://127.0.0.1:0")
-	d := newDealer(t, dealer.WithRoutingID([]byte("alice")))
+	d := newDealer(t, socket.WithRoutingID([]byte("alice")))
 	require.NoError(t, d.Connect(r.Addr()))
 	waitConnected(t, d, r)
 	require.NoError(t, d.SendFrames(ctx, []byte("hi")))
@@ -279,7 +289,7 @@ func TestRoundRobinAcrossRouters(t *testing.T) {
 	}
 	wg.Wait()
 	require.Equal(t, []int{perRouter, perRouter, perRouter}, counts)
-	checkFor(t, "three peers", func() bool { return d.Stats().Peers == 3 })
+	testutil.CheckFor(t, 10*time.Second, func() bool { return d.Stats().Peers == 3 }, "three peers")
 }
 
 // reservePort returns an endpoint on a free loopback port with nothing
@@ -296,7 +306,7 @@ func reservePort(t *testing.T) string {
 func TestQueuedBeforeConnect(t *testing.T) {
 	ctx := testCtx(t)
 	ep := reservePort(t)
-	d := newDealer(t, dealer.WithReconnect(10*time.Millisecond, 0))
+	d := newDealer(t, socket.WithReconnectInterval(10*time.Millisecond))
 	require.NoError(t, d.Connect(ep))
 	const n = 50
 	for i := range n {
@@ -313,10 +323,10 @@ func TestQueuedBeforeConnect(t *testing.T) {
 		require.Equal(t, []byte(strconv.Itoa(i)), m.Frames[1])
 		m.Release()
 	}
-	checkFor(t, "queue drained", func() bool {
+	testutil.CheckFor(t, 10*time.Second, func() bool {
 		s := d.Stats()
-		return s.Queued == 0 && s.Sent == n
-	})
+		return s.Queued == 0 && s.MsgsOut == n
+	}, "queue drained")
 }
 
 func TestReconnect(t *testing.T) {
@@ -324,14 +334,14 @@ func TestReconnect(t *testing.T) {
 	r1 := newRouter(t, "tcp://127.0.0.1:0")
 	ep := r1.Addr()
 	stop1 := echo(t, r1)
-	d := newDealer(t, dealer.WithReconnect(10*time.Millisecond, 50*time.Millisecond))
+	d := newDealer(t, socket.WithReconnectInterval(10*time.Millisecond), socket.WithReconnectMax(50*time.Millisecond))
 	require.NoError(t, d.Connect(ep))
 	waitConnected(t, d, r1)
 	require.NoError(t, d.SendFrames(ctx, []byte("one")))
 	require.Equal(t, [][]byte{[]byte("one")}, recvFrames(t, ctx, d))
 
 	stop1()
-	checkFor(t, "connection lost", func() bool { return d.Stats().Peers == 0 })
+	testutil.CheckFor(t, 10*time.Second, func() bool { return d.Stats().Peers == 0 }, "connection lost")
 	// Sent while no connection is up: waits in the endpoint's pipe.
 	require.NoError(t, d.SendFrames(ctx, []byte("two")))
 
@@ -352,7 +362,7 @@ func TestReconnect(t *testing.T) {
 
 func TestBindWithZmq4Router(t *testing.T) {
 	ctx := testCtx(t)
-	d := newDealer(t, dealer.WithRoutingID([]byte("d1")))
+	d := newDealer(t, socket.WithRoutingID([]byte("d1")))
 	require.NoError(t, d.Bind("tcp://127.0.0.1:0"))
 	require.Contains(t, d.Addr(), "tcp://127.0.0.1:")
 
@@ -396,7 +406,7 @@ func TestBoundPipesRoundRobin(t *testing.T) {
 		require.NoError(t, c.Connect(d.Addr()))
 		clients = append(clients, c)
 	}
-	checkFor(t, "two peers", func() bool { return d.Stats().Pipes == 2 })
+	testutil.CheckFor(t, 10*time.Second, func() bool { return d.Stats().Pipes == 2 }, "two peers")
 	for i := range 10 {
 		require.NoError(t, d.SendFrames(ctx, []byte(strconv.Itoa(i))))
 	}
@@ -408,7 +418,7 @@ func TestBoundPipesRoundRobin(t *testing.T) {
 
 	// A pipe of an accepted connection goes with it.
 	require.NoError(t, clients[0].Close())
-	checkFor(t, "one pipe left", func() bool { return d.Stats().Pipes == 1 })
+	testutil.CheckFor(t, 10*time.Second, func() bool { return d.Stats().Pipes == 1 }, "one pipe left")
 	for i := range 4 {
 		require.NoError(t, d.SendFrames(ctx, []byte(fmt.Sprint("after", i))))
 	}
@@ -448,9 +458,9 @@ func silentPeer(t *testing.T) string {
 }
 
 func TestHWMWithSilentPeer(t *testing.T) {
-	d := newDealer(t, dealer.WithSendHWM(1))
+	d := newDealer(t, socket.WithSendHWM(1))
 	require.NoError(t, d.Connect(silentPeer(t)))
-	checkFor(t, "connected", func() bool { return d.Stats().Peers == 1 })
+	testutil.CheckFor(t, 10*time.Second, func() bool { return d.Stats().Peers == 1 }, "connected")
 
 	// Far more than the socket buffers hold: the writer stays on it. As in
 	// libzmq, the mark counts messages waiting behind the writer, so the
@@ -459,11 +469,11 @@ func TestHWMWithSilentPeer(t *testing.T) {
 	huge.NewFrame(32 << 20)
 	require.NoError(t, d.TrySend(huge))
 	filler := wire.New([]byte("filler"))
-	checkFor(t, "writer took the huge message", func() bool { return d.TrySend(filler) == nil })
+	testutil.CheckFor(t, 10*time.Second, func() bool { return d.TrySend(filler) == nil }, "writer took the huge message")
 
 	m := wire.New([]byte("more"))
 	defer m.Release()
-	require.ErrorIs(t, d.TrySend(m), dealer.ErrWouldBlock)
+	require.ErrorIs(t, d.TrySend(m), socket.ErrWouldBlock)
 
 	// Send waits instead, until its context gives up.
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
@@ -478,22 +488,22 @@ func TestHWMWithSilentPeer(t *testing.T) {
 
 	s := d.Stats()
 	require.Equal(t, 2, s.Queued, "the huge message being written and the filler")
-	require.Zero(t, s.Dropped)
+	require.Zero(t, s.Dropped())
 }
 
 func TestHWMWithoutConnection(t *testing.T) {
-	d := newDealer(t, dealer.WithSendHWM(3))
+	d := newDealer(t, socket.WithSendHWM(3), socket.WithLinger(0))
 	require.NoError(t, d.Connect(reservePort(t)))
 	for range 3 {
 		require.NoError(t, d.TrySend(wire.New([]byte("x"))))
 	}
 	m := wire.New([]byte("y"))
 	defer m.Release()
-	require.ErrorIs(t, d.TrySend(m), dealer.ErrWouldBlock)
+	require.ErrorIs(t, d.TrySend(m), socket.ErrWouldBlock)
 	require.Equal(t, 3, d.Stats().Queued)
 	require.NoError(t, d.Close())
 	s := d.Stats()
-	require.Equal(t, uint64(3), s.Dropped)
+	require.Equal(t, uint64(3), s.DroppedClosed, "linger 0 drops what is queued")
 	require.Zero(t, s.Queued)
 }
 
@@ -501,7 +511,7 @@ func TestNoPipe(t *testing.T) {
 	d := newDealer(t)
 	m := wire.New([]byte("x"))
 	defer m.Release()
-	require.ErrorIs(t, d.TrySend(m), dealer.ErrWouldBlock)
+	require.ErrorIs(t, d.TrySend(m), socket.ErrWouldBlock)
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- d.Send(ctx, m) }()
@@ -522,7 +532,7 @@ func TestRecvCancel(t *testing.T) {
 }
 
 func TestCloseUnblocks(t *testing.T) {
-	d, err := dealer.New()
+	d, err := dealer.New(noLinger)
 	require.NoError(t, err)
 	require.NoError(t, d.Bind("tcp://127.0.0.1:0"))
 	require.NoError(t, d.Connect(reservePort(t)))
@@ -533,7 +543,7 @@ func TestCloseUnblocks(t *testing.T) {
 		recvErr <- err
 	}()
 	// With no pipe that has room, Send waits too.
-	full, err := dealer.New(dealer.WithSendHWM(1))
+	full, err := dealer.New(noLinger, socket.WithSendHWM(1))
 	require.NoError(t, err)
 	require.NoError(t, full.Connect(reservePort(t)))
 	require.NoError(t, full.SendFrames(context.Background(), []byte("queued")))
@@ -558,7 +568,7 @@ func TestHeartbeatKeepsConnection(t *testing.T) {
 	ctx := testCtx(t)
 	r := newRouter(t, "tcp://127.0.0.1:0")
 	echo(t, r)
-	d := newDealer(t, dealer.WithHeartbeat(10*time.Millisecond, 2*time.Second, 2*time.Second))
+	d := newDealer(t, socket.WithHeartbeat(socket.Heartbeat{Interval: 10 * time.Millisecond, TTL: 2 * time.Second, Timeout: 2 * time.Second}))
 	require.NoError(t, d.Connect(r.Addr()))
 	waitConnected(t, d, r)
 	for i := range 5 {
@@ -578,14 +588,14 @@ func TestReconnectWhileSending(t *testing.T) {
 	// d never reads the echoes. With a bounded inbox its reader would stop
 	// reading at the mark (TCP pushback) and so could not see the router
 	// hang up, as in libzmq; an unbounded one keeps it reading.
-	d := newDealer(t, dealer.WithReconnect(time.Millisecond, 0), dealer.WithSendHWM(0), dealer.WithRecvHWM(0))
+	d := newDealer(t, socket.WithReconnectInterval(time.Millisecond), socket.WithSendHWM(0), socket.WithRecvHWM(0))
 	require.NoError(t, d.Connect(ep))
 	for round := range 10 {
 		r, err := router.New()
 		require.NoError(t, err)
 		require.NoError(t, r.Bind(ep))
 		stop := echo(t, r) // drops the echoes: d never reads them
-		checkFor(t, "up", func() bool { return d.Stats().Peers == 1 })
+		testutil.CheckFor(t, 10*time.Second, func() bool { return d.Stats().Peers == 1 }, "up")
 
 		quit := make(chan struct{})
 		sent := make(chan int)
@@ -606,7 +616,7 @@ func TestReconnectWhileSending(t *testing.T) {
 				}
 			}
 		}()
-		checkFor(t, "down", func() bool { return d.Stats().Peers == 0 })
+		testutil.CheckFor(t, 10*time.Second, func() bool { return d.Stats().Peers == 0 }, "down")
 		close(quit)
 		<-sent
 
@@ -614,10 +624,10 @@ func TestReconnectWhileSending(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, r2.Bind(ep))
 		stop2 := echo(t, r2)
-		checkFor(t, fmt.Sprint("round ", round, ": queue drained"), func() bool {
+		testutil.CheckFor(t, 10*time.Second, func() bool {
 			return d.Stats().Queued == 0
-		})
+		}, fmt.Sprint("round ", round, ": queue drained"))
 		stop2()
-		checkFor(t, "down again", func() bool { return d.Stats().Peers == 0 })
+		testutil.CheckFor(t, 10*time.Second, func() bool { return d.Stats().Peers == 0 }, "down again")
 	}
 }

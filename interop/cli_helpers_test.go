@@ -19,6 +19,7 @@ import (
 	zmq "github.com/pebbe/zmq4"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/zrouter/zrouter/internal/testutil"
 )
 
 // buildCLI builds the zrouter command from the parent module into a
@@ -98,7 +99,7 @@ func startCLI(t *testing.T, bin string, args ...string) *cliProc {
 // waitStderr waits until the process has logged sub.
 func (p *cliProc) waitStderr(t *testing.T, sub string) {
 	t.Helper()
-	checkFor(t, waitLimit, func() bool {
+	testutil.CheckFor(t, waitLimit, func() bool {
 		select {
 		case <-p.done:
 			require.FailNow(t, "zrouter exited early", "waiting for %q; stderr:\n%s", sub, p.stderr.String())

@@ -9,6 +9,7 @@ import (
 	zmq "github.com/pebbe/zmq4"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/zrouter/zrouter/internal/testutil"
 )
 
 // TestCLI builds the zrouter command once and drives it as a separate
@@ -57,7 +58,7 @@ func testCLIEcho(t *testing.T, bin string) {
 		require.NoError(t, r.SetConnectRid("echo"))
 		require.NoError(t, r.Connect(ep))
 		// Mandatory: EHOSTUNREACH until the connection is up.
-		checkFor(t, waitLimit, func() bool {
+		testutil.CheckFor(t, waitLimit, func() bool {
 			_, err := r.SendMessage("echo", "ping", "")
 			if isErrno(err, zmq.EHOSTUNREACH) {
 				return false
@@ -97,8 +98,7 @@ func testCLIBrokerRR(t *testing.T, bin string) {
 		startWorker(t, zctx, zmq.REP, back, "w1"),
 		startWorker(t, zctx, zmq.REP, back, "w2"),
 	}
-	checkFor(t, waitLimit, func() bool { return metric(metrics, `zrouter_peers{socket="backend"}`) == 2 },
-		"both workers connected, as the metrics say")
+	testutil.CheckFor(t, waitLimit, func() bool { return metric(metrics, `zrouter_peers{socket="backend"}`) == 2 }, "both workers connected, as the metrics say")
 
 	clients := brokerClients(t, zctx, front, 3)
 	// Every client has a request in flight at once, so that replies can
@@ -114,13 +114,11 @@ func testCLIBrokerRR(t *testing.T, bin string) {
 	assert.True(t, strings.HasSuffix(got[1], ":dealer-req"), "reply %q", got[1])
 
 	// A worker counts a request after its reply is sent.
-	checkFor(t, waitLimit, func() bool { return workers[0].handled.Load()+workers[1].handled.Load() == 31 },
-		"the workers answered every request once")
+	testutil.CheckFor(t, waitLimit, func() bool { return workers[0].handled.Load()+workers[1].handled.Load() == 31 }, "the workers answered every request once")
 	for _, w := range workers {
 		assert.Positive(t, w.handled.Load(), "worker %s got work", w.name)
 	}
-	checkFor(t, waitLimit, func() bool { return metric(metrics, `zrouter_messages_received_total{socket="frontend"}`) == 31 },
-		"the frontend counted every request")
+	testutil.CheckFor(t, waitLimit, func() bool { return metric(metrics, `zrouter_messages_received_total{socket="frontend"}`) == 31 }, "the frontend counted every request")
 	p.waitStderr(t, "msg=stats")
 
 	assert.Equal(t, 0, p.stop(t, syscall.SIGTERM), "exit status after SIGTERM")
@@ -140,13 +138,11 @@ func testCLIBrokerReady(t *testing.T, bin string) {
 		startWorker(t, zctx, zmq.REQ, back, "w1"),
 		startWorker(t, zctx, zmq.REQ, back, "w2"),
 	}
-	checkFor(t, waitLimit, func() bool { return metric(metrics, "zrouter_broker_ready_workers") == 2 },
-		"both workers ready, as the metrics say")
+	testutil.CheckFor(t, waitLimit, func() bool { return metric(metrics, "zrouter_broker_ready_workers") == 2 }, "both workers ready, as the metrics say")
 
 	clients := brokerClients(t, zctx, front, 3)
 	brokerRounds(t, clients, 10, func(string) bool { return true })
-	checkFor(t, waitLimit, func() bool { return workers[0].handled.Load()+workers[1].handled.Load() == 30 },
-		"the workers answered every request once")
+	testutil.CheckFor(t, waitLimit, func() bool { return workers[0].handled.Load()+workers[1].handled.Load() == 30 }, "the workers answered every request once")
 	for _, w := range workers {
 		assert.Positive(t, w.handled.Load(), "worker %s got work", w.name)
 	}

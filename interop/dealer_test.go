@@ -10,19 +10,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zrouter/zrouter/socket"
+
 	zmq "github.com/pebbe/zmq4"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/zrouter/zrouter/dealer"
+	"github.com/zrouter/zrouter/internal/testutil"
 )
 
 // The zrouter DEALER against libzmq: connecting to a libzmq ROUTER, and
 // bound with a libzmq DEALER and a libzmq REP connected to it.
 
 // dealerNew returns a zrouter Dealer closed when the test ends.
-func dealerNew(t *testing.T, opts ...dealer.Option) *dealer.Dealer {
+func dealerNew(t *testing.T, opts ...socket.Option) *dealer.Dealer {
 	t.Helper()
-	d, err := dealer.New(opts...)
+	d, err := dealer.New(append([]socket.Option{noLinger}, opts...)...)
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, d.Close(), "close dealer") })
 	return d
@@ -76,7 +79,7 @@ func TestDealerToLibzmqRouter(t *testing.T) {
 	const id = "zd-client"
 	zctx := newContext(t)
 	lr, ep := dealerLibzmqRouter(t, zctx)
-	d := dealerNew(t, dealer.WithRoutingID([]byte(id)))
+	d := dealerNew(t, socket.WithRoutingID([]byte(id)))
 	require.NoError(t, d.Connect(ep))
 
 	t.Run("request-reply", func(t *testing.T) {
@@ -162,7 +165,7 @@ func TestDealerToLibzmqRouter(t *testing.T) {
 		assert.NoError(t, <-recvErr)
 		st := d.Stats()
 		assert.Equal(t, 1, st.Peers)
-		assert.Zero(t, st.Dropped)
+		assert.Zero(t, st.Dropped())
 	})
 }
 
@@ -177,7 +180,7 @@ func TestDealerQueuesUntilLibzmqRouterBinds(t *testing.T) {
 	ep := "tcp://" + ln.Addr().String()
 	require.NoError(t, ln.Close())
 
-	d := dealerNew(t, dealer.WithRoutingID([]byte("early")), dealer.WithReconnect(20*time.Millisecond, 0))
+	d := dealerNew(t, socket.WithRoutingID([]byte("early")), socket.WithReconnectInterval(20*time.Millisecond))
 	require.NoError(t, d.Connect(ep))
 	for i := range 10 {
 		dealerSend(t, d, fmt.Sprintf("queued-%d", i))
@@ -194,7 +197,7 @@ func TestDealerQueuesUntilLibzmqRouterBinds(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, []string{"early", fmt.Sprintf("queued-%d", i)}, got)
 	}
-	assert.Zero(t, d.Stats().Dropped)
+	assert.Zero(t, d.Stats().Dropped())
 }
 
 // TestDealerBoundWithLibzmqPeers: a bound zrouter DEALER serves a libzmq
@@ -212,7 +215,7 @@ func TestDealerBoundWithLibzmqPeers(t *testing.T) {
 	require.NoError(t, ld.Connect(d.Addr()))
 	rep := newSocket(t, zctx, zmq.REP)
 	require.NoError(t, rep.Connect(d.Addr()))
-	checkFor(t, waitLimit, func() bool { return d.Stats().Peers == 2 }, "both libzmq peers connected")
+	testutil.CheckFor(t, waitLimit, func() bool { return d.Stats().Peers == 2 }, "both libzmq peers connected")
 
 	const n = 10
 	for i := range n {

@@ -11,6 +11,7 @@ import (
 
 	zmq "github.com/pebbe/zmq4"
 	"github.com/stretchr/testify/require"
+	"github.com/zrouter/zrouter/internal/testutil"
 	"github.com/zrouter/zrouter/wire"
 )
 
@@ -45,7 +46,7 @@ func flowBenchSlowConsumer(b *testing.B, stalled bool) {
 		require.NoError(b, s.SetRcvbuf(4<<10))
 		require.NoError(b, s.SetIdentity(stuckID))
 		require.NoError(b, s.Connect(r.Addr()))
-		checkFor(b, waitLimit, func() bool { return r.Stats().Peers == 1 }, "stalled peer connected")
+		testutil.CheckFor(b, waitLimit, func() bool { return r.Stats().Peers == 1 }, "stalled peer connected")
 		payload := make([]byte, size)
 		toStalled := func() {
 			m := wire.Get()
@@ -56,12 +57,12 @@ func flowBenchSlowConsumer(b *testing.B, stalled bool) {
 			}
 		}
 		// Fill its queue before the clock starts.
-		checkFor(b, waitLimit, func() bool {
+		testutil.CheckFor(b, waitLimit, func() bool {
 			for range 1000 {
 				toStalled()
 			}
-			ps, ok := flowPeerStats(r.Stats(), stuckID)
-			return ok && ps.Dropped > 0
+			ps, ok := flowPeerStats(r.Peers(), stuckID)
+			return ok && ps.DroppedHWM > 0
 		}, "stalled peer's queue full")
 		n := 0
 		extra = func() {
@@ -81,7 +82,7 @@ func flowBenchSlowConsumer(b *testing.B, stalled bool) {
 	if stalled {
 		want++
 	}
-	checkFor(b, waitLimit, func() bool { return r.Stats().Peers == want }, "clients connected")
+	testutil.CheckFor(b, waitLimit, func() bool { return r.Stats().Peers == want }, "clients connected")
 
 	per := max(1, b.N/clients)
 	payload := make([]byte, size)
@@ -114,9 +115,9 @@ func flowBenchSlowConsumer(b *testing.B, stalled bool) {
 	// threads) per round trip: steadier than msgs/s on a shared machine.
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(clients*per), "cpu-ns/msg")
 	if stalled {
-		ps, ok := flowPeerStats(r.Stats(), stuckID)
+		ps, ok := flowPeerStats(r.Peers(), stuckID)
 		require.True(b, ok, "stalled peer still connected")
-		require.Positive(b, ps.Dropped)
+		require.Positive(b, ps.DroppedHWM)
 	}
 }
 

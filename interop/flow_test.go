@@ -16,9 +16,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zrouter/zrouter/socket"
+
 	zmq "github.com/pebbe/zmq4"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/zrouter/zrouter/internal/testutil"
 	"github.com/zrouter/zrouter/router"
 	"github.com/zrouter/zrouter/wire"
 	"github.com/zrouter/zrouter/zmtp"
@@ -72,19 +75,19 @@ func flowEcho(tb testing.TB, r *router.Router, extra func()) {
 }
 
 // flowPeerStats returns the stats of the live peer with routing id id.
-func flowPeerStats(st router.Stats, id string) (router.PeerStats, bool) {
-	for _, ps := range st.PeerStats {
+func flowPeerStats(peers []socket.PeerInfo, id string) (socket.PeerInfo, bool) {
+	for _, ps := range peers {
 		if string(ps.ID) == id {
 			return ps, true
 		}
 	}
-	return router.PeerStats{}, false
+	return socket.PeerInfo{}, false
 }
 
 // flowIDs returns the sorted routing ids of the live peers.
-func flowIDs(st router.Stats) []string {
-	ids := make([]string, 0, len(st.PeerStats))
-	for _, ps := range st.PeerStats {
+func flowIDs(peers []socket.PeerInfo) []string {
+	ids := make([]string, 0, len(peers))
+	for _, ps := range peers {
 		ids = append(ids, string(ps.ID))
 	}
 	sort.Strings(ids)
@@ -147,7 +150,7 @@ func TestFlowSlowConsumer(t *testing.T) {
 		// healthy peers' windows and buffers.
 		bound = 2*hwm*size + 8<<20
 	)
-	r := newRouter(t, router.WithSendHWM(hwm))
+	r := newRouter(t, socket.WithSendHWM(hwm))
 	zctx := newContext(t)
 
 	st := newSocket(t, zctx, zmq.DEALER)
@@ -171,7 +174,7 @@ func TestFlowSlowConsumer(t *testing.T) {
 	}
 	// Before the sockets close (cleanups run last-in first-out).
 	t.Cleanup(readers.Wait)
-	checkFor(t, waitLimit, func() bool { return r.Stats().Peers == healthy+1 }, "all peers connected")
+	testutil.CheckFor(t, waitLimit, func() bool { return r.Stats().Peers == healthy+1 }, "all peers connected")
 
 	base := flowHeapInuse()
 	var peak uint64
@@ -225,38 +228,39 @@ func TestFlowSlowConsumer(t *testing.T) {
 
 	// The stalled peer's writer is stuck and the others are done: the
 	// counters settle, and must then add up exactly for every peer.
-	var stats router.Stats
-	checkFor(t, waitLimit, func() bool {
-		stats = r.Stats()
-		if len(stats.PeerStats) != len(ids) {
+	var peers []socket.PeerInfo
+	testutil.CheckFor(t, waitLimit, func() bool {
+		peers = r.Peers()
+		if len(peers) != len(ids) {
 			return false
 		}
-		for _, ps := range stats.PeerStats {
-			if ps.Sent+uint64(ps.Queued)+ps.Dropped != rounds {
+		for _, ps := range peers {
+			if ps.MsgsOut+uint64(ps.Queued)+ps.DroppedHWM != rounds {
 				return false
 			}
 		}
 		return true
 	}, "attempted == Sent + Queued + Dropped for every peer")
 
+	stats := r.Stats()
 	for _, id := range ids[1:] {
-		ps, ok := flowPeerStats(stats, id)
+		ps, ok := flowPeerStats(peers, id)
 		require.True(t, ok, id)
-		assert.Equal(t, uint64(rounds), ps.Sent, "%s sent", id)
+		assert.Equal(t, uint64(rounds), ps.MsgsOut, "%s sent", id)
 		assert.Zero(t, ps.Queued, "%s queued", id)
-		assert.Zero(t, ps.Dropped, "%s dropped", id)
+		assert.Zero(t, ps.DroppedHWM, "%s dropped", id)
 	}
-	ps, ok := flowPeerStats(stats, stalled)
+	ps, ok := flowPeerStats(peers, stalled)
 	require.True(t, ok)
 	t.Logf("stalled peer: sent %d, queued %d, dropped %d of %d; heap %d KiB before, peak %d KiB after GC (bound +%d KiB)",
-		ps.Sent, ps.Queued, ps.Dropped, rounds, base>>10, peak>>10, bound>>10)
-	assert.Equal(t, uint64(rounds)-ps.Sent-uint64(ps.Queued), ps.Dropped, "stalled peer's drops")
-	assert.Positive(t, ps.Dropped, "the stalled peer really stalled")
+		ps.MsgsOut, ps.Queued, ps.DroppedHWM, rounds, base>>10, peak>>10, bound>>10)
+	assert.Equal(t, uint64(rounds)-ps.MsgsOut-uint64(ps.Queued), ps.DroppedHWM, "stalled peer's drops")
+	assert.Positive(t, ps.DroppedHWM, "the stalled peer really stalled")
 	// The queue holds HWM messages waiting, plus the batch (at most 256 KiB)
 	// that the writer took and cannot write.
 	assert.GreaterOrEqual(t, ps.Queued, hwm, "stalled queue at its mark")
 	assert.LessOrEqual(t, ps.Queued, hwm+(256<<10)/size+1, "stalled queue at its mark")
-	assert.Equal(t, ps.Dropped, stats.DroppedHWM, "only the stalled peer dropped")
+	assert.Equal(t, ps.DroppedHWM, stats.DroppedHWM, "only the stalled peer dropped")
 	assert.Zero(t, stats.Unroutable)
 
 	growth := int64(peak) - int64(base)
@@ -310,7 +314,7 @@ func flowRaiseNoFile(t *testing.T, need uint64) {
 func TestFlowSilentConnections(t *testing.T) {
 	const silent = 1000
 	flowRaiseNoFile(t, 2*silent+1024)
-	r := newRouter(t, router.WithHandshakeTimeout(2*time.Second))
+	r := newRouter(t, socket.WithHandshakeTimeout(2*time.Second))
 	flowEcho(t, r, nil)
 	addr := strings.TrimPrefix(r.Addr(), "tcp://")
 
@@ -333,9 +337,9 @@ func TestFlowSilentConnections(t *testing.T) {
 	got, err := d.RecvMessage(0)
 	require.NoError(t, err, "echo while %d connections are silent", silent)
 	assert.Equal(t, []string{"through the crowd"}, got)
-	assert.Less(t, r.Stats().HandshakeErr, uint64(silent), "the echo came before the silent connections timed out")
+	assert.Less(t, r.Stats().HandshakeFailed, uint64(silent), "the echo came before the silent connections timed out")
 
-	checkFor(t, waitLimit, func() bool { return r.Stats().HandshakeErr >= silent }, "silent connections time out")
+	testutil.CheckFor(t, waitLimit, func() bool { return r.Stats().HandshakeFailed >= silent }, "silent connections time out")
 	for i, c := range conns {
 		require.NoError(t, c.SetReadDeadline(time.Now().Add(ioTimeout)))
 		b, err := io.ReadAll(c)
@@ -343,7 +347,7 @@ func TestFlowSilentConnections(t *testing.T) {
 		require.Len(t, b, zmtp.GreetingSize, "silent connection %d: only the greeting", i)
 	}
 	st := r.Stats()
-	assert.Equal(t, uint64(silent), st.HandshakeErr)
+	assert.Equal(t, uint64(silent), st.HandshakeFailed)
 	assert.Equal(t, 1, st.Peers)
 	assert.Equal(t, uint64(1), st.Connected)
 
@@ -367,7 +371,7 @@ func TestFlowMandatory(t *testing.T) {
 		r := newRouter(t, router.WithMandatory(true))
 		zctx := newContext(t)
 		d := flowDealer(t, zctx, "known", r.Addr())
-		checkFor(t, waitLimit, func() bool { return r.Stats().Peers == 1 }, "peer connected")
+		testutil.CheckFor(t, waitLimit, func() bool { return r.Stats().Peers == 1 }, "peer connected")
 
 		for _, send := range []func(*wire.Msg) error{
 			func(m *wire.Msg) error { return r.Send(context.Background(), m) },
@@ -375,9 +379,9 @@ func TestFlowMandatory(t *testing.T) {
 		} {
 			m := wire.New([]byte("unknown"), []byte("x"))
 			err := send(m)
-			require.ErrorIs(t, err, router.ErrHostUnreachable)
-			var ue *router.UnroutableError
-			require.True(t, errors.As(err, &ue), "want *router.UnroutableError, got %T", err)
+			require.ErrorIs(t, err, socket.ErrHostUnreachable)
+			var ue *socket.UnroutableError
+			require.True(t, errors.As(err, &ue), "want *socket.UnroutableError, got %T", err)
 			assert.Equal(t, "unknown", string(ue.ID))
 			assert.Equal(t, []string{"unknown", "x"}, []string{string(m.Frames[0]), string(m.Frames[1])}, "the caller keeps the message")
 			m.Release()
@@ -397,41 +401,41 @@ func TestFlowMandatory(t *testing.T) {
 			size = 1 << 20
 			id   = "slow"
 		)
-		r := newRouter(t, router.WithMandatory(true), router.WithSendHWM(hwm))
+		r := newRouter(t, router.WithMandatory(true), socket.WithSendHWM(hwm))
 		zctx := newContext(t)
 		slow := newSocket(t, zctx, zmq.DEALER)
 		require.NoError(t, slow.SetRcvhwm(1))
 		require.NoError(t, slow.SetRcvbuf(64<<10))
 		require.NoError(t, slow.SetIdentity(id))
 		require.NoError(t, slow.Connect(r.Addr()))
-		checkFor(t, waitLimit, func() bool { return r.Stats().Peers == 1 }, "peer connected")
+		testutil.CheckFor(t, waitLimit, func() bool { return r.Stats().Peers == 1 }, "peer connected")
 
 		// Fill until the queue stays full: TrySend refuses and the writer
 		// has stopped making progress for several polls.
 		pushed, lastSent, still := 0, uint64(0), 0
-		checkFor(t, waitLimit, func() bool {
+		testutil.CheckFor(t, waitLimit, func() bool {
 			for {
 				m := flowSeqMsg(id, pushed, size)
 				err := r.TrySend(m)
 				if err != nil {
 					m.Release()
-					require.ErrorIs(t, err, router.ErrWouldBlock)
+					require.ErrorIs(t, err, socket.ErrWouldBlock)
 					break
 				}
 				pushed++
 				require.Less(t, pushed, 200, "the high-water mark holds")
 			}
-			ps, ok := flowPeerStats(r.Stats(), id)
+			ps, ok := flowPeerStats(r.Peers(), id)
 			require.True(t, ok)
-			if ps.Sent != lastSent || ps.Queued < hwm {
-				lastSent, still = ps.Sent, 0
+			if ps.MsgsOut != lastSent || ps.Queued < hwm {
+				lastSent, still = ps.MsgsOut, 0
 				return false
 			}
 			still++
 			return still >= 5
 		}, "queue full and stuck")
-		ps, _ := flowPeerStats(r.Stats(), id)
-		t.Logf("pushed %d messages of %d KiB; %d written, %d queued", pushed, size>>10, ps.Sent, ps.Queued)
+		ps, _ := flowPeerStats(r.Peers(), id)
+		t.Logf("pushed %d messages of %d KiB; %d written, %d queued", pushed, size>>10, ps.MsgsOut, ps.Queued)
 
 		// Each attempt uses a message of its own, released when the send
 		// fails (the caller keeps it) and owned by the router otherwise.
@@ -450,9 +454,9 @@ func TestFlowMandatory(t *testing.T) {
 				return r.Send(ctx, m)
 			}
 		}
-		assert.ErrorIs(t, try(r.TrySend), router.ErrWouldBlock)
+		assert.ErrorIs(t, try(r.TrySend), socket.ErrWouldBlock)
 		assert.ErrorIs(t, try(sendFor(200*time.Millisecond)), context.DeadlineExceeded, "Send waits until its context ends")
-		assert.ErrorIs(t, try(r.TrySend), router.ErrWouldBlock, "still full")
+		assert.ErrorIs(t, try(r.TrySend), socket.ErrWouldBlock, "still full")
 
 		// Send waits; the peer leaves; Send returns.
 		res := make(chan error, 1)
@@ -465,13 +469,13 @@ func TestFlowMandatory(t *testing.T) {
 		require.NoError(t, slow.Close())
 		select {
 		case err := <-res:
-			assert.ErrorIs(t, err, router.ErrHostUnreachable, "Send to a peer that left")
+			assert.ErrorIs(t, err, socket.ErrHostUnreachable, "Send to a peer that left")
 		case <-time.After(waitLimit):
 			require.FailNow(t, "Send still waits after the peer left")
 		}
-		checkFor(t, waitLimit, func() bool { return r.Stats().Peers == 0 }, "the peer leaves the table")
+		testutil.CheckFor(t, waitLimit, func() bool { return r.Stats().Peers == 0 }, "the peer leaves the table")
 		assert.Zero(t, r.Stats().DroppedHWM, "mandatory mode never drops at the mark")
-		assert.ErrorIs(t, try(r.TrySend), router.ErrHostUnreachable)
+		assert.ErrorIs(t, try(r.TrySend), socket.ErrHostUnreachable)
 	})
 }
 
@@ -485,7 +489,7 @@ func TestFlowPushback(t *testing.T) {
 		total = 100_000
 		id    = "pusher"
 	)
-	r := newRouter(t, router.WithRecvHWM(10))
+	r := newRouter(t, socket.WithRecvHWM(10))
 	zctx := newContext(t)
 	d := newSocket(t, zctx, zmq.DEALER)
 	require.NoError(t, d.SetIdentity(id))
@@ -510,7 +514,7 @@ func TestFlowPushback(t *testing.T) {
 	}()
 	t.Cleanup(func() { <-finished }) // before the socket closes
 
-	checkFor(t, waitLimit, func() bool { return r.Stats().MsgsIn >= 10 }, "the first messages arrive")
+	testutil.CheckFor(t, waitLimit, func() bool { return r.Stats().MsgsIn >= 10 }, "the first messages arrive")
 	var most uint64
 	for range 10 {
 		in := r.Stats().MsgsIn
@@ -541,7 +545,7 @@ func TestFlowPushback(t *testing.T) {
 func TestFlowMaxPeers(t *testing.T) {
 	t.Parallel()
 	const limit = 5
-	r := newRouter(t, router.WithMaxPeers(limit))
+	r := newRouter(t, socket.WithMaxPeers(limit))
 	flowEcho(t, r, nil)
 	zctx := newContext(t)
 
@@ -552,13 +556,13 @@ func TestFlowMaxPeers(t *testing.T) {
 		want = append(want, id)
 		members[i] = flowDealer(t, zctx, id, r.Addr())
 	}
-	checkFor(t, waitLimit, func() bool { return r.Stats().Peers == limit }, "five peers connected")
+	testutil.CheckFor(t, waitLimit, func() bool { return r.Stats().Peers == limit }, "five peers connected")
 
 	extra := newSocket(t, zctx, zmq.DEALER)
 	require.NoError(t, extra.SetIdentity("extra"))
 	require.NoError(t, extra.SetReconnectIvl(20*time.Millisecond))
 	require.NoError(t, extra.Connect(r.Addr()))
-	checkFor(t, waitLimit, func() bool { return r.Stats().RefusedMax >= 1 }, "the sixth peer refused")
+	testutil.CheckFor(t, waitLimit, func() bool { return r.Stats().RefusedMaxPeers >= 1 }, "the sixth peer refused")
 
 	for i, s := range members {
 		msg := fmt.Sprintf("hello from %d", i)
@@ -570,12 +574,12 @@ func TestFlowMaxPeers(t *testing.T) {
 	}
 	st := r.Stats()
 	assert.Equal(t, limit, st.Peers)
-	assert.Equal(t, want, flowIDs(st))
+	assert.Equal(t, want, flowIDs(r.Peers()))
 
 	// One member leaves; the sixth takes its place.
 	require.NoError(t, members[0].Close())
-	checkFor(t, waitLimit, func() bool {
-		_, in := flowPeerStats(r.Stats(), "extra")
+	testutil.CheckFor(t, waitLimit, func() bool {
+		_, in := flowPeerStats(r.Peers(), "extra")
 		return in
 	}, "the sixth peer admitted once there is room")
 	_, err := extra.SendMessage("finally")
@@ -585,6 +589,6 @@ func TestFlowMaxPeers(t *testing.T) {
 	assert.Equal(t, []string{"finally"}, got)
 	st = r.Stats()
 	assert.Equal(t, limit, st.Peers)
-	assert.Equal(t, append([]string{"extra"}, want[1:]...), flowIDs(st))
+	assert.Equal(t, append([]string{"extra"}, want[1:]...), flowIDs(r.Peers()))
 	assert.Equal(t, uint64(limit+1), st.Connected)
 }

@@ -8,6 +8,7 @@ import (
 	zmq "github.com/pebbe/zmq4"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/zrouter/zrouter/internal/testutil"
 	"github.com/zrouter/zrouter/zmtp"
 )
 
@@ -74,7 +75,7 @@ func TestHandshakeLibzmqConnects(t *testing.T) {
 			case zmq.ROUTER:
 				// Until libzmq has finished its side of the
 				// handshake the id is unknown to it.
-				checkFor(t, waitLimit, func() bool {
+				testutil.CheckFor(t, waitLimit, func() bool {
 					_, err := s.SendMessage(rawID, "", "ping")
 					if err != nil {
 						require.True(t, isErrno(err, zmq.EHOSTUNREACH), "libzmq send: %v", err)

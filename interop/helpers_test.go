@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/zrouter/zrouter/router"
+	"github.com/zrouter/zrouter/socket"
 	"github.com/zrouter/zrouter/wire"
 	"github.com/zrouter/zrouter/zmtp"
 )
@@ -25,23 +26,14 @@ import (
 // machine does not fail a test; a correct run takes a small fraction of it.
 const waitLimit = 10 * time.Second
 
-// checkFor polls cond every few milliseconds until it returns true, and
-// fails the test if that does not happen within timeout. cond runs on the
-// calling goroutine.
-func checkFor(t testing.TB, timeout time.Duration, cond func() bool, msgAndArgs ...any) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			require.Fail(t, "condition not met within "+timeout.String(), msgAndArgs...)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // newRouter returns a zrouter Router bound on tcp://127.0.0.1:0 and closed
 // when the test ends.
-func newRouter(t testing.TB, opts ...router.Option) *router.Router {
+// noLinger comes first in the options of the tests' sockets: they drop what
+// is queued at Close, as a test that does not test linger wants, unless a
+// later option says otherwise.
+var noLinger = socket.WithLinger(0)
+
+func newRouter(t testing.TB, opts ...socket.Option) *router.Router {
 	t.Helper()
 	r := newUnboundRouter(t, opts...)
 	require.NoError(t, r.Bind("tcp://127.0.0.1:0"))
@@ -50,9 +42,9 @@ func newRouter(t testing.TB, opts ...router.Option) *router.Router {
 }
 
 // newUnboundRouter returns a zrouter Router closed when the test ends.
-func newUnboundRouter(t testing.TB, opts ...router.Option) *router.Router {
+func newUnboundRouter(t testing.TB, opts ...socket.Option) *router.Router {
 	t.Helper()
-	r, err := router.New(opts...)
+	r, err := router.New(append([]socket.Option{noLinger}, opts...)...)
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, r.Close(), "close router") })
 	return r

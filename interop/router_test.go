@@ -14,10 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zrouter/zrouter/socket"
+
 	zmq "github.com/pebbe/zmq4"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/zrouter/zrouter/peer"
+	"github.com/zrouter/zrouter/internal/testutil"
 	"github.com/zrouter/zrouter/router"
 	"github.com/zrouter/zrouter/wire"
 )
@@ -72,10 +74,10 @@ func TestRouterDealerRoutingID(t *testing.T) {
 			}
 			assert.Equal(t, []string{"a", "", "b"}, strs(got[1:]))
 
-			st := r.Stats()
-			require.Len(t, st.PeerStats, 1)
-			assert.Equal(t, peerID, st.PeerStats[0].ID)
-			assert.Equal(t, "DEALER", st.PeerStats[0].SocketType)
+			peers := r.Peers()
+			require.Len(t, peers, 1)
+			assert.Equal(t, peerID, peers[0].ID)
+			assert.Equal(t, "DEALER", peers[0].SocketType)
 
 			sendFrames(t, r, peerID, []byte("reply"), []byte{})
 			assert.Equal(t, []string{"reply", ""}, strs(zmqRecv(t, d)))
@@ -96,7 +98,7 @@ func TestRouterFromLibzmqRouter(t *testing.T) {
 	require.NoError(t, lz.SetRouterMandatory(1))
 	require.NoError(t, lz.Connect(r.Addr()))
 
-	checkFor(t, waitLimit, func() bool {
+	testutil.CheckFor(t, waitLimit, func() bool {
 		_, err := lz.SendMessage("zr", "ping", "")
 		if err != nil {
 			require.True(t, isErrno(err, zmq.EHOSTUNREACH), "libzmq send: %v", err)
@@ -120,13 +122,13 @@ func TestRouterConnectToLibzmqRouter(t *testing.T) {
 	endpoint, err := lz.GetLastEndpoint()
 	require.NoError(t, err)
 
-	r := newUnboundRouter(t, router.WithRoutingID([]byte("zr")), router.WithMandatory(true))
+	r := newUnboundRouter(t, socket.WithRoutingID([]byte("zr")), router.WithMandatory(true))
 	require.NoError(t, r.Connect(endpoint, router.ConnectRoutingID([]byte("lzr"))))
 
-	checkFor(t, waitLimit, func() bool {
+	testutil.CheckFor(t, waitLimit, func() bool {
 		err := r.SendFrames(context.Background(), []byte("lzr"), []byte("hello"), []byte{})
 		if err != nil {
-			require.ErrorIs(t, err, router.ErrHostUnreachable)
+			require.ErrorIs(t, err, socket.ErrHostUnreachable)
 		}
 		return err == nil
 	}, "zrouter never got a route to the libzmq ROUTER")
@@ -296,7 +298,7 @@ func TestRouterLoadBalancer(t *testing.T) {
 	// The test is about the rotation, so the queues can hold every
 	// message; mandatory makes any failure to queue an error of Send.
 	r := newRouter(t, router.WithMode(router.LoadBalancer), router.WithMandatory(true),
-		router.WithSendHWM(total))
+		socket.WithSendHWM(total))
 	zctx := newContext(t)
 	socks := make([]*zmq.Socket, workers)
 	for i := range socks {
@@ -304,7 +306,7 @@ func TestRouterLoadBalancer(t *testing.T) {
 		require.NoError(t, socks[i].SetRcvtimeo(50*time.Millisecond))
 		require.NoError(t, socks[i].Connect(r.Addr()))
 	}
-	checkFor(t, waitLimit, func() bool { return r.Stats().Peers == workers }, "workers connected")
+	testutil.CheckFor(t, waitLimit, func() bool { return r.Stats().Peers == workers }, "workers connected")
 
 	var received atomic.Int64
 	counts := make([]int, workers)
@@ -348,7 +350,7 @@ func TestRouterLoadBalancer(t *testing.T) {
 }
 
 // TestRouterMandatory: with mandatory on, sending to an id no peer has is
-// an error matching router.ErrHostUnreachable, and the caller keeps the
+// an error matching socket.ErrHostUnreachable, and the caller keeps the
 // message; with it off the message is dropped and counted.
 func TestRouterMandatory(t *testing.T) {
 	t.Parallel()
@@ -360,9 +362,9 @@ func TestRouterMandatory(t *testing.T) {
 		m := wire.New([]byte("nobody"), []byte("x"))
 		err := r.Send(ctx, m)
 		require.Error(t, err)
-		assert.True(t, errors.Is(err, router.ErrHostUnreachable), "got %v", err)
-		ue, ok := errAs[*router.UnroutableError](err)
-		require.True(t, ok, "want *router.UnroutableError, got %T", err)
+		assert.True(t, errors.Is(err, socket.ErrHostUnreachable), "got %v", err)
+		ue, ok := errAs[*socket.UnroutableError](err)
+		require.True(t, ok, "want *socket.UnroutableError, got %T", err)
 		assert.Equal(t, "nobody", string(ue.ID))
 		// Still ours after the error.
 		assert.Equal(t, []string{"nobody", "x"}, strs(m.Frames))
@@ -373,13 +375,13 @@ func TestRouterMandatory(t *testing.T) {
 		d := newSocket(t, zctx, zmq.DEALER)
 		require.NoError(t, d.SetIdentity("known"))
 		require.NoError(t, d.Connect(r.Addr()))
-		checkFor(t, waitLimit, func() bool { return r.Stats().Peers == 1 }, "peer connected")
+		testutil.CheckFor(t, waitLimit, func() bool { return r.Stats().Peers == 1 }, "peer connected")
 		sendFrames(t, r, bs("known", "hi")...)
 		assert.Equal(t, []string{"hi"}, strs(zmqRecv(t, d)))
 		require.NoError(t, d.Close())
-		checkFor(t, waitLimit, func() bool {
+		testutil.CheckFor(t, waitLimit, func() bool {
 			err := r.SendFrames(ctx, []byte("known"), []byte("hi"))
-			return errors.Is(err, router.ErrHostUnreachable)
+			return errors.Is(err, socket.ErrHostUnreachable)
 		}, "send to a gone peer fails")
 	})
 
@@ -411,12 +413,12 @@ func TestRouterHandover(t *testing.T) {
 		d2 := newSocket(t, zctx, zmq.DEALER)
 		require.NoError(t, d2.SetIdentity(id))
 		require.NoError(t, d2.Connect(r.Addr()))
-		checkFor(t, waitLimit, func() bool { return r.Stats().RefusedDup >= 1 }, "second peer refused")
+		testutil.CheckFor(t, waitLimit, func() bool { return r.Stats().RefusedDuplicateID >= 1 }, "second peer refused")
 
 		st := r.Stats()
 		assert.Equal(t, 1, st.Peers)
 		assert.Equal(t, uint64(1), st.Connected)
-		assert.Zero(t, st.CloseReasons[peer.Replaced])
+		assert.Zero(t, st.CloseReasons[socket.Replaced])
 		sendFrames(t, r, bs(id, "to-id")...)
 		assert.Equal(t, []string{"to-id"}, strs(zmqRecv(t, d1)), "the first peer keeps the id")
 		zmqSend(t, d1, []byte("from-1-again"))
@@ -438,12 +440,12 @@ func TestRouterHandover(t *testing.T) {
 		d2 := newSocket(t, zctx, zmq.DEALER)
 		require.NoError(t, d2.SetIdentity(id))
 		require.NoError(t, d2.Connect(r.Addr()))
-		checkFor(t, waitLimit, func() bool {
+		testutil.CheckFor(t, waitLimit, func() bool {
 			st := r.Stats()
-			return st.CloseReasons[peer.Replaced] == 1 && st.Peers == 1
+			return st.CloseReasons[socket.Replaced] == 1 && st.Peers == 1
 		}, "second peer takes over")
 		assert.Equal(t, uint64(2), r.Stats().Connected)
-		assert.Zero(t, r.Stats().RefusedDup)
+		assert.Zero(t, r.Stats().RefusedDuplicateID)
 
 		sendFrames(t, r, bs(id, "to-newcomer")...)
 		assert.Equal(t, []string{"to-newcomer"}, strs(zmqRecv(t, d2)))
@@ -466,7 +468,7 @@ func TestRouterHandover(t *testing.T) {
 // for up to a second, and the test is about PONGs being sent, not about
 // scheduling latency.
 func TestRouterAnswersLibzmqHeartbeats(t *testing.T) {
-	r := newRouter(t, router.WithNotify(true))
+	r := newRouter(t, router.WithNotify(router.NotifyConnect|router.NotifyDisconnect))
 	px := newProxy(t, r.Addr())
 	zctx := newContext(t)
 	d := newSocket(t, zctx, zmq.DEALER)
@@ -479,7 +481,7 @@ func TestRouterAnswersLibzmqHeartbeats(t *testing.T) {
 	assert.Empty(t, up[1])
 	id := up[0]
 
-	checkFor(t, waitLimit, func() bool {
+	testutil.CheckFor(t, waitLimit, func() bool {
 		return px.Count(true, pingPattern) >= 15 && px.Count(false, pongPattern) >= 15
 	}, "fifteen PINGs from libzmq answered")
 
@@ -501,8 +503,8 @@ func TestRouterAnswersLibzmqHeartbeats(t *testing.T) {
 // timeout is tight enough that the scheduling delays of the busy parallel
 // phase could fail a PING before the proxy starts dropping.
 func TestRouterHeartbeatTimeout(t *testing.T) {
-	r := newRouter(t, router.WithNotify(true),
-		router.WithHeartbeat(100*time.Millisecond, time.Second, 300*time.Millisecond))
+	r := newRouter(t, router.WithNotify(router.NotifyConnect|router.NotifyDisconnect),
+		socket.WithHeartbeat(socket.Heartbeat{Interval: 100 * time.Millisecond, TTL: time.Second, Timeout: 300 * time.Millisecond}))
 	px := newProxy(t, r.Addr())
 	zctx := newContext(t)
 	d := newSocket(t, zctx, zmq.DEALER)
@@ -512,7 +514,7 @@ func TestRouterHeartbeatTimeout(t *testing.T) {
 	require.Len(t, up, 2, "connect notification")
 	id := up[0]
 
-	checkFor(t, waitLimit, func() bool {
+	testutil.CheckFor(t, waitLimit, func() bool {
 		return px.Count(false, pingPattern) >= 3 && px.Count(true, pongPattern) >= 3
 	}, "libzmq answers zrouter's PINGs")
 	st := r.Stats()
@@ -520,10 +522,10 @@ func TestRouterHeartbeatTimeout(t *testing.T) {
 	require.Zero(t, st.Disconnected, "a peer that answers PINGs stays")
 
 	px.Drop()
-	checkFor(t, waitLimit, func() bool { return r.Stats().Peers == 0 }, "silent peer removed")
+	testutil.CheckFor(t, waitLimit, func() bool { return r.Stats().Peers == 0 }, "silent peer removed")
 	down := recvFrames(t, r)
 	assert.Equal(t, []string{string(id), ""}, strs(down), "disconnect notification")
 	st = r.Stats()
 	assert.Equal(t, uint64(1), st.Disconnected)
-	assert.Equal(t, uint64(1), st.CloseReasons[peer.HeartbeatTimeout], "close reasons %v", st.CloseReasons)
+	assert.Equal(t, uint64(1), st.CloseReasons[socket.HeartbeatTimeout], "close reasons %v", st.CloseReasons)
 }

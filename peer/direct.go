@@ -44,9 +44,10 @@ func (p *Peer) WriteNow(m *wire.Msg) bool {
 			d.big = writeBufs.Get()
 			buf = d.big.B[:0]
 		}
-		buf = appendFrames(buf, frames[p.q.skip:], p.sess.Codec)
+		var bytes int
+		buf, bytes = appendFrames(buf, frames[p.q.skip:], p.sess.Codec)
 		n := d.write(buf)
-		p.q.finish(conn, buf[n:], n > 0)
+		p.q.finish(conn, buf[n:], n > 0, bytes)
 		if d.big != nil {
 			d.big.B = buf
 			writeBufs.Put(d.big)
@@ -56,21 +57,23 @@ func (p *Peer) WriteNow(m *wire.Msg) bool {
 			return false
 		}
 	} else {
-		p.q.finish(conn, nil, true)
+		p.q.finish(conn, nil, true, 0)
 	}
 	m.Release()
 	return true
 }
 
-// appendFrames appends the wire form of frames, as one message, to b.
-func appendFrames(b []byte, frames [][]byte, c zmtp.Codec) []byte {
-	last := len(frames) - 1
+// appendFrames appends the wire form of frames, as one message, to b, and
+// returns it with the frames' bytes.
+func appendFrames(b []byte, frames [][]byte, c zmtp.Codec) ([]byte, int) {
+	last, n := len(frames)-1, 0
 	for i, f := range frames {
 		var flags byte
 		if i < last {
 			flags = zmtp.FlagMore
 		}
 		b = c.AppendFrame(b, flags, f)
+		n += len(f)
 	}
-	return b
+	return b, n
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/zrouter/zrouter/internal/msgmeta"
+	"github.com/zrouter/zrouter/socket"
 	"github.com/zrouter/zrouter/wire"
 	"github.com/zrouter/zrouter/zmtp"
 )
@@ -32,7 +34,7 @@ func TestWriteNowWritesFromTheCaller(t *testing.T) {
 // for the queue, which (for a DEALER) outlives the connection.
 func TestWriteNowLeavesMessagesForTheNextConnection(t *testing.T) {
 	h := startPeer(t, Config{}, -1, nil)
-	h.p.Close(ClosedByOwner)
+	h.p.Close(socket.ClosedByOwner)
 	<-h.exited
 	m := wire.New([]byte("id"), []byte("kept"))
 	require.False(t, h.p.WriteNow(m), "nothing was written")
@@ -79,9 +81,9 @@ func TestWriteNowKeepsOrderUnderBackPressure(t *testing.T) {
 	in := NewInbox()
 	q := NewQueue(0, 0)
 	exited := make(chan struct{})
-	p := Start(local, ls, []byte("dealer-1"), q, in.NewSource(0), Config{}, func(*Peer) { close(exited) })
+	p := Start(local, ls, q, in.NewSource(0), Config{}, func(*Peer) { close(exited) })
 	t.Cleanup(func() {
-		p.Close(ClosedByOwner)
+		p.Close(socket.ClosedByOwner)
 		<-exited
 		q.Close()
 		in.Close()
@@ -134,7 +136,7 @@ func TestDirectWriteTailGoesFirst(t *testing.T) {
 	h := startPeer(t, Config{}, -1, nil)
 	require.NotNil(t, h.p.direct)
 	first := bytes.Repeat([]byte("1"), 3000)
-	enc := appendFrames(nil, [][]byte{first}, h.p.sess.Codec)
+	enc, _ := appendFrames(nil, [][]byte{first}, h.p.sess.Codec)
 	half := len(enc) / 2
 
 	conn, ok := h.q.acquire()
@@ -143,7 +145,7 @@ func TestDirectWriteTailGoesFirst(t *testing.T) {
 	_, ok = h.q.acquire()
 	assert.False(t, ok, "one direct write at a time")
 	require.NoError(t, h.q.Push(wire.New([]byte("id"), []byte("second"))))
-	h.q.finish(conn, enc[half:], true)
+	h.q.finish(conn, enc[half:], true, 0)
 	assert.Equal(t, [][]byte{first}, h.readMsg(t))
 	assert.Equal(t, [][]byte{[]byte("second")}, h.readMsg(t))
 	h.q.mu.Lock()
@@ -152,7 +154,7 @@ func TestDirectWriteTailGoesFirst(t *testing.T) {
 
 	require.Eventually(t, func() bool { _, ok := h.q.acquire(); return ok }, 5*time.Second, time.Millisecond)
 	h.q.resetControl() // as a DEALER's queue does for its next connection
-	h.q.finish(conn, []byte("stale"), true)
+	h.q.finish(conn, []byte("stale"), true, 0)
 	h.q.mu.Lock()
 	assert.Empty(t, h.q.pending, "a tail for another connection is dropped")
 	h.q.mu.Unlock()
@@ -173,19 +175,19 @@ func TestRecvMarksTheLastMessageDrained(t *testing.T) {
 	in := NewInbox()
 	defer in.Close()
 	src := in.NewSource(0)
-	require.NoError(t, src.Push([]*wire.Msg{wire.New([]byte("a")), wire.New([]byte("b")), wire.New([]byte("c"))}, nil))
+	require.NoError(t, src.Push([]*wire.Msg{wire.New([]byte("a")), wire.New([]byte("b")), wire.New([]byte("c"))}, 0, nil))
 	var drained []bool
 	for range 3 {
 		m, err := in.Recv(context.Background())
 		require.NoError(t, err)
-		drained = append(drained, m.Drained())
+		drained = append(drained, msgmeta.Of(m).Drained)
 		m.Release()
 	}
 	assert.Equal(t, []bool{false, false, true}, drained)
 
-	require.NoError(t, src.Push([]*wire.Msg{wire.New([]byte("d"))}, nil))
+	require.NoError(t, src.Push([]*wire.Msg{wire.New([]byte("d"))}, 0, nil))
 	m := in.TryRecv()
 	require.NotNil(t, m)
-	assert.True(t, m.Drained(), "a lone message")
+	assert.True(t, msgmeta.Of(m).Drained, "a lone message")
 	m.Release()
 }

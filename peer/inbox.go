@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/zrouter/zrouter/internal/msgmeta"
 	"github.com/zrouter/zrouter/wire"
 )
 
@@ -52,6 +53,7 @@ type Source struct {
 	waiting bool          // the producer waits for space
 
 	received atomic.Uint64
+	bytes    atomic.Uint64
 }
 
 // NewSource returns a source that holds at most hwm messages (0: no limit).
@@ -64,6 +66,79 @@ func (s *Source) len() int { return len(s.msgs) - s.head }
 // Received returns the number of messages pushed into s.
 func (s *Source) Received() uint64 { return s.received.Load() }
 
+// Bytes returns the frame bytes that Push was told its messages hold.
+func (s *Source) Bytes() uint64 { return s.bytes.Load() }
+
+// SetHWM changes the source's bound to n (0: no limit). Messages already
+// queued stay; a producer waiting for room goes on as soon as there is
+// some under the new bound.
+func (s *Source) SetHWM(n int) {
+	in := s.in
+	in.mu.Lock()
+	s.hwm = n
+	s.wakeLocked()
+	in.mu.Unlock()
+}
+
+// wakeLocked wakes the producer when it waits and there is room.
+func (s *Source) wakeLocked() {
+	if s.waiting && (s.hwm == 0 || s.len() < s.hwm) {
+		s.waiting = false
+		select {
+		case s.space <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Discard drops the messages waiting in s, as zmq_disconnect drops what was
+// received and not yet read. Messages a receiver has already taken from
+// the fair queue in its batch are not affected.
+func (s *Source) Discard() {
+	in := s.in
+	in.mu.Lock()
+	release(s.msgs[s.head:])
+	clear(s.msgs)
+	s.msgs, s.head = s.msgs[:0], 0
+	s.wakeLocked()
+	in.mu.Unlock()
+}
+
+// PushNotify appends m, ahead of nothing the producer pushes after it and
+// behind everything it pushed before, without regard to the bound: it is
+// for the few messages the socket makes itself (ROUTER_NOTIFY). It never
+// blocks, and drops m when the inbox is closed.
+func (s *Source) PushNotify(m *wire.Msg) {
+	in := s.in
+	in.mu.Lock()
+	if in.closed {
+		in.mu.Unlock()
+		m.Release()
+		return
+	}
+	s.appendLocked([]*wire.Msg{m})
+	wake := in.waiters > 0
+	in.mu.Unlock()
+	if wake {
+		in.wakeOne()
+	}
+}
+
+// appendLocked queues ms in s and puts s in the fair queue's turn.
+func (s *Source) appendLocked(ms []*wire.Msg) {
+	if s.head > 0 && len(s.msgs)+len(ms) > cap(s.msgs) {
+		n := copy(s.msgs, s.msgs[s.head:])
+		clear(s.msgs[n:])
+		s.msgs = s.msgs[:n]
+		s.head = 0
+	}
+	s.msgs = append(s.msgs, ms...)
+	if !s.queued {
+		s.queued = true
+		s.in.ready = append(s.in.ready, s)
+	}
+}
+
 // Len returns the number of messages waiting in s.
 func (s *Source) Len() int {
 	s.in.mu.Lock()
@@ -71,38 +146,33 @@ func (s *Source) Len() int {
 	return s.len()
 }
 
-// Push appends the messages of batch in order, waiting for room while the
-// source is full. It returns net.ErrClosed when the inbox closes and the
-// error of gone's closing (errGone) when gone closes first; the messages not
-// yet pushed are then released. Push clears batch.
-func (s *Source) Push(batch []*wire.Msg, gone <-chan struct{}) error {
+// Push appends the messages of batch, which hold bytes frame bytes in all,
+// in order, waiting for room while the source is full. Once the inbox is
+// closed it releases them instead: the connection stays up, so that what
+// it still has to write (the socket's linger) goes out. It returns the
+// error of gone's closing (errGone) when gone closes first; the messages
+// not yet pushed are then released. Push clears batch.
+func (s *Source) Push(batch []*wire.Msg, bytes uint64, gone <-chan struct{}) error {
 	in := s.in
+	s.bytes.Add(bytes)
 	i := 0
 	for i < len(batch) {
 		in.mu.Lock()
 		if in.closed {
 			in.mu.Unlock()
+			s.received.Add(uint64(len(batch) - i))
 			release(batch[i:])
-			return net.ErrClosed
+			clear(batch)
+			return nil
 		}
 		room := len(batch) - i
 		if s.hwm > 0 && s.hwm-s.len() < room {
 			room = s.hwm - s.len()
 		}
 		if room > 0 {
-			if s.head > 0 && len(s.msgs)+room > cap(s.msgs) {
-				n := copy(s.msgs, s.msgs[s.head:])
-				clear(s.msgs[n:])
-				s.msgs = s.msgs[:n]
-				s.head = 0
-			}
-			s.msgs = append(s.msgs, batch[i:i+room]...)
+			s.appendLocked(batch[i : i+room])
 			i += room
 			s.received.Add(uint64(room))
-			if !s.queued {
-				s.queued = true
-				in.ready = append(in.ready, s)
-			}
 			wake := in.waiters > 0
 			in.mu.Unlock()
 			if wake {
@@ -144,34 +214,24 @@ func (in *Inbox) wakeOne() {
 	}
 }
 
-// Deliver queues m outside any source, ahead of no one: it takes its turn
-// like a source with one message. It is for messages the socket makes
-// itself, such as connect notifications, and never blocks.
-func (in *Inbox) Deliver(m *wire.Msg) bool {
-	s := &Source{in: in, msgs: []*wire.Msg{m}, queued: true}
-	in.mu.Lock()
-	if in.closed {
-		in.mu.Unlock()
-		m.Release()
-		return false
-	}
-	in.ready = append(in.ready, s)
-	wake := in.waiters > 0
-	in.mu.Unlock()
-	if wake {
-		in.wakeOne()
-	}
-	return true
-}
-
 // popLocked takes the next message in fair order, or nil.
 func (in *Inbox) popLocked() *wire.Msg {
-	if in.head == len(in.ready) {
-		return nil
+	var s *Source
+	for {
+		if in.head == len(in.ready) {
+			return nil
+		}
+		s = in.ready[in.head]
+		in.ready[in.head] = nil
+		in.head++
+		if s.len() > 0 {
+			break
+		}
+		s.queued = false // emptied by Discard
+		if in.head == len(in.ready) {
+			in.ready, in.head = in.ready[:0], 0
+		}
 	}
-	s := in.ready[in.head]
-	in.ready[in.head] = nil
-	in.head++
 	m := s.msgs[s.head]
 	s.msgs[s.head] = nil
 	s.head++
@@ -192,13 +252,7 @@ func (in *Inbox) popLocked() *wire.Msg {
 		in.ready = in.ready[:0]
 		in.head = 0
 	}
-	if s.waiting && (s.hwm == 0 || s.len() < s.hwm) {
-		s.waiting = false
-		select {
-		case s.space <- struct{}{}:
-		default:
-		}
-	}
+	s.wakeLocked()
 	return m
 }
 
@@ -221,7 +275,7 @@ func (in *Inbox) fromCache() *wire.Msg {
 	in.cmu.Unlock()
 	if last {
 		in.mu.Lock()
-		m.SetDrained(in.head == len(in.ready))
+		msgmeta.Of(m).Drained = in.head == len(in.ready)
 		in.mu.Unlock()
 	}
 	return m
@@ -240,7 +294,7 @@ func (in *Inbox) refillLocked() *wire.Msg {
 		m := in.cache[in.chead]
 		in.cache[in.chead] = nil
 		in.chead++
-		m.SetDrained(in.chead == len(in.cache) && in.head == len(in.ready))
+		msgmeta.Of(m).Drained = in.chead == len(in.cache) && in.head == len(in.ready)
 		return m
 	}
 	first := in.popLocked()
@@ -255,7 +309,7 @@ func (in *Inbox) refillLocked() *wire.Msg {
 		}
 		in.cache = append(in.cache, m)
 	}
-	first.SetDrained(len(in.cache) == 0 && in.head == len(in.ready))
+	msgmeta.Of(first).Drained = len(in.cache) == 0 && in.head == len(in.ready)
 	return first
 }
 
@@ -272,7 +326,7 @@ func (in *Inbox) TryRecv() *wire.Msg {
 
 // Recv returns the next message in fair order, waiting while ctx allows. It
 // returns net.ErrClosed once the inbox is closed. The message is marked
-// drained (wire.Msg.Drained) when no other message waited behind it.
+// drained (msgmeta.Meta.Drained) when no other message waited behind it.
 func (in *Inbox) Recv(ctx context.Context) (*wire.Msg, error) {
 	for {
 		if m := in.fromCache(); m != nil {

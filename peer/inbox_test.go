@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/zrouter/zrouter/internal/testutil"
 	"github.com/zrouter/zrouter/wire"
 )
 
@@ -25,9 +26,9 @@ func TestInboxFairQueue(t *testing.T) {
 	in := NewInbox()
 	defer in.Close()
 	a, b, c := in.NewSource(0), in.NewSource(0), in.NewSource(0)
-	require.NoError(t, a.Push(msgs("a", 100), nil))
-	require.NoError(t, b.Push(msgs("b", 3), nil))
-	require.NoError(t, c.Push(msgs("c", 3), nil))
+	require.NoError(t, a.Push(msgs("a", 100), 0, nil))
+	require.NoError(t, b.Push(msgs("b", 3), 0, nil))
+	require.NoError(t, c.Push(msgs("c", 3), 0, nil))
 	var got string
 	for range 9 {
 		m := in.TryRecv()
@@ -50,8 +51,8 @@ func TestInboxBackpressure(t *testing.T) {
 	defer in.Close()
 	s := in.NewSource(4)
 	done := make(chan error, 1)
-	go func() { done <- s.Push(msgs("x", 10), nil) }()
-	checkFor(t, time.Second, func() bool { return s.Len() == 4 })
+	go func() { done <- s.Push(msgs("x", 10), 0, nil) }()
+	testutil.CheckFor(t, time.Second, func() bool { return s.Len() == 4 })
 	select {
 	case <-done:
 		t.Fatal("Push returned while the source was full")
@@ -73,8 +74,8 @@ func TestInboxPushGivesUpWhenGone(t *testing.T) {
 	s := in.NewSource(1)
 	gone := make(chan struct{})
 	done := make(chan error, 1)
-	go func() { done <- s.Push(msgs("x", 3), gone) }()
-	checkFor(t, time.Second, func() bool { return s.Len() == 1 })
+	go func() { done <- s.Push(msgs("x", 3), 0, gone) }()
+	testutil.CheckFor(t, time.Second, func() bool { return s.Len() == 1 })
 	close(gone)
 	assert.Error(t, <-done)
 }
@@ -95,9 +96,10 @@ func TestInboxRecvContextAndClose(t *testing.T) {
 	assert.ErrorIs(t, <-res, net.ErrClosed)
 }
 
-func TestInboxDeliverAndManyWaiters(t *testing.T) {
+func TestInboxPushNotifyAndManyWaiters(t *testing.T) {
 	in := NewInbox()
 	defer in.Close()
+	src := in.NewSource(1)
 	const waiters = 8
 	res := make(chan string, waiters)
 	for range waiters {
@@ -112,22 +114,10 @@ func TestInboxDeliverAndManyWaiters(t *testing.T) {
 		}()
 	}
 	for range waiters {
-		require.True(t, in.Deliver(wire.New([]byte("n"))))
+		src.PushNotify(wire.New([]byte("n"))) // beyond the bound of 1
 	}
 	for range waiters {
 		assert.Equal(t, "n", <-res)
-	}
-}
-
-// checkFor polls fn until it holds or timeout passes.
-func checkFor(t *testing.T, timeout time.Duration, fn func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !fn() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in time")
-		}
-		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -142,7 +132,7 @@ func TestInboxConcurrentReceiversSeeOrder(t *testing.T) {
 		for i := range batch {
 			batch[i] = wire.New([]byte{byte(i >> 8), byte(i)})
 		}
-		require.NoError(t, s.Push(batch, nil))
+		require.NoError(t, s.Push(batch, 0, nil))
 		got := make([][]int, 2)
 		var wg sync.WaitGroup
 		for r := range got {

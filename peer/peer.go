@@ -9,15 +9,21 @@ import (
 	"time"
 
 	"github.com/valyala/bytebufferpool"
+	"github.com/zrouter/zrouter/internal/msgmeta"
+	"github.com/zrouter/zrouter/socket"
 	"github.com/zrouter/zrouter/wire"
 	"github.com/zrouter/zrouter/zmtp"
 )
 
 // Config tunes a connection.
 type Config struct {
-	// IDFrame makes the reader put the peer's routing id in front of every
-	// message it receives, as a ROUTER delivers them.
-	IDFrame bool
+	// ID, when not nil, is put in front of every message the reader
+	// receives, as a ROUTER delivers them with the peer's routing id. Each
+	// message gets a copy of its own.
+	ID []byte
+	// Origin is recorded with every message the reader receives, so that
+	// the socket knows where a message it is given back came from.
+	Origin any
 	// HeartbeatIvl is the interval between PINGs; zero sends none.
 	HeartbeatIvl time.Duration
 	// HeartbeatTTL is the TTL our PINGs ask the peer to apply (rounded down
@@ -49,10 +55,6 @@ var writeBufs bytebufferpool.Pool
 //
 // All methods are safe for concurrent use.
 type Peer struct {
-	// ID is the routing id the owner gave the peer. It is set before Start
-	// and never changes.
-	ID []byte
-
 	conn net.Conn
 	sess *zmtp.Session
 	q    *Queue
@@ -77,9 +79,8 @@ type Peer struct {
 // Start runs a peer over conn, whose handshake produced sess. Messages from
 // the peer go into src; messages in q go to the peer. onExit, if not nil, runs
 // after both goroutines have ended.
-func Start(conn net.Conn, sess *zmtp.Session, id []byte, q *Queue, src *Source, cfg Config, onExit func(*Peer)) *Peer {
+func Start(conn net.Conn, sess *zmtp.Session, q *Queue, src *Source, cfg Config, onExit func(*Peer)) *Peer {
 	p := &Peer{
-		ID:        id,
 		conn:      conn,
 		sess:      sess,
 		q:         q,
@@ -104,7 +105,7 @@ func Start(conn net.Conn, sess *zmtp.Session, id []byte, q *Queue, src *Source, 
 // exit runs as each goroutine returns; the second one to return finishes
 // the peer, so no third goroutine waits for the two.
 func (p *Peer) exit() {
-	p.Close(ClosedByOwner) // the first to end takes the other down
+	p.Close(socket.ClosedByOwner) // the first to end takes the other down
 	if p.running.Add(-1) != 0 {
 		return
 	}
@@ -134,12 +135,12 @@ func (p *Peer) Done() <-chan struct{} { return p.done }
 // Wait blocks until both goroutines of the peer have returned.
 func (p *Peer) Wait() { <-p.exited }
 
-// Reason returns why the peer ended, or Open while it runs.
-func (p *Peer) Reason() CloseReason { return CloseReason(p.reason.Load()) }
+// Reason returns why the peer ended, or socket.Open while it runs.
+func (p *Peer) Reason() socket.CloseReason { return socket.CloseReason(p.reason.Load()) }
 
 // Close ends the peer with the given reason; the first reason given wins.
 // It does not wait; use Wait for that.
-func (p *Peer) Close(reason CloseReason) {
+func (p *Peer) Close(reason socket.CloseReason) {
 	p.closeOnce.Do(func() {
 		p.reason.Store(int32(reason))
 		close(p.done)
@@ -149,20 +150,20 @@ func (p *Peer) Close(reason CloseReason) {
 
 // fail ends the peer with a reason derived from a read or write error.
 func (p *Peer) fail(err error, whenWriting bool) {
-	r := PeerClosed
+	r := socket.PeerClosed
 	var pe *zmtp.ProtocolError
 	var ee *zmtp.PeerError
 	switch {
 	case errors.Is(err, zmtp.ErrMessageTooLarge):
-		r = TooLarge
+		r = socket.TooLarge
 	case errors.As(err, &pe):
-		r = ProtocolError
+		r = socket.ProtocolError
 	case errors.As(err, &ee):
-		r = PeerSentError
+		r = socket.PeerSentError
 	case whenWriting:
-		r = WriteError
+		r = socket.WriteError
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
-		r = PeerClosed
+		r = socket.PeerClosed
 	}
 	p.Close(r)
 }
@@ -171,14 +172,15 @@ func (p *Peer) readLoop() {
 	rd := p.sess.Reader
 	batch := make([]*wire.Msg, 0, batchMsgs)
 	var pushErr error
+	var size, bytes uint64 // of the message being read, and of batch
 	flush := func() {
 		if len(batch) == 0 || pushErr != nil {
 			return
 		}
 		p.blocked.Store(true)
-		pushErr = p.src.Push(batch, p.done)
+		pushErr = p.src.Push(batch, bytes, p.done)
 		p.blocked.Store(false)
-		batch = batch[:0]
+		batch, bytes = batch[:0], 0
 	}
 	var cache wire.Cache
 	rd.BeforeRead = func() {
@@ -216,25 +218,29 @@ func (p *Peer) readLoop() {
 		}
 		if m == nil {
 			m = cache.Get()
-			if p.cfg.IDFrame {
-				m.AppendRef(p.ID)
-				m.SetOrigin(p)
+			if p.cfg.ID != nil {
+				m.AppendFrame(p.cfg.ID)
+			}
+			if p.cfg.Origin != nil {
+				msgmeta.Of(m).Origin = p.cfg.Origin
 			}
 		}
 		if err := rd.ReadFrameInto(m, h); err != nil {
 			p.fail(err, false)
 			return
 		}
+		size += h.Size
 		if h.More() {
 			continue
 		}
 		batch = append(batch, m)
-		m = nil
+		bytes += size
+		m, size = nil, 0
 		if len(batch) == cap(batch) {
 			flush()
 		}
 	}
-	p.Close(ClosedByOwner)
+	p.Close(socket.ClosedByOwner)
 }
 
 // command handles a command frame received after the handshake.
@@ -293,7 +299,7 @@ func (p *Peer) writeLoop() {
 		case now := <-timer.C:
 			armed = false
 			if !hb.tick(p, now) {
-				p.Close(HeartbeatTimeout)
+				p.Close(socket.HeartbeatTimeout)
 				return
 			}
 			arm(now)
@@ -310,10 +316,10 @@ func (p *Peer) writeLoop() {
 			if len(batch) == 0 && len(ctl) == 0 {
 				break
 			}
-			err := w.write(batch, ctl)
+			bytes, err := w.write(batch, ctl)
 			n := len(batch)
 			wire.ReleaseAll(batch)
-			p.q.done(n)
+			p.q.done(n, bytes)
 			if err != nil {
 				p.fail(err, true)
 				return
@@ -421,13 +427,15 @@ func (w *writer) free() {
 	w.iov = w.iov[:0]
 }
 
-func (w *writer) write(batch []*wire.Msg, ctl []byte) error {
+// write writes ctl, then batch, and returns the frame bytes of batch.
+func (w *writer) write(batch []*wire.Msg, ctl []byte) (int, error) {
 	if w.buf == nil {
 		w.buf = writeBufs.Get()
 	}
 	b := append(w.buf.B[:0], ctl...)
 	mark := 0 // start of b not yet in iov
 	plain := w.codec.Plain()
+	bytes := 0
 	for _, m := range batch {
 		frames := m.Frames
 		if len(frames) <= w.skip {
@@ -436,6 +444,7 @@ func (w *writer) write(batch []*wire.Msg, ctl []byte) error {
 		frames = frames[w.skip:]
 		last := len(frames) - 1
 		for i, f := range frames {
+			bytes += len(f)
 			var flags byte
 			if i < last {
 				flags = zmtp.FlagMore
@@ -450,7 +459,7 @@ func (w *writer) write(batch []*wire.Msg, ctl []byte) error {
 		}
 		if len(b)-mark >= maxWriteBatch || len(w.iov) >= maxIovecs-2 {
 			if err := w.flush(b[mark:]); err != nil {
-				return err
+				return bytes, err
 			}
 			b, mark = b[:0], 0
 		}
@@ -459,7 +468,7 @@ func (w *writer) write(batch []*wire.Msg, ctl []byte) error {
 	// Keep the length: the pool sizes its buffers from the lengths it is
 	// given back, and would shrink them to nothing on empty ones.
 	w.buf.B = b
-	return err
+	return bytes, err
 }
 
 func (w *writer) flush(tail []byte) error {

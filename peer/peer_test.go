@@ -2,13 +2,16 @@ package peer
 
 import (
 	"context"
+	"io"
 	"net"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/zrouter/zrouter/socket"
 	"github.com/zrouter/zrouter/wire"
 	"github.com/zrouter/zrouter/zmtp"
 )
@@ -56,6 +59,29 @@ func pair(t *testing.T, maxSize int64) (local net.Conn, ls *zmtp.Session, remote
 	return r.c, r.s, remote, rs
 }
 
+// pipePair is pair over net.Pipe, for tests that run on the fake clock of
+// testing/synctest: the handshakes run in the bubble, and so does
+// everything after.
+func pipePair(t *testing.T, maxSize int64) (local net.Conn, ls *zmtp.Session, remote net.Conn, rs *zmtp.Session) {
+	t.Helper()
+	local, remote = net.Pipe()
+	type res struct {
+		s   *zmtp.Session
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		s, err := zmtp.Handshake(local, &zmtp.Config{SocketType: zmtp.ROUTER, MaxSize: maxSize})
+		ch <- res{s, err}
+	}()
+	rs, err := zmtp.Handshake(remote, &zmtp.Config{SocketType: zmtp.DEALER, Identity: []byte("dealer-1"), MaxSize: -1})
+	require.NoError(t, err)
+	r := <-ch
+	require.NoError(t, r.err)
+	t.Cleanup(func() { remote.Close() })
+	return local, r.s, remote, rs
+}
+
 type harness struct {
 	p      *Peer
 	in     *Inbox
@@ -71,10 +97,21 @@ func startPeer(t *testing.T, cfg Config, maxSize int64, wrap func(net.Conn) net.
 	if wrap != nil {
 		local = wrap(local)
 	}
+	return runPeer(t, cfg, local, ls, remote, rs)
+}
+
+// startPipePeer is startPeer over net.Pipe, for synctest.
+func startPipePeer(t *testing.T, cfg Config) *harness {
+	t.Helper()
+	local, ls, remote, rs := pipePair(t, -1)
+	return runPeer(t, cfg, local, ls, remote, rs)
+}
+
+func runPeer(t *testing.T, cfg Config, local net.Conn, ls *zmtp.Session, remote net.Conn, rs *zmtp.Session) *harness {
 	h := &harness{in: NewInbox(), q: NewQueue(1000, 1), remote: remote, rd: rs.Reader, exited: make(chan struct{})}
-	h.p = Start(local, ls, []byte("dealer-1"), h.q, h.in.NewSource(1000), cfg, func(*Peer) { close(h.exited) })
+	h.p = Start(local, ls, h.q, h.in.NewSource(1000), cfg, func(*Peer) { close(h.exited) })
 	t.Cleanup(func() {
-		h.p.Close(ClosedByOwner)
+		h.p.Close(socket.ClosedByOwner)
 		<-h.exited
 		h.q.Close()
 		h.in.Close()
@@ -109,7 +146,7 @@ func (h *harness) readMsg(t *testing.T) [][]byte {
 }
 
 func TestPeerMessagesBothWays(t *testing.T) {
-	h := startPeer(t, Config{IDFrame: true}, -1, nil)
+	h := startPeer(t, Config{ID: []byte("dealer-1")}, -1, nil)
 	_, err := h.remote.Write(zmtp.AppendMessage(nil, [][]byte{{}, []byte("hello")}))
 	require.NoError(t, err)
 	m, err := h.in.Recv(context.Background())
@@ -177,20 +214,20 @@ func TestPeerCloseReasons(t *testing.T) {
 		name    string
 		maxSize int64
 		send    []byte
-		want    CloseReason
+		want    socket.CloseReason
 	}{
-		{"reserved flag bits", -1, []byte{0x80, 0x00}, ProtocolError},
-		{"oversized frame", 100, zmtp.AppendHeader(nil, 0, 1<<40), TooLarge},
-		{"peer ERROR", -1, zmtp.AppendCommand(nil, &zmtp.Error{Reason: "go away"}), PeerSentError},
-		{"bad command", -1, zmtp.AppendFrame(nil, zmtp.FlagCommand, nil), ProtocolError},
-		{"EOF mid-frame", -1, []byte{0x00, 0x10, 'a'}, PeerClosed},
+		{"reserved flag bits", -1, []byte{0x80, 0x00}, socket.ProtocolError},
+		{"oversized frame", 100, zmtp.AppendHeader(nil, 0, 1<<40), socket.TooLarge},
+		{"peer ERROR", -1, zmtp.AppendCommand(nil, &zmtp.Error{Reason: "go away"}), socket.PeerSentError},
+		{"bad command", -1, zmtp.AppendFrame(nil, zmtp.FlagCommand, nil), socket.ProtocolError},
+		{"EOF mid-frame", -1, []byte{0x00, 0x10, 'a'}, socket.PeerClosed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := startPeer(t, Config{}, tt.maxSize, nil)
 			_, err := h.remote.Write(tt.send)
 			require.NoError(t, err)
-			if tt.want == PeerClosed {
+			if tt.want == socket.PeerClosed {
 				require.NoError(t, h.remote.Close())
 			}
 			select {
@@ -203,54 +240,87 @@ func TestPeerCloseReasons(t *testing.T) {
 	}
 }
 
+// The heartbeat tests run on synctest's fake clock over net.Pipe: a timeout
+// of seconds takes no time, and a loaded machine cannot make them flake.
+
 func TestPeerHeartbeatTimeout(t *testing.T) {
-	h := startPeer(t, Config{HeartbeatIvl: 20 * time.Millisecond, HeartbeatTimeout: 60 * time.Millisecond}, -1, nil)
-	// The remote never answers (it does not even read).
-	select {
-	case <-h.exited:
-	case <-time.After(5 * time.Second):
-		t.Fatal("silent peer was not detected")
-	}
-	assert.Equal(t, HeartbeatTimeout, h.p.Reason())
+	synctest.Test(t, func(t *testing.T) {
+		h := startPipePeer(t, Config{HeartbeatIvl: time.Second, HeartbeatTimeout: 3 * time.Second})
+		// The remote never answers: it reads the PINGs and says nothing.
+		start := time.Now()
+		go func() { _, _ = io.Copy(io.Discard, h.remote) }()
+		<-h.exited
+		assert.Equal(t, socket.HeartbeatTimeout, h.p.Reason())
+		// The first PING goes out after 1s; it is dead 3s after that.
+		assert.Equal(t, 4*time.Second, time.Since(start))
+	})
 }
 
 func TestPeerHeartbeatKeepsAnsweringPeerAlive(t *testing.T) {
-	h := startPeer(t, Config{HeartbeatIvl: 10 * time.Millisecond, HeartbeatTTL: time.Second, HeartbeatTimeout: 50 * time.Millisecond}, -1, nil)
-	// The remote answers every PING with a PONG for 30 PINGs (~300ms, six
-	// timeouts long), checking the TTL we asked for.
-	require.NoError(t, h.remote.SetReadDeadline(time.Now().Add(5*time.Second)))
-	for pings := 0; pings < 30; {
+	synctest.Test(t, func(t *testing.T) {
+		h := startPipePeer(t, Config{HeartbeatIvl: time.Second, HeartbeatTTL: 10 * time.Second, HeartbeatTimeout: 5 * time.Second})
+		// The remote answers every PING with a PONG for 30 PINGs, six
+		// timeouts long, checking the TTL we asked for.
+		start := time.Now()
+		for pings := 0; pings < 30; {
+			hd, err := h.rd.ReadHeader()
+			require.NoError(t, err)
+			require.True(t, hd.IsCommand())
+			body, err := h.rd.ReadCommand(hd)
+			require.NoError(t, err)
+			c, err := zmtp.ParseCommand(body)
+			require.NoError(t, err)
+			ping, ok := c.(*zmtp.Ping)
+			require.True(t, ok)
+			assert.EqualValues(t, 100, ping.TTL, "TTL in tenths of a second")
+			_, err = h.remote.Write(zmtp.AppendCommand(nil, &zmtp.Pong{Context: ping.Context}))
+			require.NoError(t, err)
+			pings++
+		}
+		assert.Equal(t, 30*time.Second, time.Since(start), "one PING a second")
+		assert.Equal(t, socket.Open, h.p.Reason())
+	})
+}
+
+func TestPeerHonoursPeerTTL(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startPipePeer(t, Config{})
+		go func() { _, _ = io.Copy(io.Discard, h.remote) }()
+		// A PING asking for a 2.5s TTL, then silence: we must hang up
+		// 2.5s later.
+		_, err := h.remote.Write(zmtp.AppendCommand(nil, &zmtp.Ping{TTL: 25}))
+		require.NoError(t, err)
+		start := time.Now()
+		<-h.exited
+		assert.Equal(t, socket.HeartbeatTimeout, h.p.Reason())
+		assert.Equal(t, 2500*time.Millisecond, time.Since(start))
+	})
+}
+
+// TestPeerCutsLongPingContext: libzmq answers a PING whose context is longer
+// than 16 bytes with the first 16, and keeps the connection.
+func TestPeerCutsLongPingContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startPipePeer(t, Config{})
+		long := "0123456789abcdef and 24 more bytes......"
+		ping := zmtp.AppendHeader(nil, zmtp.FlagCommand, 1+4+2+len(long))
+		ping = append(append(append(ping, 4), "PING"...), 0, 0)
+		_, err := h.remote.Write(append(ping, long...))
+		require.NoError(t, err)
 		hd, err := h.rd.ReadHeader()
 		require.NoError(t, err)
-		require.True(t, hd.IsCommand())
 		body, err := h.rd.ReadCommand(hd)
 		require.NoError(t, err)
 		c, err := zmtp.ParseCommand(body)
 		require.NoError(t, err)
-		ping, ok := c.(*zmtp.Ping)
-		require.True(t, ok)
-		assert.EqualValues(t, 10, ping.TTL, "TTL in tenths of a second")
-		_, err = h.remote.Write(zmtp.AppendCommand(nil, &zmtp.Pong{Context: ping.Context}))
+		assert.Equal(t, &zmtp.Pong{Context: []byte(long[:16])}, c)
+
+		_, err = h.remote.Write(zmtp.AppendMessage(nil, [][]byte{[]byte("still here")}))
 		require.NoError(t, err)
-		pings++
-	}
-	assert.Equal(t, Open, h.p.Reason())
-}
-
-func TestPeerHonoursPeerTTL(t *testing.T) {
-	h := startPeer(t, Config{}, -1, nil)
-	// A PING asking for a 0.1s TTL, then silence: we must hang up.
-	_, err := h.remote.Write(zmtp.AppendCommand(nil, &zmtp.Ping{TTL: 1}))
-	require.NoError(t, err)
-	select {
-	case <-h.exited:
-	case <-time.After(5 * time.Second):
-		t.Fatal("peer TTL not honoured")
-	}
-	assert.Equal(t, HeartbeatTimeout, h.p.Reason())
-}
-
-func TestCloseReasonString(t *testing.T) {
-	assert.Equal(t, "heartbeat timeout", HeartbeatTimeout.String())
-	assert.Equal(t, "unknown", CloseReason(99).String())
+		m, err := h.in.Recv(context.Background())
+		require.NoError(t, err, "the connection stays up")
+		assert.Equal(t, "still here", string(m.Frames[0]))
+		m.Release()
+		assert.Equal(t, socket.Open, h.p.Reason())
+	})
 }

@@ -45,11 +45,13 @@ type Queue struct {
 	hwm  int
 	skip int
 	wake chan struct{} // capacity 1: tells the writer there is work
+	idle chan struct{} // closed when nothing is left to write; nil without waiters
 
 	pushed  atomic.Uint64
 	written atomic.Uint64
 	direct  atomic.Uint64
 	dropped atomic.Uint64
+	bytes   atomic.Uint64
 }
 
 // NewQueue returns a queue that holds at most hwm messages (0: no limit).
@@ -77,6 +79,19 @@ func (q *Queue) Push(m *wire.Msg) error {
 }
 
 func (q *Queue) fullLocked() bool { return q.hwm > 0 && len(q.msgs)-q.head >= q.hwm }
+
+// SetHWM changes the high-water mark to n (0: no limit). Messages already
+// queued stay; Push refuses more until the queue is below the new mark,
+// and senders waiting in PushWait go in when it is above what is queued.
+func (q *Queue) SetHWM(n int) {
+	q.mu.Lock()
+	q.hwm = n
+	if q.space != nil && !q.fullLocked() {
+		close(q.space)
+		q.space = nil
+	}
+	q.mu.Unlock()
+}
 
 // pushLocked appends m and unlocks q.mu.
 func (q *Queue) pushLocked(m *wire.Msg) {
@@ -159,13 +174,53 @@ type QueueStats struct {
 	Queued  int    // messages waiting or being written
 	Pushed  uint64 // messages accepted
 	Written uint64 // messages handed to the connection
+	Bytes   uint64 // frame bytes of Written, the frames the writer skips left out
 	Direct  uint64 // of Written, messages the sender wrote itself (Peer.WriteNow)
 	Dropped uint64 // messages dropped at the high-water mark
 }
 
 // Stats returns the queue's counters.
 func (q *Queue) Stats() QueueStats {
-	return QueueStats{Queued: q.Len(), Pushed: q.pushed.Load(), Written: q.written.Load(), Direct: q.direct.Load(), Dropped: q.dropped.Load()}
+	return QueueStats{Queued: q.Len(), Pushed: q.pushed.Load(), Written: q.written.Load(), Bytes: q.bytes.Load(),
+		Direct: q.direct.Load(), Dropped: q.dropped.Load()}
+}
+
+// idleLocked reports whether nothing is queued, being written, or left of a
+// direct write.
+func (q *Queue) idleLocked() bool {
+	return q.head == len(q.msgs) && q.taken == 0 && !q.busy && len(q.pending) == 0
+}
+
+// wakeIdleLocked wakes WaitIdle callers once the queue is idle.
+func (q *Queue) wakeIdleLocked() {
+	if q.idle != nil && (q.closed || q.idleLocked()) {
+		close(q.idle)
+		q.idle = nil
+	}
+}
+
+// WaitIdle waits until every message pushed so far has been written (or
+// the queue is closed), or until gone is closed or ctx ends, whose errors
+// it returns.
+func (q *Queue) WaitIdle(ctx context.Context, gone <-chan struct{}) error {
+	q.mu.Lock()
+	if q.closed || q.idleLocked() {
+		q.mu.Unlock()
+		return nil
+	}
+	if q.idle == nil {
+		q.idle = make(chan struct{})
+	}
+	ch := q.idle
+	q.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-gone:
+		return net.ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Close drops every queued message and makes Push fail from now on. Waiters
@@ -184,6 +239,7 @@ func (q *Queue) Close() {
 		close(q.space)
 		q.space = nil
 	}
+	q.wakeIdleLocked()
 	q.mu.Unlock()
 	for _, m := range msgs {
 		m.Release()
@@ -263,10 +319,11 @@ func (q *Queue) acquire() (uint64, bool) {
 }
 
 // finish ends a direct write begun by acquire on connection conn. When sent,
-// the message counts as written and rest is what the connection did not
-// take, for the writer to send first. When not, nothing of it went out and
-// the caller keeps it. finish wakes the writer when anything waits for it.
-func (q *Queue) finish(conn uint64, rest []byte, sent bool) {
+// the message, of bytes frame bytes, counts as written and rest is what the
+// connection did not take, for the writer to send first. When not, nothing
+// of it went out and the caller keeps it. finish wakes the writer when
+// anything waits for it.
+func (q *Queue) finish(conn uint64, rest []byte, sent bool, bytes int) {
 	q.mu.Lock()
 	q.busy = false
 	if sent && len(rest) > 0 && conn == q.conn && !q.closed {
@@ -274,24 +331,29 @@ func (q *Queue) finish(conn uint64, rest []byte, sent bool) {
 		q.tails++
 	}
 	work := q.waitingLocked()
+	q.wakeIdleLocked()
 	q.mu.Unlock()
 	if sent {
 		q.pushed.Add(1)
 		q.written.Add(1)
 		q.direct.Add(1)
+		q.bytes.Add(uint64(bytes))
 	}
 	if work {
 		q.signal()
 	}
 }
 
-// done records that the writer finished with k taken messages.
-func (q *Queue) done(k int) {
+// done records that the writer finished with k taken messages, of bytes
+// frame bytes.
+func (q *Queue) done(k, bytes int) {
 	q.mu.Lock()
 	q.taken -= k
 	q.busy = false
+	q.wakeIdleLocked()
 	q.mu.Unlock()
 	q.written.Add(uint64(k))
+	q.bytes.Add(uint64(bytes))
 }
 
 // resetControl forgets control bytes and the tail of a direct write meant

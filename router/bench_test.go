@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/zrouter/zrouter/socket"
 	"github.com/zrouter/zrouter/wire"
 	"github.com/zrouter/zrouter/zmtp"
 )
@@ -34,7 +35,7 @@ type benchPeer struct {
 	sess *zmtp.Session
 }
 
-func benchRouter(b *testing.B, opts ...Option) *Router {
+func benchRouter(b *testing.B, opts ...socket.Option) *Router {
 	b.Helper()
 	r, err := New(opts...)
 	require.NoError(b, err)

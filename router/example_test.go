@@ -8,6 +8,7 @@ import (
 
 	"github.com/zrouter/zrouter/dealer"
 	"github.com/zrouter/zrouter/router"
+	"github.com/zrouter/zrouter/socket"
 )
 
 // waitPeers waits until r has admitted n peers, or ctx ends.
@@ -99,7 +100,7 @@ func ExampleRouter_requestReply() {
 		panic(err)
 	}
 
-	client, err := dealer.New(dealer.WithRoutingID([]byte("client-1")))
+	client, err := dealer.New(socket.WithRoutingID([]byte("client-1")))
 	if err != nil {
 		panic(err)
 	}
@@ -165,7 +166,7 @@ func ExampleRouter_loadBalancer() {
 		workers.Wait()
 	}()
 	for _, name := range names {
-		w, err := dealer.New(dealer.WithRoutingID([]byte(name)))
+		w, err := dealer.New(socket.WithRoutingID([]byte(name)))
 		if err != nil {
 			panic(err)
 		}

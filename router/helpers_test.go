@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/zrouter/zrouter/internal/testutil"
+	"github.com/zrouter/zrouter/socket"
 	"github.com/zrouter/zrouter/wire"
 	"github.com/zrouter/zrouter/zmtp"
 )
@@ -70,9 +72,14 @@ func (p *rawPeer) recv() []string {
 	return out
 }
 
-func newRouter(t *testing.T, opts ...Option) *Router {
+// noLinger comes first in the options of the tests' routers: they drop what
+// is queued at Close, as a test that does not test linger wants, unless a
+// later option says otherwise.
+var noLinger = socket.WithLinger(0)
+
+func newRouter(t *testing.T, opts ...socket.Option) *Router {
 	t.Helper()
-	r, err := New(opts...)
+	r, err := New(append([]socket.Option{noLinger}, opts...)...)
 	require.NoError(t, err)
 	require.NoError(t, r.Bind("tcp://127.0.0.1:0"))
 	t.Cleanup(func() { require.NoError(t, r.Close()) })
@@ -106,16 +113,5 @@ func sendStrings(t *testing.T, r *Router, frames ...string) error {
 
 func waitPeers(t *testing.T, r *Router, n int) {
 	t.Helper()
-	checkFor(t, 5*time.Second, func() bool { return r.Stats().Peers == n })
-}
-
-func checkFor(t *testing.T, timeout time.Duration, fn func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !fn() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in time")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testutil.CheckFor(t, 5*time.Second, func() bool { return r.Stats().Peers == n })
 }

@@ -9,9 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zrouter/zrouter/socket"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/zrouter/zrouter/peer"
+	"github.com/zrouter/zrouter/internal/testutil"
 	"github.com/zrouter/zrouter/wire"
 	"github.com/zrouter/zrouter/zmtp"
 )
@@ -47,7 +49,7 @@ func TestGeneratedRoutingIDs(t *testing.T) {
 }
 
 func TestDuplicateIDRefused(t *testing.T) {
-	r := newRouter(t, WithNotify(true))
+	r := newRouter(t, WithNotify(NotifyConnect|NotifyDisconnect))
 	first := dialRaw(t, r.Addr(), zmtp.DEALER, "dup")
 	assert.Equal(t, []string{"dup", ""}, recvStrings(t, r), "connect notification")
 	second := dialRaw(t, r.Addr(), zmtp.DEALER, "dup")
@@ -55,7 +57,7 @@ func TestDuplicateIDRefused(t *testing.T) {
 	require.NoError(t, second.conn.SetReadDeadline(time.Now().Add(5*time.Second)))
 	_, err := second.s.Reader.ReadHeader()
 	assert.Error(t, err)
-	checkFor(t, 5*time.Second, func() bool { return r.Stats().RefusedDup == 1 })
+	testutil.CheckFor(t, 5*time.Second, func() bool { return r.Stats().RefusedDuplicateID == 1 })
 	// The first still owns the id.
 	require.NoError(t, sendStrings(t, r, "dup", "still-you"))
 	assert.Equal(t, []string{"still-you"}, first.recv())
@@ -70,16 +72,16 @@ func TestHandoverTakesOverID(t *testing.T) {
 	require.NoError(t, first.conn.SetReadDeadline(time.Now().Add(5*time.Second)))
 	_, err := first.s.Reader.ReadHeader()
 	assert.Error(t, err)
-	checkFor(t, 5*time.Second, func() bool {
+	testutil.CheckFor(t, 5*time.Second, func() bool {
 		s := r.Stats()
-		return s.Peers == 1 && s.CloseReasons[peer.Replaced] == 1
+		return s.Peers == 1 && s.CloseReasons[socket.Replaced] == 1
 	})
 	require.NoError(t, sendStrings(t, r, "dup", "new-owner"))
 	assert.Equal(t, []string{"new-owner"}, second.recv())
 }
 
 func TestPeerDownWithQueuedMessages(t *testing.T) {
-	r := newRouter(t, WithSendHWM(0))
+	r := newRouter(t, socket.WithSendHWM(0))
 	p := dialRaw(t, r.Addr(), zmtp.DEALER, "gone")
 	waitPeers(t, r, 1)
 	big := make([]byte, 256<<10)
@@ -102,13 +104,40 @@ func TestUnknownIDDroppedOrReported(t *testing.T) {
 
 	m := newRouter(t, WithMandatory(true))
 	err := sendStrings(t, m, "nobody", "x")
-	var ue *UnroutableError
+	var ue *socket.UnroutableError
 	require.ErrorAs(t, err, &ue)
 	assert.Equal(t, []byte("nobody"), ue.ID)
-	assert.ErrorIs(t, err, ErrHostUnreachable)
+	assert.ErrorIs(t, err, socket.ErrHostUnreachable)
 
-	err = m.Send(context.Background(), wire.Get())
-	assert.ErrorIs(t, err, ErrNoRoutingID)
+}
+
+// TestNothingToSendIsDropped: a message that would put nothing on the wire,
+// a routing id alone or no frame at all, is dropped and counted, and Send
+// reports success, as libzmq's ROUTER does. Nothing reaches the peer, and
+// nothing counts as sent.
+func TestNothingToSendIsDropped(t *testing.T) {
+	for _, mode := range []Mode{Standard, LoadBalancer} {
+		t.Run(mode.String(), func(t *testing.T) {
+			r := newRouter(t, WithMode(mode), WithMandatory(true))
+			p := dialRaw(t, r.Addr(), zmtp.DEALER, "peer")
+			waitPeers(t, r, 1)
+			require.NoError(t, r.Send(context.Background(), wire.Get()))
+			if mode == Standard {
+				require.NoError(t, sendStrings(t, r, "peer"))
+				require.NoError(t, sendStrings(t, r, "peer", "after"))
+			} else {
+				require.NoError(t, sendStrings(t, r, "after"))
+			}
+			assert.Equal(t, []string{"after"}, p.recv(), "the first message the peer gets")
+			testutil.CheckFor(t, 10*time.Second, func() bool { return r.Stats().MsgsOut == 1 }, "the one message counted as sent")
+			st := r.Stats()
+			want := uint64(1)
+			if mode == Standard {
+				want = 2
+			}
+			assert.Equal(t, want, st.DroppedEmpty)
+		})
+	}
 }
 
 // stallPeer connects a peer that never reads and fills the router's queue
@@ -117,11 +146,11 @@ func stallPeer(t *testing.T, r *Router, id string) *rawPeer {
 	p := dialRaw(t, r.Addr(), zmtp.DEALER, id)
 	waitPeers(t, r, 1)
 	big := make([]byte, 1<<20)
-	checkFor(t, 10*time.Second, func() bool {
+	testutil.CheckFor(t, 10*time.Second, func() bool {
 		m := wire.New([]byte(id), big)
 		if err := r.TrySend(m); err != nil {
 			m.Release()
-			return errors.Is(err, ErrWouldBlock)
+			return errors.Is(err, socket.ErrWouldBlock)
 		}
 		return false
 	})
@@ -129,13 +158,13 @@ func stallPeer(t *testing.T, r *Router, id string) *rawPeer {
 }
 
 func TestMandatoryFullQueue(t *testing.T) {
-	r := newRouter(t, WithMandatory(true), WithSendHWM(4))
+	r := newRouter(t, WithMandatory(true), socket.WithSendHWM(4))
 	p := stallPeer(t, r, "slow")
 
 	// TrySend reports at once.
 	m := wire.New([]byte("slow"), []byte("x"))
 	defer m.Release()
-	assert.ErrorIs(t, r.TrySend(m), ErrWouldBlock)
+	assert.ErrorIs(t, r.TrySend(m), socket.ErrWouldBlock)
 
 	// Send waits while ctx allows.
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
@@ -149,26 +178,27 @@ func TestMandatoryFullQueue(t *testing.T) {
 	require.NoError(t, p.conn.Close())
 	select {
 	case err := <-res:
-		assert.ErrorIs(t, err, ErrHostUnreachable)
+		assert.ErrorIs(t, err, socket.ErrHostUnreachable)
 	case <-time.After(10 * time.Second):
 		t.Fatal("Send waited forever on a departed peer")
 	}
 }
 
 func TestFullQueueDropsAndCounts(t *testing.T) {
-	r := newRouter(t, WithSendHWM(4))
+	r := newRouter(t, socket.WithSendHWM(4))
 	p := dialRaw(t, r.Addr(), zmtp.DEALER, "slow")
 	waitPeers(t, r, 1)
 	big := make([]byte, 1<<20)
 	for range 100 {
 		require.NoError(t, r.SendFrames(context.Background(), []byte("slow"), big))
 	}
-	s := r.Stats()
-	require.Len(t, s.PeerStats, 1)
-	ps := s.PeerStats[0]
+	peers := r.Peers()
+	require.Len(t, peers, 1)
+	ps := peers[0]
 	assert.LessOrEqual(t, ps.Queued, 4+1, "the queue stays within its mark plus the batch being written")
-	assert.Equal(t, uint64(100), uint64(ps.Queued)+ps.Sent+ps.Dropped, "every message is queued, written or counted as dropped")
-	assert.Positive(t, ps.Dropped)
+	assert.Equal(t, uint64(100), uint64(ps.Queued)+ps.MsgsOut+ps.DroppedHWM, "every message is queued, written or counted as dropped")
+	assert.Positive(t, ps.DroppedHWM)
+	assert.Equal(t, ps.DroppedHWM, r.Stats().DroppedHWM)
 	_ = p
 }
 
@@ -207,14 +237,14 @@ func TestLoadBalancerRoundRobinAndHealing(t *testing.T) {
 func TestLoadBalancerNoPeer(t *testing.T) {
 	r := newRouter(t, WithMode(LoadBalancer))
 	require.NoError(t, sendStrings(t, r, "x"))
-	checkFor(t, time.Second, func() bool { return r.Stats().Unroutable == 1 })
+	testutil.CheckFor(t, time.Second, func() bool { return r.Stats().Unroutable == 1 })
 
 	m := newRouter(t, WithMode(LoadBalancer), WithMandatory(true))
-	assert.ErrorIs(t, sendStrings(t, m, "x"), ErrHostUnreachable)
+	assert.ErrorIs(t, sendStrings(t, m, "x"), socket.ErrHostUnreachable)
 }
 
 func TestFairQueuedReceive(t *testing.T) {
-	r := newRouter(t, WithRecvHWM(10000))
+	r := newRouter(t, socket.WithRecvHWM(10000))
 	chatty := dialRaw(t, r.Addr(), zmtp.DEALER, "chatty")
 	quiet := dialRaw(t, r.Addr(), zmtp.DEALER, "quiet")
 	waitPeers(t, r, 2)
@@ -224,9 +254,9 @@ func TestFairQueuedReceive(t *testing.T) {
 	}
 	_, err := chatty.conn.Write(burst)
 	require.NoError(t, err)
-	checkFor(t, 5*time.Second, func() bool { return r.Stats().MsgsIn == 1000 })
+	testutil.CheckFor(t, 5*time.Second, func() bool { return r.Stats().MsgsIn == 1000 })
 	quiet.send("q")
-	checkFor(t, 5*time.Second, func() bool { return r.Stats().MsgsIn == 1001 })
+	testutil.CheckFor(t, 5*time.Second, func() bool { return r.Stats().MsgsIn == 1001 })
 	// The quiet peer's message comes within the next two, not after the
 	// chatty peer's thousand.
 	first := recvStrings(t, r)
@@ -235,7 +265,7 @@ func TestFairQueuedReceive(t *testing.T) {
 }
 
 func TestRecvHWMPushesBack(t *testing.T) {
-	r := newRouter(t, WithRecvHWM(10))
+	r := newRouter(t, socket.WithRecvHWM(10))
 	p := dialRaw(t, r.Addr(), zmtp.DEALER, "p")
 	waitPeers(t, r, 1)
 	var burst []byte
@@ -244,7 +274,7 @@ func TestRecvHWMPushesBack(t *testing.T) {
 	}
 	go func() { _, _ = p.conn.Write(burst) }()
 	// Nothing is read from the router: it must stop at its bound.
-	checkFor(t, 5*time.Second, func() bool { return r.Stats().MsgsIn >= 10 })
+	testutil.CheckFor(t, 5*time.Second, func() bool { return r.Stats().MsgsIn >= 10 })
 	time.Sleep(50 * time.Millisecond)
 	assert.LessOrEqual(t, r.Stats().MsgsIn, uint64(10+128), "bounded by RCVHWM plus one read batch")
 	for i := range 5000 {
@@ -254,7 +284,7 @@ func TestRecvHWMPushesBack(t *testing.T) {
 }
 
 func TestNotifyAndProbe(t *testing.T) {
-	r := newRouter(t, WithNotify(true), WithProbe(true))
+	r := newRouter(t, WithNotify(NotifyConnect|NotifyDisconnect), socket.WithProbe(true))
 	p := dialRaw(t, r.Addr(), zmtp.DEALER, "n")
 	assert.Equal(t, []string{"n", ""}, recvStrings(t, r), "connect")
 	assert.Equal(t, []string{""}, p.recv(), "probe")
@@ -268,33 +298,33 @@ func TestOverlongIdentityRefused(t *testing.T) {
 	require.NoError(t, p.conn.SetReadDeadline(time.Now().Add(5*time.Second)))
 	_, err := p.s.Reader.ReadHeader()
 	assert.Error(t, err, "the connection is closed")
-	checkFor(t, 5*time.Second, func() bool { return r.Stats().HandshakeErr == 1 })
+	testutil.CheckFor(t, 5*time.Second, func() bool { return r.Stats().HandshakeFailed == 1 })
 	assert.Zero(t, r.Stats().Peers)
 }
 
 func TestMaxPeers(t *testing.T) {
-	r := newRouter(t, WithMaxPeers(1))
+	r := newRouter(t, socket.WithMaxPeers(1))
 	dialRaw(t, r.Addr(), zmtp.DEALER, "a")
 	waitPeers(t, r, 1)
 	b := dialRaw(t, r.Addr(), zmtp.DEALER, "b")
 	require.NoError(t, b.conn.SetReadDeadline(time.Now().Add(5*time.Second)))
 	_, err := b.s.Reader.ReadHeader()
 	assert.Error(t, err)
-	assert.EqualValues(t, 1, r.Stats().RefusedMax)
+	assert.EqualValues(t, 1, r.Stats().RefusedMaxPeers)
 }
 
 func TestMaxMsgSizeClosesConnection(t *testing.T) {
-	r := newRouter(t, WithMaxMsgSize(1024))
+	r := newRouter(t, socket.WithMaxMsgSize(1024))
 	p := dialRaw(t, r.Addr(), zmtp.DEALER, "big")
 	waitPeers(t, r, 1)
 	_, err := p.conn.Write(zmtp.AppendHeader(nil, 0, 1<<50))
 	require.NoError(t, err)
 	waitPeers(t, r, 0)
-	assert.EqualValues(t, 1, r.Stats().CloseReasons[peer.TooLarge])
+	assert.EqualValues(t, 1, r.Stats().CloseReasons[socket.TooLarge])
 }
 
 func TestHandshakeTimeoutAndSilentConnections(t *testing.T) {
-	r := newRouter(t, WithHandshakeTimeout(200*time.Millisecond))
+	r := newRouter(t, socket.WithHandshakeTimeout(200*time.Millisecond))
 	// Silent connections do not delay a real peer.
 	var silent []net.Conn
 	for range 50 {
@@ -316,7 +346,7 @@ func TestHandshakeTimeoutAndSilentConnections(t *testing.T) {
 		assert.NotErrorIs(t, err, errors.New("timeout"))
 		c.Close()
 	}
-	checkFor(t, 5*time.Second, func() bool { return r.Stats().HandshakeErr == 50 })
+	testutil.CheckFor(t, 5*time.Second, func() bool { return r.Stats().HandshakeFailed == 50 })
 }
 
 func TestIncompatibleSocketTypeRefused(t *testing.T) {
@@ -351,13 +381,13 @@ func TestIncompatibleSocketTypeRefused(t *testing.T) {
 		}
 	}
 	assert.Equal(t, []string{"READY", "ERROR"}, names)
-	checkFor(t, 5*time.Second, func() bool { return r.Stats().HandshakeErr == 1 })
+	testutil.CheckFor(t, 5*time.Second, func() bool { return r.Stats().HandshakeFailed == 1 })
 	assert.Zero(t, r.Stats().Peers)
 }
 
 func TestRouterConnectWithRoutingID(t *testing.T) {
-	server := newRouter(t, WithRoutingID([]byte("server")))
-	client, err := New(WithRoutingID([]byte("client")))
+	server := newRouter(t, socket.WithRoutingID([]byte("server")))
+	client, err := New(socket.WithRoutingID([]byte("client")))
 	require.NoError(t, err)
 	defer client.Close()
 	require.NoError(t, client.Connect(server.Addr(), ConnectRoutingID([]byte("srv"))))
@@ -372,7 +402,7 @@ func TestRouterConnectWithRoutingID(t *testing.T) {
 func TestReconnect(t *testing.T) {
 	server := newRouter(t)
 	addr := server.Addr()
-	client, err := New(WithReconnect(10*time.Millisecond, 50*time.Millisecond))
+	client, err := New(socket.WithReconnectInterval(10*time.Millisecond), socket.WithReconnectMax(50*time.Millisecond))
 	require.NoError(t, err)
 	defer client.Close()
 	require.NoError(t, client.Connect(addr, ConnectRoutingID([]byte("s"))))
@@ -390,17 +420,17 @@ func TestReconnect(t *testing.T) {
 }
 
 func TestOptionsValidated(t *testing.T) {
-	_, err := New(WithRoutingID([]byte{0, 1}))
-	assert.ErrorIs(t, err, ErrBadRoutingID)
-	_, err = New(WithRoutingID([]byte{}))
-	assert.ErrorIs(t, err, ErrBadRoutingID)
-	_, err = New(WithSendHWM(-1))
+	_, err := New(socket.WithRoutingID([]byte{0, 1}))
+	assert.ErrorIs(t, err, socket.ErrBadRoutingID)
+	_, err = New(socket.WithRoutingID([]byte{}))
+	assert.ErrorIs(t, err, socket.ErrBadRoutingID)
+	_, err = New(socket.WithSendHWM(-1))
 	assert.Error(t, err)
 	r, err := New()
 	require.NoError(t, err)
 	defer r.Close()
 	assert.Error(t, r.Bind("ipc:///tmp/x"))
-	assert.ErrorIs(t, r.Connect("tcp://127.0.0.1:1", ConnectRoutingID(make([]byte, 256))), ErrBadRoutingID)
+	assert.ErrorIs(t, r.Connect("tcp://127.0.0.1:1", ConnectRoutingID(make([]byte, 256))), socket.ErrBadRoutingID)
 }
 
 func TestCloseUnblocksRecvAndIsIdempotent(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	zmq4 "github.com/go-zeromq/zmq4"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/zrouter/zrouter/socket"
 )
 
 // Tests against go-zeromq/zmq4, the pure-Go ZeroMQ peers, over TCP.
@@ -68,10 +69,10 @@ func TestZmq4DealerEcho(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, want, zmq4Strings(got))
 	}
-	s := r.Stats()
-	require.Len(t, s.PeerStats, 1)
-	assert.Equal(t, []byte("zmq4-dealer"), s.PeerStats[0].ID, "the READY identity is the routing id")
-	assert.Equal(t, "DEALER", s.PeerStats[0].SocketType)
+	peers := r.Peers()
+	require.Len(t, peers, 1)
+	assert.Equal(t, []byte("zmq4-dealer"), peers[0].ID, "the READY identity is the routing id")
+	assert.Equal(t, "DEALER", peers[0].SocketType)
 }
 
 func TestZmq4ReqEcho(t *testing.T) {
@@ -96,7 +97,7 @@ func TestZmq4ReqEcho(t *testing.T) {
 }
 
 func TestZmq4RouterToRouter(t *testing.T) {
-	r, err := New(WithRoutingID([]byte("zr")))
+	r, err := New(socket.WithRoutingID([]byte("zr")))
 	require.NoError(t, err)
 	require.NoError(t, r.Bind("tcp://127.0.0.1:0"))
 	defer r.Close()

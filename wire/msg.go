@@ -1,6 +1,11 @@
 package wire
 
-import "sync"
+import (
+	"sync"
+	"unsafe"
+
+	"github.com/zrouter/zrouter/internal/msgmeta"
+)
 
 // LargeFrame is the size from which a frame gets storage of its own instead of
 // sharing the message's arena. Large frames are then written to the network
@@ -19,6 +24,11 @@ const inlineSize = 128
 // A frame added with [Msg.AppendRef] is referenced, not copied; its memory
 // stays the caller's and must not change until the message is released.
 //
+// Frames is an ordinary slice: it may be resliced, reordered, or given
+// frames of the caller's own, and the Append methods go on working on what
+// it holds. A message received from a socket owns all of its frames, the
+// routing id included, so changing one changes nothing else.
+//
 // A Msg is not safe for concurrent use. Handing a message to a socket's Send
 // transfers ownership: the caller must not touch it afterwards.
 type Msg struct {
@@ -28,14 +38,15 @@ type Msg struct {
 	// The fields a message's every use touches come first, and the
 	// storage of up to four frames' headers sits right after them, so
 	// that a small message lies in a few adjacent cache lines.
-	spans    []int32 // per frame: offset in ab, or -1
-	ab       []byte  // small frames, back to back: inline or *arena
-	origin   any     // where the message came from, for the socket that made it
-	released bool    // set by Release and cleared by Get: a second Release panics
-	drained  bool    // no other message waited when the socket delivered this one
+	ab       []byte // small frames, back to back: inline or *arena
+	meta     msgmeta.Meta
+	released bool // set by Release and cleared by Get: a second Release panics
 	fbuf     [4][]byte
-	sbuf     [4]int32
 	inline   [inlineSize]byte
+
+	// fheap is the largest array Frames has grown into beyond fbuf, kept
+	// for reuse after Reset.
+	fheap [][]byte
 
 	arena *[]byte // pooled storage once inline is too small
 	// retired is the arena before the last growth. It goes back to the
@@ -48,11 +59,14 @@ type Msg struct {
 
 var msgPool = sync.Pool{New: func() any { return newMsg() }}
 
+func init() {
+	msgmeta.Of = func(m any) *msgmeta.Meta { return &m.(*Msg).meta }
+}
+
 // newMsg returns a message whose first frames' headers use its own storage.
 func newMsg() *Msg {
 	m := new(Msg)
 	m.Frames = m.fbuf[:0]
-	m.spans = m.sbuf[:0]
 	return m
 }
 
@@ -97,8 +111,16 @@ func (m *Msg) AppendString(s string) {
 // AppendRef appends p as the last frame without copying it. The caller keeps
 // ownership of p's memory and must not modify it while the message lives.
 func (m *Msg) AppendRef(p []byte) {
-	m.Frames = append(m.Frames, p)
-	m.spans = append(m.spans, -1)
+	m.addFrame(p)
+}
+
+// addFrame appends f to Frames, remembering the array Frames grows into.
+func (m *Msg) addFrame(f []byte) {
+	grow := len(m.Frames) == cap(m.Frames)
+	m.Frames = append(m.Frames, f)
+	if grow && cap(m.Frames) > cap(m.fheap) {
+		m.fheap = m.Frames[:0]
+	}
 }
 
 // NewFrame appends a frame of n bytes owned by the message and returns it for
@@ -108,8 +130,7 @@ func (m *Msg) NewFrame(n int) []byte {
 	if n >= LargeFrame {
 		b := getBuf(n)
 		m.large = append(m.large, b)
-		m.Frames = append(m.Frames, *b)
-		m.spans = append(m.spans, -1)
+		m.addFrame(*b)
 		return *b
 	}
 	if m.ab == nil {
@@ -121,8 +142,7 @@ func (m *Msg) NewFrame(n int) []byte {
 	}
 	m.ab = m.ab[:off+n]
 	f := m.ab[off : off+n : off+n]
-	m.Frames = append(m.Frames, f)
-	m.spans = append(m.spans, int32(off))
+	m.addFrame(f)
 	return f
 }
 
@@ -133,7 +153,7 @@ func (m *Msg) NewFrame(n int) []byte {
 // LargeFrame; otherwise ResizeLast panics.
 func (m *Msg) ResizeLast(n int) []byte {
 	last := len(m.Frames) - 1
-	if last < 0 || len(m.large) == 0 || n < LargeFrame || m.spans[last] >= 0 {
+	if last < 0 || len(m.large) == 0 || n < LargeFrame {
 		panic("wire: ResizeLast on a frame that is not large")
 	}
 	b := m.large[len(m.large)-1]
@@ -156,13 +176,16 @@ func (m *Msg) ResizeLast(n int) []byte {
 }
 
 // growArena moves the small frames to pooled storage of at least need bytes
-// and points them at their new place.
+// and points every frame of Frames that lies in the old arena at its new
+// place. It goes by where each frame's bytes are, not by its index, so
+// frames the caller dropped, moved or replaced are handled alike.
 func (m *Msg) growArena(need int) {
 	if need < 4*inlineSize {
 		need = 4 * inlineSize
 	}
+	old := m.ab
 	nb := getBuf(need)
-	b := append((*nb)[:0], m.ab...)
+	b := append((*nb)[:0], old...)
 	*nb = b
 	if m.retired != nil {
 		putBuf(m.retired)
@@ -170,10 +193,16 @@ func (m *Msg) growArena(need int) {
 	m.retired = m.arena // nil when the frames were inline
 	m.arena = nb
 	m.ab = b
-	for i, off := range m.spans {
-		if off >= 0 {
-			n := int32(len(m.Frames[i]))
-			m.Frames[i] = b[off : off+n : off+n]
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(old)))
+	end := base + uintptr(len(old))
+	for i, f := range m.Frames {
+		if len(f) == 0 {
+			m.Frames[i] = b[:0:0] // nothing to move; let go of the old arena
+			continue
+		}
+		if p := uintptr(unsafe.Pointer(unsafe.SliceData(f))); p >= base && p < end {
+			off := int(p - base)
+			m.Frames[i] = b[off : off+len(f) : off+len(f)]
 		}
 	}
 }
@@ -195,30 +224,18 @@ func (m *Msg) Reset() {
 		m.large[i] = nil
 	}
 	m.large = m.large[:0]
+	// Frames may have been resliced or replaced by the caller: clear what
+	// it shows and the arrays the message owns, and start again on those.
 	clear(m.Frames)
-	m.Frames = m.Frames[:0]
-	m.spans = m.spans[:0]
-	m.origin = nil
-	m.drained = false
+	clear(m.fbuf[:])
+	if m.fheap != nil {
+		clear(m.fheap[:cap(m.fheap)])
+		m.Frames = m.fheap
+	} else {
+		m.Frames = m.fbuf[:0]
+	}
+	m.meta = msgmeta.Meta{}
 }
-
-// SetOrigin records where the message came from. A socket sets it on the
-// messages it receives, so that a reply sent in the same message can skip a
-// lookup; Reset clears it.
-func (m *Msg) SetOrigin(o any) { m.origin = o }
-
-// Origin returns what SetOrigin recorded, or nil.
-func (m *Msg) Origin() any { return m.origin }
-
-// SetDrained records whether the socket delivering m had no other message
-// waiting at that moment; Reset clears it.
-func (m *Msg) SetDrained(d bool) { m.drained = d }
-
-// Drained reports what SetDrained recorded. A socket that is given the
-// message back to send takes it as a hint that its sender has no more work
-// queued, and writes it to the network at once rather than leave it to be
-// batched with messages that are not coming.
-func (m *Msg) Drained() bool { return m.drained }
 
 // Release returns the message and its storage to the pools. The message and
 // every frame it held must not be used afterwards. Releasing a message twice

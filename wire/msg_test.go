@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/zrouter/zrouter/internal/msgmeta"
 )
 
 // pattern returns n bytes that differ from those of another seed.
@@ -98,14 +99,14 @@ func TestArenaGrowth(t *testing.T) {
 	require.Greater(t, moves, 3, "the arena must have moved")
 
 	arena := m.arenaBytes()
+	off := 0
 	for i, f := range m.Frames {
 		if len(f) == 0 {
 			continue
 		}
-		off := m.spans[i]
-		require.GreaterOrEqual(t, off, int32(0), "frame %d lives in the arena", i)
 		assert.Same(t, &arena[off], &f[0], "frame %d points into the current arena", i)
 		assert.Equal(t, len(f), cap(f), "frame %d must not be able to grow into its neighbour", i)
+		off += len(f)
 	}
 }
 
@@ -134,7 +135,6 @@ func TestLargeFrameOwnStorage(t *testing.T) {
 	m.AppendFrame(big)
 	m.AppendFrame([]byte("tail"))
 	require.Equal(t, [][]byte{[]byte("small"), big, []byte("tail")}, m.Frames)
-	assert.Equal(t, int32(-1), m.spans[1], "a large frame is not in the arena")
 	require.Len(t, m.large, 1)
 	assert.Same(t, &(*m.large[0])[0], &m.Frames[1][0])
 	assert.Len(t, m.arenaBytes(), len("small")+len("tail"), "only small frames use the arena")
@@ -395,7 +395,7 @@ func TestAppendOwnFrame(t *testing.T) {
 func TestReleaseAllAndCache(t *testing.T) {
 	ms := []*Msg{New([]byte("a")), New(make([]byte, 2000)), New(make([]byte, LargeFrame))}
 	for _, m := range ms {
-		m.SetOrigin("somewhere")
+		msgmeta.Of(m).Origin = "somewhere"
 	}
 	ReleaseAll(ms)
 	for _, m := range ms {
@@ -406,7 +406,7 @@ func TestReleaseAllAndCache(t *testing.T) {
 	for range 3 {
 		m := c.Get()
 		assert.Empty(t, m.Frames)
-		assert.Nil(t, m.Origin(), "Reset clears the origin")
+		assert.Nil(t, msgmeta.Of(m).Origin, "Reset clears the origin")
 		m.AppendString("reused")
 		seen[m] = true
 		m.Release()
@@ -418,11 +418,72 @@ func TestReleaseAllAndCache(t *testing.T) {
 	assert.Panics(t, func() { ReleaseAll([]*Msg{m}) }, "a message released twice")
 }
 
-func TestResetClearsDrained(t *testing.T) {
+func TestResetClearsMeta(t *testing.T) {
 	m := New([]byte("a"))
-	m.SetDrained(true)
-	assert.True(t, m.Drained())
+	msgmeta.Of(m).Drained = true
+	msgmeta.Of(m).Origin = m
 	m.Reset()
-	assert.False(t, m.Drained())
+	assert.Equal(t, msgmeta.Meta{}, *msgmeta.Of(m))
 	m.Release()
+}
+
+// TestReslicedFrames edits Frames as ordinary Go code does (dropping,
+// reordering and replacing frames) and then adds frames until the arena has
+// moved several times: every frame must keep its bytes, and nothing may
+// panic.
+func TestReslicedFrames(t *testing.T) {
+	edits := []struct {
+		name string
+		edit func(m *Msg) [][]byte // returns the frames m should now hold
+	}{
+		{name: "drop first", edit: func(m *Msg) [][]byte {
+			m.Frames = m.Frames[1:]
+			return framesOf(m)
+		}},
+		{name: "drop last", edit: func(m *Msg) [][]byte {
+			m.Frames = m.Frames[:len(m.Frames)-1]
+			return framesOf(m)
+		}},
+		{name: "swap", edit: func(m *Msg) [][]byte {
+			m.Frames[0], m.Frames[2] = m.Frames[2], m.Frames[0]
+			return framesOf(m)
+		}},
+		{name: "replace", edit: func(m *Msg) [][]byte {
+			m.Frames[1] = []byte("the caller's own bytes")
+			return framesOf(m)
+		}},
+		{name: "new slice", edit: func(m *Msg) [][]byte {
+			m.Frames = [][]byte{m.Frames[3], m.Frames[0]}
+			return framesOf(m)
+		}},
+		{name: "emptied", edit: func(m *Msg) [][]byte {
+			m.Frames = m.Frames[:0]
+			return nil
+		}},
+		{name: "nil", edit: func(m *Msg) [][]byte {
+			m.Frames = nil
+			return nil
+		}},
+	}
+	for _, tc := range edits {
+		t.Run(tc.name, func(t *testing.T) {
+			m := New([]byte("id"), nil, pattern(1, 100), pattern(2, LargeFrame), pattern(3, 50))
+			want := tc.edit(m)
+			for i := range 100 {
+				f := pattern(byte(i), 90)
+				m.AppendFrame(f)
+				want = append(want, f)
+				require.Equal(t, len(want), len(m.Frames), "append %d", i)
+				for j := range want {
+					require.Equal(t, want[j], m.Frames[j], "frame %d after append %d", j, i)
+				}
+			}
+			m.Release()
+			m = Get()
+			defer m.Release()
+			assert.Empty(t, m.Frames, "a recycled message starts empty")
+			m.AppendString("next")
+			assert.Equal(t, [][]byte{[]byte("next")}, m.Frames)
+		})
+	}
 }

@@ -130,8 +130,8 @@ func parseError(data []byte) (*Error, error) {
 	return &Error{Reason: string(data[1 : 1+n])}, nil
 }
 
-// MaxPingContext is the largest PING context this package sends or accepts
-// (RFC 37 leaves it open; libzmq uses up to 16 bytes).
+// MaxPingContext is the largest PING context this package sends or keeps
+// (RFC 37: "up to 16 octets"); libzmq cuts a longer one to this size.
 const MaxPingContext = 16
 
 // Ping is the PING heartbeat command.
@@ -163,13 +163,15 @@ func (c *Ping) Append(b []byte) []byte {
 	return append(b, c.context()...)
 }
 
+// parsePing decodes a PING. A context longer than MaxPingContext bytes is
+// cut to that size, as libzmq cuts it before echoing it in its PONG.
 func parsePing(data []byte) (*Ping, error) {
 	if len(data) < 2 {
 		return nil, protoErr("PING without a TTL")
 	}
 	ctx := data[2:]
 	if len(ctx) > MaxPingContext {
-		return nil, protoErr("PING context of %d bytes, at most %d allowed", len(ctx), MaxPingContext)
+		ctx = ctx[:MaxPingContext]
 	}
 	return &Ping{TTL: uint16(data[0])<<8 | uint16(data[1]), Context: ctx}, nil
 }

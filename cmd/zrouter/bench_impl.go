@@ -8,6 +8,8 @@ import (
 	"log"
 	"sync"
 
+	"github.com/zrouter/zrouter/socket"
+
 	zmq4 "github.com/go-zeromq/zmq4"
 	"github.com/zrouter/zrouter/dealer"
 	"github.com/zrouter/zrouter/router"
@@ -21,7 +23,7 @@ func zrouterImpl() benchImpl {
 	return benchImpl{
 		name: "zrouter",
 		serve: func(hwm int) (*benchServer, error) {
-			r, err := router.New(router.WithSendHWM(hwm), router.WithRecvHWM(hwm))
+			r, err := router.New(socket.WithSendHWM(hwm), socket.WithRecvHWM(hwm))
 			if err != nil {
 				return nil, err
 			}
@@ -43,7 +45,7 @@ func zrouterImpl() benchImpl {
 			}, nil
 		},
 		dial: func(endpoint string, hwm int) (benchClient, error) {
-			d, err := dealer.New(dealer.WithSendHWM(hwm), dealer.WithRecvHWM(hwm))
+			d, err := dealer.New(socket.WithSendHWM(hwm), socket.WithRecvHWM(hwm))
 			if err != nil {
 				return nil, err
 			}

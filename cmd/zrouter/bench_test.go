@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zrouter/zrouter/socket"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/zrouter/zrouter/router"
@@ -56,7 +58,7 @@ func faultyImpl(bad int, drop bool) benchImpl {
 	im := zrouterImpl()
 	im.name = "faulty"
 	im.serve = func(hwm int) (*benchServer, error) {
-		r, err := router.New(router.WithSendHWM(hwm))
+		r, err := router.New(socket.WithSendHWM(hwm))
 		if err != nil {
 			return nil, err
 		}

@@ -106,7 +106,7 @@ func newBroker(cfg brokerConfig) (*broker, error) {
 		}
 	}()
 	var err error
-	if b.front, err = router.New(cfg.sock.routerOptions(cfg.log.With("socket", "frontend"))...); err != nil {
+	if b.front, err = router.New(cfg.sock.options(cfg.log.With("socket", "frontend"))...); err != nil {
 		return nil, err
 	}
 	if err := b.front.Bind(cfg.frontend); err != nil {
@@ -114,16 +114,7 @@ func newBroker(cfg brokerConfig) (*broker, error) {
 	}
 	blog := cfg.log.With("socket", "backend")
 	if cfg.mode == lbRoundRobin {
-		opts := []dealer.Option{
-			dealer.WithLogger(blog),
-			dealer.WithSendHWM(cfg.sock.sndHWM),
-			dealer.WithRecvHWM(cfg.sock.rcvHWM),
-			dealer.WithMaxMsgSize(cfg.sock.maxMsgSize),
-		}
-		if hb := cfg.sock.heartbeat; hb > 0 {
-			opts = append(opts, dealer.WithHeartbeat(hb, 3*hb, hb))
-		}
-		if b.backD, err = dealer.New(opts...); err != nil {
+		if b.backD, err = dealer.New(cfg.sock.options(blog)...); err != nil {
 			return nil, err
 		}
 		if err := b.backD.Bind(cfg.backend); err != nil {
@@ -132,7 +123,7 @@ func newBroker(cfg brokerConfig) (*broker, error) {
 	} else {
 		// Mandatory: a request for a worker that has gone is an error,
 		// so it can go to the next ready worker instead of being lost.
-		opts := append(cfg.sock.routerOptions(blog), router.WithMandatory(true))
+		opts := append(cfg.sock.options(blog), router.WithMandatory(true))
 		if b.backR, err = router.New(opts...); err != nil {
 			return nil, err
 		}
@@ -180,7 +171,7 @@ func (b *broker) run(ctx context.Context) {
 func (b *broker) sources() []source {
 	srcs := []source{{"frontend", b.front.Stats}}
 	if b.backD != nil {
-		srcs = append(srcs, source{"backend", func() router.Stats { return dealerStats(b.backD.Stats()) }})
+		srcs = append(srcs, source{"backend", b.backD.Stats})
 	} else {
 		srcs = append(srcs, source{"backend", b.backR.Stats})
 	}
@@ -200,12 +191,6 @@ func (b *broker) extras() []extra {
 		{name: "broker_queue_dropped_total", help: "Requests dropped because the wait queue was full.", counter: true,
 			value: b.queueDropped.Load},
 	}
-}
-
-// dealerStats puts a dealer's counters in the router's shape: messages it
-// dropped because their connection ended count as unroutable.
-func dealerStats(s dealer.Stats) router.Stats {
-	return router.Stats{Peers: s.Peers, MsgsIn: s.Received, MsgsOut: s.Sent, MsgsDirect: s.SentDirect, Unroutable: s.Dropped}
 }
 
 // runRR is zmq_proxy(frontend ROUTER, backend DEALER): requests
@@ -437,7 +422,7 @@ func (l *readyLoop) fromWorker(ctx context.Context, m *wire.Msg) {
 // has doubled since the last time.
 func (l *readyLoop) prune() {
 	live := make(map[string]bool)
-	for _, ps := range l.b.backR.Stats().PeerStats {
+	for _, ps := range l.b.backR.Peers() {
 		live[string(ps.ID)] = true
 	}
 	var kept lb.Ready[worker]

@@ -12,9 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zrouter/zrouter/socket"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/zrouter/zrouter/dealer"
+	"github.com/zrouter/zrouter/internal/testutil"
 	"github.com/zrouter/zrouter/wire"
 )
 
@@ -27,7 +30,7 @@ func runningBroker(t *testing.T, mode string, queue int) *broker {
 		backend:  "tcp://127.0.0.1:0",
 		mode:     mode,
 		queue:    queue,
-		sock:     sockFlags{sndHWM: 1000, rcvHWM: 1000, maxMsgSize: -1},
+		sock:     defaultSockFlags,
 	})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -95,7 +98,7 @@ func TestBrokerRoundRobin(t *testing.T) {
 	ctx := testCtx(t)
 	startWorker(t, b, "w1", false, false)
 	startWorker(t, b, "w2", false, false)
-	checkFor(t, "two workers connected", func() bool { return b.backD.Stats().Peers == 2 })
+	testutil.CheckFor(t, 10*time.Second, func() bool { return b.backD.Stats().Peers == 2 }, "two workers connected")
 
 	clients := []*dealer.Dealer{newDealer(t, b.frontendAddr()), newDealer(t, b.frontendAddr())}
 	seen := map[string]int{}
@@ -124,10 +127,10 @@ func TestBrokerRoundRobin(t *testing.T) {
 
 	// A message counts as sent once its write has returned, which may be
 	// after the client has it.
-	checkFor(t, "frontend counters", func() bool {
+	testutil.CheckFor(t, 10*time.Second, func() bool {
 		st := b.sources()[0].stats()
 		return st.MsgsIn == 21 && st.MsgsOut == 21
-	})
+	}, "frontend counters")
 }
 
 // TestBrokerReady: workers that speak the ready protocol, with and without
@@ -143,7 +146,7 @@ func TestBrokerReady(t *testing.T) {
 			b := runningBroker(t, lbReady, 10)
 			ctx := testCtx(t)
 			startWorker(t, b, "w1", true, tc.delim)
-			checkFor(t, "worker ready", func() bool { return b.readyWorkers.Load() == 1 })
+			testutil.CheckFor(t, 10*time.Second, func() bool { return b.readyWorkers.Load() == 1 }, "worker ready")
 
 			clients := []*dealer.Dealer{newDealer(t, b.frontendAddr()), newDealer(t, b.frontendAddr())}
 			for i := range 5 {
@@ -153,7 +156,7 @@ func TestBrokerReady(t *testing.T) {
 					assert.Equal(t, frames("", "w1:"+req), recvFrames(t, ctx, c))
 				}
 			}
-			checkFor(t, "worker ready again", func() bool { return b.readyWorkers.Load() == 1 })
+			testutil.CheckFor(t, 10*time.Second, func() bool { return b.readyWorkers.Load() == 1 }, "worker ready again")
 			assert.Zero(t, b.queueDropped.Load())
 		})
 	}
@@ -167,9 +170,9 @@ func TestBrokerReadyRawWorker(t *testing.T) {
 	ctx := testCtx(t)
 	w := newDealer(t, b.backendAddr())
 	require.NoError(t, w.SendFrames(ctx, nil, []byte("READY")))
-	checkFor(t, "worker ready", func() bool { return b.readyWorkers.Load() == 1 })
+	testutil.CheckFor(t, 10*time.Second, func() bool { return b.readyWorkers.Load() == 1 }, "worker ready")
 
-	c := newDealer(t, b.frontendAddr(), dealer.WithRoutingID([]byte("client-1")))
+	c := newDealer(t, b.frontendAddr(), socket.WithRoutingID([]byte("client-1")))
 	require.NoError(t, c.SendFrames(ctx, nil, []byte("hello")))
 	assert.Equal(t, frames("", "client-1", "", "hello"), recvFrames(t, ctx, w))
 	require.NoError(t, w.SendFrames(ctx, nil, []byte("client-1"), nil, []byte("world")))
@@ -188,23 +191,23 @@ func TestBrokerReadyQueue(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, gone.Connect(b.backendAddr()))
 	require.NoError(t, gone.SendFrames(ctx, nil, []byte(readyMsg)))
-	checkFor(t, "gone worker ready", func() bool { return b.readyWorkers.Load() == 1 })
+	testutil.CheckFor(t, 10*time.Second, func() bool { return b.readyWorkers.Load() == 1 }, "gone worker ready")
 	require.NoError(t, gone.Close())
-	checkFor(t, "gone worker disconnected", func() bool { return b.backR.Stats().Peers == 0 })
+	testutil.CheckFor(t, 10*time.Second, func() bool { return b.backR.Stats().Peers == 0 }, "gone worker disconnected")
 
 	c := newDealer(t, b.frontendAddr())
 	for i := range 4 {
 		require.NoError(t, c.SendFrames(ctx, nil, fmt.Appendf(nil, "r%d", i)))
 	}
-	checkFor(t, "two queued, two dropped", func() bool {
+	testutil.CheckFor(t, 10*time.Second, func() bool {
 		return b.queued.Load() == 2 && b.queueDropped.Load() == 2
-	})
+	}, "two queued, two dropped")
 	assert.Zero(t, b.readyWorkers.Load(), "the gone worker's entry was used up")
 
 	startWorker(t, b, "w1", true, true)
 	assert.Equal(t, frames("", "w1:r0"), recvFrames(t, ctx, c))
 	assert.Equal(t, frames("", "w1:r1"), recvFrames(t, ctx, c))
-	checkFor(t, "queue empty", func() bool { return b.queued.Load() == 0 })
+	testutil.CheckFor(t, 10*time.Second, func() bool { return b.queued.Load() == 0 }, "queue empty")
 }
 
 // TestBrokerReadyPrune: ready entries of workers that came and went are
@@ -219,9 +222,9 @@ func TestBrokerReadyPrune(t *testing.T) {
 	for range dead {
 		require.NoError(t, w.SendFrames(ctx, nil, []byte(readyMsg)))
 	}
-	checkFor(t, "entries queued", func() bool { return b.readyWorkers.Load() == dead })
+	testutil.CheckFor(t, 10*time.Second, func() bool { return b.readyWorkers.Load() == dead }, "entries queued")
 	require.NoError(t, w.Close())
-	checkFor(t, "worker gone", func() bool { return b.backR.Stats().Peers == 0 })
+	testutil.CheckFor(t, 10*time.Second, func() bool { return b.backR.Stats().Peers == 0 }, "worker gone")
 	// A new worker's announcements take the queue to 2048, where the gone
 	// worker's entries are pruned: fewer than 1500 entries can only be
 	// the new worker's.
@@ -229,7 +232,7 @@ func TestBrokerReadyPrune(t *testing.T) {
 	for range live {
 		require.NoError(t, w2.SendFrames(ctx, nil, []byte(readyMsg)))
 	}
-	checkFor(t, "dead entries pruned", func() bool { return b.readyWorkers.Load() == live })
+	testutil.CheckFor(t, 10*time.Second, func() bool { return b.readyWorkers.Load() == live }, "dead entries pruned")
 }
 
 func TestBrokerStatsAndMetrics(t *testing.T) {
@@ -245,9 +248,9 @@ func TestBrokerStatsAndMetrics(t *testing.T) {
 	obs, err := observe(ctx, log, 10*time.Millisecond, "127.0.0.1:0", b.sources(), b.extras())
 	require.NoError(t, err)
 	defer obs.stop()
-	checkFor(t, "stats line", func() bool {
+	testutil.CheckFor(t, 10*time.Second, func() bool {
 		return contains(logs.String(), "msg=stats frontend.peers=1 frontend.msgs_in=1 frontend.msgs_out=1")
-	})
+	}, "stats line")
 	assert.Contains(t, logs.String(), "backend.peers=1")
 	assert.Contains(t, logs.String(), "frontend.msgs_direct=")
 	assert.Contains(t, logs.String(), "broker_queue_dropped_total=0")
@@ -277,7 +280,7 @@ func TestBrokerStatsAndMetrics(t *testing.T) {
 
 	// Close reasons appear once a peer has gone.
 	require.NoError(t, c.Close())
-	checkFor(t, "client gone", func() bool { return b.front.Stats().Peers == 0 })
+	testutil.CheckFor(t, 10*time.Second, func() bool { return b.front.Stats().Peers == 0 }, "client gone")
 	resp, err = http.Get("http://" + obs.metrics.addr.String() + "/metrics")
 	require.NoError(t, err)
 	body, err = io.ReadAll(resp.Body)
@@ -304,7 +307,7 @@ func TestBrokerCommand(t *testing.T) {
 			c := newDealer(t, front)
 			require.NoError(t, c.SendFrames(ctx, nil, []byte("ping")))
 			assert.Equal(t, frames("", "w:ping"), recvFrames(t, ctx, c))
-			checkFor(t, "stats logged", func() bool { return contains(cmd.stderr.String(), `"msg":"stats"`) })
+			testutil.CheckFor(t, 10*time.Second, func() bool { return contains(cmd.stderr.String(), `"msg":"stats"`) }, "stats logged")
 			assert.Contains(t, cmd.stderr.String(), `"msg":"metrics: serving"`)
 			assert.Equal(t, exitOK, cmd.stop(t), "stderr:\n%s", cmd.stderr.String())
 			assert.Contains(t, cmd.stderr.String(), `"msg":"broker: shutting down"`)
@@ -324,9 +327,9 @@ func TestBrokerMalformedReplies(t *testing.T) {
 			if mode == lbReady {
 				lead = [][]byte{{}}
 				require.NoError(t, w.SendFrames(ctx, nil, []byte(readyMsg)))
-				checkFor(t, "worker ready", func() bool { return b.readyWorkers.Load() == 1 })
+				testutil.CheckFor(t, 10*time.Second, func() bool { return b.readyWorkers.Load() == 1 }, "worker ready")
 			}
-			c := newDealer(t, b.frontendAddr(), dealer.WithRoutingID([]byte("cl")))
+			c := newDealer(t, b.frontendAddr(), socket.WithRoutingID([]byte("cl")))
 			require.NoError(t, c.SendFrames(ctx, nil, []byte("q")))
 			got := recvFrames(t, ctx, w)
 			assert.Equal(t, append(lead, frames("cl", "", "q")...), got)

@@ -10,8 +10,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/zrouter/zrouter/socket"
+
 	"github.com/zrouter/zrouter/dealer"
-	"github.com/zrouter/zrouter/transport"
 	"github.com/zrouter/zrouter/wire"
 )
 
@@ -89,7 +90,7 @@ func demo(ctx context.Context, cfg demoConfig) (demoTotals, error) {
 		backend:  "tcp://127.0.0.1:0",
 		mode:     cfg.mode,
 		queue:    max(1000, cfg.clients*cfg.window),
-		sock:     sockFlags{sndHWM: 1000, rcvHWM: 1000, maxMsgSize: -1},
+		sock:     defaultSockFlags,
 		log:      cfg.log,
 	})
 	if err != nil {
@@ -113,7 +114,7 @@ func demo(ctx context.Context, cfg demoConfig) (demoTotals, error) {
 		}
 	}()
 	connect := func(ep string) (*dealer.Dealer, error) {
-		d, err := dealer.New(dealer.WithLogger(cfg.log))
+		d, err := dealer.New(socket.WithLogger(cfg.log))
 		if err != nil {
 			return nil, err
 		}
@@ -233,7 +234,7 @@ func (w demoWorker) run(ctx context.Context) {
 		if err != nil {
 			return
 		}
-		if w.work > 0 && !transport.Sleep(ctx, w.work) {
+		if w.work > 0 && !pause(ctx, w.work) {
 			m.Release()
 			return
 		}
@@ -287,5 +288,18 @@ func (c demoClient) run(ctx context.Context) {
 		if !send() {
 			return
 		}
+	}
+}
+
+// pause waits for d or until ctx ends, and reports whether the full wait
+// elapsed.
+func pause(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/zrouter/zrouter/internal/testutil"
 )
 
 // TestDemo runs the demo briefly in both modes: requests flow, every reply
@@ -45,7 +46,7 @@ func TestDemo(t *testing.T) {
 
 func TestDemoCommandStopsOnCancel(t *testing.T) {
 	cmd := start(t, "demo", "--workers", "2", "--clients", "2")
-	checkFor(t, "first figures line", func() bool { return contains(cmd.stdout.String(), "req/s") })
+	testutil.CheckFor(t, 10*time.Second, func() bool { return contains(cmd.stdout.String(), "req/s") }, "first figures line")
 	assert.Equal(t, exitOK, cmd.stop(t), cmd.stderr.String())
 	assert.Contains(t, cmd.stdout.String(), "demo: done after")
 }

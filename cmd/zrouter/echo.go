@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/zrouter/zrouter/socket"
+
 	"github.com/zrouter/zrouter/router"
 )
 
@@ -15,29 +17,37 @@ type sockFlags struct {
 	maxMsgSize int64
 	heartbeat  time.Duration
 	maxPeers   int
+	linger     time.Duration
 }
+
+// defaultSockFlags are the flags' defaults, for the devices a command runs
+// without flags of its own (the demo).
+var defaultSockFlags = sockFlags{sndHWM: 1000, rcvHWM: 1000, maxMsgSize: -1, linger: time.Second}
 
 func addSockFlags(f *flags) *sockFlags {
 	s := &sockFlags{}
-	f.IntVar(&s.sndHWM, "sndhwm", 1000, "messages queued per peer before sending drops (0 = no limit)")
-	f.IntVar(&s.rcvHWM, "rcvhwm", 1000, "messages waiting per peer before reading pauses (0 = no limit)")
-	f.Int64Var(&s.maxMsgSize, "max-msg-size", -1, "close a peer that sends a bigger frame, in bytes (-1 = no limit)")
-	f.DurationVar(&s.heartbeat, "heartbeat", 0, "ZMTP PING interval; silent peers are dropped after it (0 = off)")
-	f.IntVar(&s.maxPeers, "max-peers", 0, "refuse connections beyond this many peers per socket (0 = no limit)")
+	d := defaultSockFlags
+	f.IntVar(&s.sndHWM, "sndhwm", d.sndHWM, "messages queued per peer before sending drops (0 = no limit)")
+	f.IntVar(&s.rcvHWM, "rcvhwm", d.rcvHWM, "messages waiting per peer before reading pauses (0 = no limit)")
+	f.Int64Var(&s.maxMsgSize, "max-msg-size", d.maxMsgSize, "close a peer that sends a bigger frame, in bytes (-1 = no limit)")
+	f.DurationVar(&s.heartbeat, "heartbeat", d.heartbeat, "ZMTP PING interval; silent peers are dropped after it (0 = off)")
+	f.IntVar(&s.maxPeers, "max-peers", d.maxPeers, "refuse connections beyond this many peers per socket (0 = no limit)")
+	f.DurationVar(&s.linger, "linger", d.linger, "on SIGINT or SIGTERM, how long queued messages may take to go out (-1 = until they have)")
 	return s
 }
 
-// routerOptions returns the router options of s, logging to log.
-func (s *sockFlags) routerOptions(log *slog.Logger) []router.Option {
-	opts := []router.Option{
-		router.WithLogger(log),
-		router.WithSendHWM(s.sndHWM),
-		router.WithRecvHWM(s.rcvHWM),
-		router.WithMaxMsgSize(s.maxMsgSize),
-		router.WithMaxPeers(s.maxPeers),
+// options returns the socket options of s, logging to log.
+func (s *sockFlags) options(log *slog.Logger) []socket.Option {
+	opts := []socket.Option{
+		socket.WithLogger(log),
+		socket.WithSendHWM(s.sndHWM),
+		socket.WithRecvHWM(s.rcvHWM),
+		socket.WithMaxMsgSize(s.maxMsgSize),
+		socket.WithMaxPeers(s.maxPeers),
+		socket.WithLinger(s.linger),
 	}
 	if s.heartbeat > 0 {
-		opts = append(opts, router.WithHeartbeat(s.heartbeat, 3*s.heartbeat, s.heartbeat))
+		opts = append(opts, socket.WithHeartbeat(socket.Heartbeat{Interval: s.heartbeat, TTL: 3 * s.heartbeat, Timeout: s.heartbeat}))
 	}
 	return opts
 }
@@ -69,7 +79,7 @@ func runEcho(ctx context.Context, c *cli, args []string) error {
 	if err := required(f, map[string]string{"bind": *bind}); err != nil {
 		return err
 	}
-	r, err := router.New(sock.routerOptions(log)...)
+	r, err := router.New(sock.options(log)...)
 	if err != nil {
 		return err
 	}

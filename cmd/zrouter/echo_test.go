@@ -3,10 +3,13 @@ package main
 import (
 	"fmt"
 	"testing"
+	"time"
+
+	"github.com/zrouter/zrouter/socket"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/zrouter/zrouter/dealer"
+	"github.com/zrouter/zrouter/internal/testutil"
 )
 
 // TestEchoCommand runs 'zrouter echo' in-process with zrouter dealers as
@@ -22,7 +25,7 @@ func TestEchoCommand(t *testing.T) {
 		}
 	}()
 
-	a := newDealer(t, ep, dealer.WithRoutingID([]byte("client-a")))
+	a := newDealer(t, ep, socket.WithRoutingID([]byte("client-a")))
 	b := newDealer(t, ep)
 	for i := range 20 {
 		reqA := frames("", fmt.Sprintf("a-%d", i))
@@ -40,9 +43,9 @@ func TestEchoCommand(t *testing.T) {
 func TestEchoCommandBindError(t *testing.T) {
 	ep := freeEndpoint(t)
 	first := start(t, "echo", "--bind", ep)
-	checkFor(t, "first echo listening", func() bool {
+	testutil.CheckFor(t, 10*time.Second, func() bool {
 		return contains(first.stderr.String(), "echo: listening")
-	})
+	}, "first echo listening")
 	var out, errOut syncBuffer
 	code := run(testCtx(t), []string{"echo", "--bind", ep}, &out, &errOut)
 	assert.Equal(t, exitError, code)

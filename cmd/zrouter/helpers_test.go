@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/zrouter/zrouter/dealer"
+	"github.com/zrouter/zrouter/socket"
 )
 
 const (
@@ -27,12 +28,6 @@ func testCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-// checkFor polls cond until it holds, failing the test after waitFor.
-func checkFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	require.Eventually(t, cond, waitFor, tick, what)
-}
-
 // freeEndpoint returns tcp://127.0.0.1:PORT with a port that was free a
 // moment ago.
 func freeEndpoint(t *testing.T) string {
@@ -46,7 +41,7 @@ func freeEndpoint(t *testing.T) string {
 
 // newDealer returns a zrouter dealer connected to endpoint, closed when the
 // test ends.
-func newDealer(t *testing.T, endpoint string, opts ...dealer.Option) *dealer.Dealer {
+func newDealer(t *testing.T, endpoint string, opts ...socket.Option) *dealer.Dealer {
 	t.Helper()
 	d, err := dealer.New(opts...)
 	require.NoError(t, err)

@@ -13,13 +13,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/zrouter/zrouter/router"
+	"github.com/zrouter/zrouter/socket"
 )
 
 // source is a socket whose counters the stats line and the metrics report.
 type source struct {
 	name  string              // the value of the "socket" label
-	stats func() router.Stats // read when reporting, never cached
+	stats func() socket.Stats // read when reporting, never cached
 }
 
 // extra is one more figure of a device (a broker's queue, say), read when
@@ -60,10 +60,11 @@ func statsLoop(ctx context.Context, log *slog.Logger, ivl time.Duration, srcs []
 					"peers", st.Peers,
 					"msgs_in", st.MsgsIn,
 					"msgs_out", st.MsgsOut,
-					"msgs_direct", st.MsgsDirect,
+					"msgs_direct", st.MsgsOutDirect,
 					"in_per_sec", int64(rate),
 					"dropped_hwm", st.DroppedHWM,
 					"unroutable", st.Unroutable,
+					"dropped_closed", st.DroppedClosed,
 				))
 			}
 			for _, e := range extras {
@@ -74,14 +75,16 @@ func statsLoop(ctx context.Context, log *slog.Logger, ivl time.Duration, srcs []
 	}
 }
 
-// routerCollector exports router.Stats as Prometheus metrics, reading
+// routerCollector exports socket.Stats as Prometheus metrics, reading
 // Stats() of every source at scrape time.
 type routerCollector struct {
 	srcs []source
 
 	peers, connected, disconnected *prometheus.Desc
 	msgsIn, msgsOut, msgsDirect    *prometheus.Desc
+	bytesIn, bytesOut              *prometheus.Desc
 	droppedHWM, unroutable         *prometheus.Desc
+	droppedClosed, droppedEmpty    *prometheus.Desc
 	refused, handshakeErr, closes  *prometheus.Desc
 }
 
@@ -98,8 +101,13 @@ func newRouterCollector(srcs []source) *routerCollector {
 		msgsIn:       d("messages_received_total", "Messages received from peers."),
 		msgsOut:      d("messages_sent_total", "Messages written to peers."),
 		msgsDirect:   d("messages_sent_direct_total", "Of the messages sent, those Send wrote itself, with no hand-off to a writer goroutine."),
+		bytesIn:      d("received_bytes_total", "Frame bytes of the messages received from peers."),
+		bytesOut:     d("sent_bytes_total", "Frame bytes of the messages written to peers."),
 		droppedHWM:   d("messages_dropped_hwm_total", "Messages dropped at a peer's send high-water mark."),
 		unroutable:   d("messages_unroutable_total", "Messages dropped for want of a peer to take them."),
+		droppedClosed: d("messages_dropped_closed_total",
+			"Messages queued for a connection that ended, or still queued when the socket closed."),
+		droppedEmpty: d("messages_dropped_empty_total", "Messages with nothing to put on the wire."),
 		refused:      d("connections_refused_total", "Connections refused after their handshake.", "cause"),
 		handshakeErr: d("handshake_failures_total", "Connections whose ZMTP handshake failed."),
 		closes:       d("peer_closes_total", "Peers gone, by why they went.", "reason"),
@@ -109,7 +117,7 @@ func newRouterCollector(srcs []source) *routerCollector {
 // Describe implements prometheus.Collector.
 func (c *routerCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.peers, c.connected, c.disconnected, c.msgsIn, c.msgsOut, c.msgsDirect,
-		c.droppedHWM, c.unroutable, c.refused, c.handshakeErr, c.closes} {
+		c.bytesIn, c.bytesOut, c.droppedHWM, c.unroutable, c.droppedClosed, c.droppedEmpty, c.refused, c.handshakeErr, c.closes} {
 		ch <- d
 	}
 }
@@ -129,12 +137,16 @@ func (c *routerCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.disconnected, st.Disconnected)
 		counter(c.msgsIn, st.MsgsIn)
 		counter(c.msgsOut, st.MsgsOut)
-		counter(c.msgsDirect, st.MsgsDirect)
+		counter(c.msgsDirect, st.MsgsOutDirect)
+		counter(c.bytesIn, st.BytesIn)
+		counter(c.bytesOut, st.BytesOut)
 		counter(c.droppedHWM, st.DroppedHWM)
 		counter(c.unroutable, st.Unroutable)
-		counter(c.refused, st.RefusedDup, "routing_id_taken")
-		counter(c.refused, st.RefusedMax, "max_peers")
-		counter(c.handshakeErr, st.HandshakeErr)
+		counter(c.droppedClosed, st.DroppedClosed)
+		counter(c.droppedEmpty, st.DroppedEmpty)
+		counter(c.refused, st.RefusedDuplicateID, "routing_id_taken")
+		counter(c.refused, st.RefusedMaxPeers, "max_peers")
+		counter(c.handshakeErr, st.HandshakeFailed)
 		for reason, n := range st.CloseReasons {
 			counter(c.closes, n, reason.String())
 		}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/zrouter/zrouter/socket"
+
 	gozmq "github.com/go-zeromq/zmq4"
 	"github.com/zrouter/zrouter/interop/internal/zmqc"
 	"github.com/zrouter/zrouter/router"
@@ -82,7 +84,7 @@ func Serve(ctx context.Context, cfg Config, ready func(addrs []string)) error {
 }
 
 func serveZRouter(ctx context.Context, cfg Config, ready func([]string)) error {
-	r, err := router.New(router.WithSendHWM(cfg.HWM), router.WithRecvHWM(cfg.HWM))
+	r, err := router.New(socket.WithSendHWM(cfg.HWM), socket.WithRecvHWM(cfg.HWM))
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,145 @@
+// Package config holds the settings of one socket, as its options leave
+// them: every libzmq socket option zrouter knows, for every socket type, in
+// one struct, as libzmq keeps them in its options_t. Package socket and the
+// socket types make the options; the socket core reads the settings.
+//
+// An option names the socket types it applies to and whether Connect may
+// give it for one connection; New and Connect refuse an option given where
+// it does not apply, as zmq_setsockopt returns EINVAL.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/zrouter/zrouter/zmtp"
+)
+
+// Config is a socket's settings.
+type Config struct {
+	// Type is the socket type; the core sets it before any option runs.
+	Type zmtp.SocketType
+
+	RoutingID  []byte // ZMQ_ROUTING_ID, sent in READY
+	SendHWM    int    // ZMQ_SNDHWM, per pipe; 0 = no limit
+	RecvHWM    int    // ZMQ_RCVHWM, per pipe; 0 = no limit
+	MaxMsgSize int64  // ZMQ_MAXMSGSIZE, per frame; negative = no limit
+	MaxPeers   int    // connections accepted at once; 0 = no limit
+
+	HeartbeatIvl     time.Duration // ZMQ_HEARTBEAT_IVL; 0 = none
+	HeartbeatTTL     time.Duration // ZMQ_HEARTBEAT_TTL asked of the peer
+	HeartbeatTimeout time.Duration // ZMQ_HEARTBEAT_TIMEOUT; 0 = HeartbeatIvl
+	HandshakeTimeout time.Duration // ZMQ_HANDSHAKE_IVL; 0 = none
+
+	ReconnectIvl    time.Duration // ZMQ_RECONNECT_IVL; negative = never
+	ReconnectIvlMax time.Duration // ZMQ_RECONNECT_IVL_MAX; 0 = no growth
+
+	Linger    time.Duration // ZMQ_LINGER; negative = until delivered
+	Immediate bool          // ZMQ_IMMEDIATE
+	IPv6      bool          // ZMQ_IPV6
+
+	Keepalive Keepalive // ZMQ_TCP_KEEPALIVE and its _IDLE, _INTVL, _CNT
+
+	Probe  bool         // ZMQ_PROBE_ROUTER
+	Logger *slog.Logger // connection events; never nil after Defaults
+
+	// ROUTER
+	LoadBalance bool   // zrouter's LoadBalancer mode
+	Mandatory   bool   // ZMQ_ROUTER_MANDATORY
+	Handover    bool   // ZMQ_ROUTER_HANDOVER
+	Notify      Notify // ZMQ_ROUTER_NOTIFY
+
+	// Per connection (Connect only).
+	ConnectRoutingID []byte // ZMQ_CONNECT_ROUTING_ID
+}
+
+// Notify are the ZMQ_ROUTER_NOTIFY flags.
+type Notify int
+
+// The ZMQ_ROUTER_NOTIFY flags, with libzmq's values.
+const (
+	NotifyConnect    Notify = 1 // ZMQ_NOTIFY_CONNECT
+	NotifyDisconnect Notify = 2 // ZMQ_NOTIFY_DISCONNECT
+)
+
+// Keepalive is ZMQ_TCP_KEEPALIVE with its _IDLE, _INTVL and _CNT options.
+type Keepalive struct {
+	// Mode is libzmq's ZMQ_TCP_KEEPALIVE: -1 leaves the system's setting
+	// (the default), 0 turns probes off, 1 on.
+	Mode int
+	// Idle, Interval and Count are the probe schedule when Mode is 1;
+	// zero leaves the system's value.
+	Idle, Interval time.Duration
+	Count          int
+}
+
+// Defaults returns libzmq's defaults for a socket of type t.
+func Defaults(t zmtp.SocketType) Config {
+	return Config{
+		Type:             t,
+		SendHWM:          1000,
+		RecvHWM:          1000,
+		MaxMsgSize:       -1,
+		HandshakeTimeout: 30 * time.Second,
+		ReconnectIvl:     100 * time.Millisecond,
+		Linger:           -1,
+		Keepalive:        Keepalive{Mode: -1},
+		Logger:           slog.New(slog.DiscardHandler),
+	}
+}
+
+// Opt is one option: what it sets, where it applies, and its name in
+// errors.
+type Opt struct {
+	// Name is the option's libzmq name (or zrouter's, for its own).
+	Name string
+	// Types lists the socket types the option applies to; nil means all.
+	Types []zmtp.SocketType
+	// PerConnect lets Connect give the option for one connection; Socket
+	// lets New give it. An option has at least one of the two.
+	PerConnect, Socket bool
+	// Set applies the option, or reports a bad value.
+	Set func(*Config) error
+}
+
+// Apply runs opts on c for a socket (New), or for one connection when
+// perConnect is set (Connect). It fails with an *OptionError wrapping
+// errBad for an option that does not apply there, or for a bad value.
+func Apply(c *Config, perConnect bool, opts []Opt, errBad error) error {
+	for _, o := range opts {
+		if o.Set == nil {
+			return &OptionError{Name: "(zero Option)", Err: errBad, Cause: errors.New("not made by an option function")}
+		}
+		if o.Types != nil && !slices.Contains(o.Types, c.Type) {
+			return &OptionError{Name: o.Name, Err: errBad, Cause: fmt.Errorf("does not apply to a %s socket", c.Type)}
+		}
+		if perConnect && !o.PerConnect {
+			return &OptionError{Name: o.Name, Err: errBad, Cause: errors.New("applies to the socket, not to one Connect")}
+		}
+		if !perConnect && !o.Socket {
+			return &OptionError{Name: o.Name, Err: errBad, Cause: errors.New("applies to one Connect, not to the socket")}
+		}
+		if err := o.Set(c); err != nil {
+			return &OptionError{Name: o.Name, Err: errBad, Cause: err}
+		}
+	}
+	return nil
+}
+
+// OptionError reports an option refused by New or Connect: Err is the
+// sentinel it matches (socket.ErrBadOption), Cause says why.
+type OptionError struct {
+	Name  string
+	Err   error
+	Cause error
+}
+
+func (e *OptionError) Error() string {
+	return e.Err.Error() + " " + e.Name + ": " + e.Cause.Error()
+}
+
+// Unwrap returns the sentinel and the cause.
+func (e *OptionError) Unwrap() []error { return []error{e.Err, e.Cause} }

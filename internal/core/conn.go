@@ -1,0 +1,269 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+
+	"github.com/zrouter/zrouter/internal/config"
+	"github.com/zrouter/zrouter/peer"
+	"github.com/zrouter/zrouter/socket"
+	"github.com/zrouter/zrouter/wire"
+	"github.com/zrouter/zrouter/zmtp"
+)
+
+// ErrRefused is what a Routing's Up wraps to refuse a connection after its
+// handshake. ErrDuplicateID, which wraps it, counts as a routing id taken.
+var (
+	ErrRefused     = errors.New("peer refused")
+	ErrDuplicateID = &refusal{"routing id taken"}
+	errMaxPeers    = &refusal{"too many peers"}
+)
+
+// Refusal returns an error that refuses a connection for the reason why.
+func Refusal(why string) error { return &refusal{why} }
+
+type refusal struct{ why string }
+
+func (r *refusal) Error() string { return "peer refused: " + r.why }
+func (r *refusal) Unwrap() error { return ErrRefused }
+
+// zmtpConfig returns the handshake settings of a pipe's config.
+func (s *Socket) zmtpConfig(cfg *config.Config) *zmtp.Config {
+	return &zmtp.Config{
+		SocketType: s.spec.Type,
+		Identity:   cfg.RoutingID,
+		Timeout:    cfg.HandshakeTimeout,
+		MaxSize:    cfg.MaxMsgSize,
+	}
+}
+
+// handshake runs the ZMTP handshake on c; ctx ending aborts it. A failure
+// is counted, logged and reported to monitors, unless ctx ended.
+func (s *Socket) handshake(ctx context.Context, c net.Conn, cfg *config.Config, endpoint string) (*zmtp.Session, error) {
+	sess, err := peer.Handshake(ctx, c, s.zmtpConfig(cfg))
+	if err == nil {
+		return sess, nil
+	}
+	if ctx.Err() == nil {
+		s.counters.handshakeFailed.Add(1)
+		s.log.Info("handshake failed", "endpoint", endpoint, "remote", remoteAddr(c), "err", err)
+		s.emit(socket.Event{Kind: socket.EventHandshakeFailed, Endpoint: endpoint, Remote: remoteAddr(c),
+			Err: err, Failure: classify(err)})
+	}
+	return nil, err
+}
+
+// classify sorts a handshake error as libzmq's monitor events do.
+func classify(err error) socket.HandshakeFailure {
+	var (
+		pe *zmtp.ProtocolError
+		ve *zmtp.VersionError
+		me *zmtp.MechanismError
+		te *zmtp.SocketTypeError
+		ee *zmtp.PeerError
+	)
+	switch {
+	case errors.As(err, &me):
+		return socket.HandshakeMechanism
+	case errors.As(err, &te):
+		return socket.HandshakeSocketType
+	case errors.As(err, &ee):
+		// A ZAP status code (RFC 27) is an authentication failure.
+		if r := ee.Reason; len(r) == 3 && strings.Trim(r, "0123456789") == "" {
+			return socket.HandshakeAuth
+		}
+		return socket.HandshakeProtocol
+	case errors.As(err, &pe), errors.As(err, &ve):
+		return socket.HandshakeProtocol
+	}
+	return socket.HandshakeNoDetail
+}
+
+// addPipe makes p one of the socket's pipes, and writes the probe of
+// ZMQ_PROBE_ROUTER into it.
+func (s *Socket) addPipe(p *Pipe) error {
+	if err := s.routing.AddPipe(p); err != nil {
+		return err
+	}
+	s.reg.add(p)
+	if p.Cfg.Probe {
+		m := wire.Get()
+		for range s.spec.Skip {
+			m.AppendRef(nil)
+		}
+		m.AppendFrame(nil)
+		if p.Q.Push(m) != nil {
+			m.Release()
+		}
+	}
+	return nil
+}
+
+// attach runs a connection whose handshake succeeded on p, once the routing
+// admits it. It returns a channel that is closed when the connection has
+// ended and the socket has recorded it, or nil when the connection was
+// refused (and closed).
+func (s *Socket) attach(p *Pipe, c net.Conn, sess *zmtp.Session) <-chan struct{} {
+	var err error
+	switch {
+	case p.Removed(), p.accepted && s.closing.Load():
+		err = net.ErrClosed
+	case p.accepted:
+		if n := s.accepted.Add(1); s.cfg.MaxPeers > 0 && n > int64(s.cfg.MaxPeers) {
+			err = errMaxPeers
+		} else {
+			err = s.routing.Up(p, sess)
+		}
+		if err != nil {
+			s.accepted.Add(-1)
+		}
+	default:
+		err = s.routing.Up(p, sess)
+	}
+	if err != nil {
+		s.refuse(p, c, sess, err)
+		return nil
+	}
+
+	s.reg.mu.Lock()
+	p.remote = remoteAddr(c)
+	p.peerType = sess.SocketType
+	p.identity = append([]byte(nil), sess.Identity...)
+	s.reg.mu.Unlock()
+
+	pc := peer.Config{
+		Origin:           p,
+		HeartbeatIvl:     p.Cfg.HeartbeatIvl,
+		HeartbeatTTL:     p.Cfg.HeartbeatTTL,
+		HeartbeatTimeout: p.Cfg.HeartbeatTimeout,
+	}
+	if s.spec.IDFrame {
+		pc.ID = p.ID
+	}
+	ready := make(chan struct{})
+	ended := make(chan struct{})
+	s.peers.Add(1)
+	s.mu.Lock()
+	pr := peer.Start(c, sess, p.Q, p.Src, pc, func(pr *peer.Peer) {
+		<-ready
+		s.exit(p, pr)
+		close(ended)
+	})
+	p.conn.Store(pr)
+	s.live[pr] = struct{}{}
+	stopped := s.stopped
+	s.mu.Unlock()
+	s.up.Add(1)
+	s.reg.connected()
+	close(ready)
+	if stopped {
+		pr.Close(socket.ClosedByOwner)
+	}
+	s.changed()
+	id := p.ID
+	if id == nil {
+		id = sess.Identity
+	}
+	s.log.Debug("peer up", "endpoint", p.Endpoint, "remote", remoteAddr(c), "type", sess.SocketType, "id", id)
+	s.emit(socket.Event{Kind: socket.EventHandshakeSucceeded, Endpoint: p.Endpoint, Remote: remoteAddr(c), RoutingID: id})
+	return ended
+}
+
+// refuse closes a connection the socket would not admit, counting and
+// reporting why, and removes its pipe unless the pipe outlives it.
+func (s *Socket) refuse(p *Pipe, c net.Conn, sess *zmtp.Session, err error) {
+	_ = c.Close()
+	if errors.Is(err, ErrRefused) {
+		switch err {
+		case errMaxPeers:
+			s.counters.refusedMax.Add(1)
+		case ErrDuplicateID:
+			s.counters.refusedDup.Add(1)
+		default:
+			s.counters.handshakeFailed.Add(1)
+		}
+		s.log.Warn("peer refused", "endpoint", p.Endpoint, "remote", remoteAddr(c), "id", sess.Identity, "why", err)
+		s.emit(socket.Event{Kind: socket.EventHandshakeFailed, Endpoint: p.Endpoint, Remote: remoteAddr(c),
+			RoutingID: sess.Identity, Err: err, Failure: socket.HandshakeRefused})
+	}
+	if !p.persistent {
+		s.detach(p)
+		s.retire(p)
+	}
+}
+
+// exit records a connection of p that has ended.
+func (s *Socket) exit(p *Pipe, pr *peer.Peer) {
+	reason := pr.Reason()
+	p.conn.Store(nil)
+	s.mu.Lock()
+	delete(s.live, pr)
+	s.mu.Unlock()
+	s.up.Add(-1)
+	if p.accepted {
+		s.accepted.Add(-1)
+	}
+	s.reg.ended(reason)
+	s.log.Debug("peer down", "endpoint", p.Endpoint, "remote", pr.RemoteAddr(), "id", p.ID, "reason", reason)
+	s.emit(socket.Event{Kind: socket.EventDisconnected, Endpoint: p.Endpoint, Remote: pr.RemoteAddr().String(),
+		RoutingID: p.ID, Reason: reason})
+	s.routing.Down(p)
+	if !p.persistent {
+		s.detach(p)
+		s.retire(p)
+	}
+	s.changed()
+	s.peers.Done()
+}
+
+// detach takes p out of the routing: no new message goes to it. Its queue
+// keeps what it holds until retire.
+func (s *Socket) detach(p *Pipe) {
+	if p.removed.Swap(true) {
+		return
+	}
+	s.routing.RemovePipe(p)
+	close(p.gone)
+}
+
+// retire ends a detached pipe that has no connection: it drops and counts
+// what is still queued, and keeps the pipe's counters in the socket's.
+func (s *Socket) retire(p *Pipe) {
+	if p.retired.Swap(true) {
+		return
+	}
+	dropped := p.Q.Len()
+	p.Q.Close()
+	if p.bind != nil {
+		s.mu.Lock()
+		delete(p.bind.pipes, p)
+		s.mu.Unlock()
+	}
+	s.reg.remove(p, dropped)
+}
+
+// drain waits until p's queue has been written, while ctx allows and while
+// the messages can still go out: a connection is up, or, when reconnect is
+// set, one may come.
+func (s *Socket) drain(ctx context.Context, p *Pipe, reconnect bool) {
+	for ctx.Err() == nil {
+		var wait <-chan struct{}
+		if c := p.conn.Load(); c != nil {
+			wait = c.Done()
+		} else if reconnect {
+			s.mu.Lock()
+			wait = s.change
+			s.mu.Unlock()
+			if p.Connected() {
+				continue
+			}
+		} else {
+			return
+		}
+		if p.Q.WaitIdle(ctx, wait) == nil {
+			return
+		}
+	}
+}

@@ -1,0 +1,100 @@
+package core
+
+import (
+	"net"
+	"sync/atomic"
+
+	"github.com/zrouter/zrouter/internal/config"
+	"github.com/zrouter/zrouter/peer"
+	"github.com/zrouter/zrouter/socket"
+	"github.com/zrouter/zrouter/wire"
+	"github.com/zrouter/zrouter/zmtp"
+)
+
+// Pipe is a socket's link to one peer: an outbound queue, a share of the
+// inbox, and the connection that serves them while one is up.
+//
+// A pipe made by Connect lives until Disconnect or Close and carries every
+// connection to its endpoint in turn, unless the socket is immediate or
+// never reconnects; then, like the pipe of an accepted connection, it
+// lives as long as one connection.
+type Pipe struct {
+	// Q holds the messages for the peer.
+	Q *peer.Queue
+	// Src is the pipe's share of the socket's inbox.
+	Src *peer.Source
+	// ID is the peer's routing id on a ROUTER, set by the routing before
+	// the pipe can be found (and never changed after), or nil.
+	ID []byte
+	// Cfg is the pipe's settings: the socket's, or a Connect's own.
+	Cfg *config.Config
+	// Endpoint is the endpoint the pipe belongs to.
+	Endpoint string
+
+	s          *Socket
+	persistent bool // outlives its connections
+	accepted   bool // made for an accepted connection
+	conn       atomic.Pointer[peer.Peer]
+	removed    atomic.Bool
+	retired    atomic.Bool
+	gone       chan struct{} // closed when the pipe leaves the socket
+	at         int           // index in the registry; guarded by the registry's lock
+	bind       *binding      // the listener an accepted pipe came through
+
+	// Set when a connection comes up, for Peers; guarded by the
+	// registry's lock.
+	remote   string
+	peerType zmtp.SocketType
+	identity []byte
+}
+
+func newPipe(s *Socket, cfg *config.Config, endpoint string, sndhwm, rcvhwm int, persistent bool) *Pipe {
+	return &Pipe{
+		Q:          peer.NewQueue(sndhwm, s.spec.Skip),
+		Src:        s.Inbox.NewSource(rcvhwm),
+		Cfg:        cfg,
+		Endpoint:   endpoint,
+		s:          s,
+		persistent: persistent,
+		gone:       make(chan struct{}),
+	}
+}
+
+// Owner returns the socket the pipe belongs to.
+func (p *Pipe) Owner() *Socket { return p.s }
+
+// Persistent reports whether the pipe outlives its connections.
+func (p *Pipe) Persistent() bool { return p.persistent }
+
+// Connected reports whether a connection is up on the pipe.
+func (p *Pipe) Connected() bool { return p.conn.Load() != nil }
+
+// Removed reports whether the pipe has left the socket.
+func (p *Pipe) Removed() bool { return p.removed.Load() }
+
+// Gone returns a channel that is closed when the pipe leaves the socket.
+func (p *Pipe) Gone() <-chan struct{} { return p.gone }
+
+// WriteNow writes m from the caller's goroutine when a connection is up
+// and idle (peer.Peer.WriteNow), and reports whether it did; otherwise m
+// stays with the caller.
+func (p *Pipe) WriteNow(m *wire.Msg) bool {
+	c := p.conn.Load()
+	return c != nil && c.WriteNow(m)
+}
+
+// Close ends the pipe's connection, if one is up, with the given reason;
+// a persistent pipe then reconnects.
+func (p *Pipe) Close(reason socket.CloseReason) {
+	if c := p.conn.Load(); c != nil {
+		c.Close(reason)
+	}
+}
+
+// remoteAddr returns the address of a connection.
+func remoteAddr(c net.Conn) string {
+	if a := c.RemoteAddr(); a != nil {
+		return a.String()
+	}
+	return ""
+}

@@ -1,0 +1,247 @@
+package core
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"github.com/zrouter/zrouter/internal/bridge"
+	"github.com/zrouter/zrouter/internal/config"
+	"github.com/zrouter/zrouter/peer"
+	"github.com/zrouter/zrouter/socket"
+	"github.com/zrouter/zrouter/wire"
+	"github.com/zrouter/zrouter/zmtp"
+)
+
+// Routing is what a socket type adds to the core: where its pipes go as
+// they come and go. The core calls these methods from its own goroutines,
+// concurrently for different pipes, and in order for one pipe: AddPipe,
+// then for each connection Up and (when Up admitted it) Down, then
+// RemovePipe.
+type Routing interface {
+	// AddPipe takes a new pipe: one made by Connect, before any
+	// connection, or one made for a connection whose handshake has just
+	// succeeded (then Up follows at once). An error refuses the pipe:
+	// Connect returns it.
+	AddPipe(p *Pipe) error
+	// Up admits the connection whose handshake succeeded on p; sess is
+	// what the handshake learnt. An error wrapping ErrRefused refuses it,
+	// and the core closes the connection. The connection's reader starts
+	// after Up returns.
+	Up(p *Pipe, sess *zmtp.Session) error
+	// Down tells that p's connection has ended and its goroutines have
+	// returned. A persistent pipe stays; any other is removed next.
+	Down(p *Pipe)
+	// RemovePipe takes p out for good. Its queue is closed after.
+	RemovePipe(p *Pipe)
+	// Close runs when the socket has no pipe left, at the end of Close.
+	Close()
+}
+
+// Spec describes a socket type to the core.
+type Spec struct {
+	// Type is the socket type.
+	Type zmtp.SocketType
+	// Skip is set by SetRouting.
+	Skip int
+	// IDFrame makes the reader put the pipe's ID in front of every
+	// message it receives (ROUTER).
+	IDFrame bool
+}
+
+// Socket is the socket core: options, endpoints, the accept, handshake
+// and connect loops, pipes, the inbox, counters, events, linger and Close.
+// A socket type embeds the public socket.Socket, which forwards to this,
+// and adds its Routing and its Send.
+//
+// All methods are safe for concurrent use.
+type Socket struct {
+	// Inbox is the fair queue that Recv reads.
+	Inbox *peer.Inbox
+
+	cfg     config.Config
+	spec    Spec
+	routing Routing
+	log     *slog.Logger
+	sndhwm  atomic.Int64
+	rcvhwm  atomic.Int64
+
+	ctx    context.Context // ends when Close has drained the pipes
+	cancel context.CancelFunc
+
+	mu       sync.Mutex // guards the fields up to closing, and closing's changes
+	binds    []*binding
+	conns    []*connecter
+	live     map[*peer.Peer]struct{} // connections up
+	stopped  bool                    // Close has drained: no connection may stay up
+	change   chan struct{}           // closed and replaced when a connection comes or goes
+	closing  atomic.Bool
+	loops    sync.WaitGroup  // accept, handshake, connect and linger goroutines
+	peers    sync.WaitGroup  // connections until their exit is recorded
+	doneCtx  context.Context // ends when Close begins
+	doneStop context.CancelFunc
+	closed   chan struct{} // closed when Close has finished
+	up       atomic.Int64  // connections up
+	accepted atomic.Int64  // accepted connections up, for the peer limit
+
+	reg      registry
+	counters counters
+	mon      monitors
+}
+
+// counters are the socket's own counts, beside its pipes'.
+type counters struct {
+	handshakeFailed, refusedDup, refusedMax atomic.Uint64
+	unroutable, droppedEmpty                atomic.Uint64
+	droppedHWM                              atomic.Uint64 // drops made outside any pipe's queue
+	eventsDropped                           atomic.Uint64
+}
+
+// New returns the core of a socket of the given spec, with opts applied,
+// attached to pub, the socket type's embedded *socket.Socket. The routing
+// is set with SetRouting before the first Bind or Connect.
+func New(spec Spec, opts []socket.Option, pub *socket.Socket) (*Socket, error) {
+	cfg := config.Defaults(spec.Type)
+	if err := config.Apply(&cfg, false, unwrap(opts), socket.ErrBadOption); err != nil {
+		return nil, err
+	}
+	s := &Socket{
+		Inbox:  peer.NewInbox(),
+		cfg:    cfg,
+		spec:   spec,
+		log:    cfg.Logger,
+		change: make(chan struct{}),
+		closed: make(chan struct{}),
+		live:   make(map[*peer.Peer]struct{}),
+	}
+	s.sndhwm.Store(int64(cfg.SendHWM))
+	s.rcvhwm.Store(int64(cfg.RecvHWM))
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.doneCtx, s.doneStop = context.WithCancel(context.Background())
+	bridge.Attach(pub, s)
+	return s, nil
+}
+
+func unwrap(opts []socket.Option) []config.Opt {
+	out := make([]config.Opt, len(opts))
+	for i, o := range opts {
+		out[i] = bridge.UnwrapOption(o)
+	}
+	return out
+}
+
+// Option makes a socket.Option of a socket type's own.
+func Option(o config.Opt) socket.Option { return bridge.WrapOption(o).(socket.Option) }
+
+// SetRouting sets the socket type's routing, and how many frames at the
+// front of each outbound message stay off the wire (1 for a ROUTER's
+// routing id). It must be called before the first Bind or Connect.
+func (s *Socket) SetRouting(r Routing, skip int) { s.routing, s.spec.Skip = r, skip }
+
+// Config returns the socket's settings. They do not change, except the
+// high-water marks, which SendHWM and RecvHWM return.
+func (s *Socket) Config() *config.Config { return &s.cfg }
+
+// Log returns the socket's logger.
+func (s *Socket) Log() *slog.Logger { return s.log }
+
+// Type returns the socket type.
+func (s *Socket) Type() string { return string(s.spec.Type) }
+
+// Closing reports whether Close has begun: Send must then fail with
+// net.ErrClosed.
+func (s *Socket) Closing() bool { return s.closing.Load() }
+
+// Done returns a channel that is closed when Close begins.
+func (s *Socket) Done() <-chan struct{} { return s.doneCtx.Done() }
+
+// WithClose returns a context that ends with ctx, or with cause
+// net.ErrClosed when Close begins, for a Send that waits.
+func (s *Socket) WithClose(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	stop := context.AfterFunc(s.doneCtx, func() { cancel(net.ErrClosed) })
+	return ctx, func() { stop(); cancel(nil) }
+}
+
+// Up returns the number of connections up.
+func (s *Socket) Up() int { return int(s.up.Load()) }
+
+// Recv returns the next message from the inbox.
+func (s *Socket) Recv(ctx context.Context) (*wire.Msg, error) { return s.Inbox.Recv(ctx) }
+
+// TryRecv returns the next message from the inbox, or ErrWouldBlock.
+func (s *Socket) TryRecv() (*wire.Msg, error) {
+	if m := s.Inbox.TryRecv(); m != nil {
+		return m, nil
+	}
+	if s.closing.Load() {
+		return nil, net.ErrClosed
+	}
+	return nil, socket.ErrWouldBlock
+}
+
+// CountUnroutable counts a message dropped for want of a peer.
+func (s *Socket) CountUnroutable() { s.counters.unroutable.Add(1) }
+
+// CountEmpty counts a message dropped for having nothing to put on the
+// wire.
+func (s *Socket) CountEmpty() { s.counters.droppedEmpty.Add(1) }
+
+// SendHWM returns the current send high-water mark.
+func (s *Socket) SendHWM() int { return int(s.sndhwm.Load()) }
+
+// SetSendHWM changes the send high-water mark of the socket and its pipes.
+func (s *Socket) SetSendHWM(n int) error {
+	if n < 0 {
+		return socket.ErrBadOption
+	}
+	s.sndhwm.Store(int64(n))
+	for _, p := range s.reg.snapshot() {
+		p.Q.SetHWM(n)
+	}
+	return nil
+}
+
+// SetRecvHWM changes the receive high-water mark of the socket and its
+// pipes.
+func (s *Socket) SetRecvHWM(n int) error {
+	if n < 0 {
+		return socket.ErrBadOption
+	}
+	s.rcvhwm.Store(int64(n))
+	for _, p := range s.reg.snapshot() {
+		p.Src.SetHWM(n)
+	}
+	return nil
+}
+
+// WaitPeers waits until n connections are up.
+func (s *Socket) WaitPeers(ctx context.Context, n int) error {
+	for {
+		s.mu.Lock()
+		ch := s.change
+		s.mu.Unlock()
+		if int(s.up.Load()) >= n {
+			return nil
+		}
+		if s.closing.Load() {
+			return net.ErrClosed
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.closed:
+		}
+	}
+}
+
+// changed wakes WaitPeers.
+func (s *Socket) changed() {
+	s.mu.Lock()
+	close(s.change)
+	s.change = make(chan struct{})
+	s.mu.Unlock()
+}

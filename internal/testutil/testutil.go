@@ -1,0 +1,37 @@
+// Package testutil holds what the tests of every package share: polling
+// for a condition and a context bounded for a test.
+package testutil
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// CheckFor polls cond every millisecond until it holds, and fails t when it
+// has not within timeout. It is for conditions that other goroutines make
+// true; a test that waits for time to pass uses testing/synctest instead.
+func CheckFor(t testing.TB, timeout time.Duration, cond func() bool, msgAndArgs ...any) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			msg := "condition not met"
+			if len(msgAndArgs) > 0 {
+				if f, ok := msgAndArgs[0].(string); ok {
+					msg = fmt.Sprintf(f, msgAndArgs[1:]...)
+				}
+			}
+			t.Fatalf("%s within %v", msg, timeout)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// Context returns a context that ends after d or when t ends.
+func Context(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}

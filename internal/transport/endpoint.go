@@ -1,0 +1,120 @@
+package transport
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/zrouter/zrouter/socket"
+)
+
+// ErrBadEndpoint reports an endpoint that cannot be parsed, or of a
+// transport zrouter does not have.
+var ErrBadEndpoint = socket.ErrBadEndpoint
+
+// Endpoint is a parsed endpoint.
+type Endpoint struct {
+	// Scheme is the transport: "tcp".
+	Scheme string
+	// Host is the host part: a name, an IPv4 address, an IPv6 address
+	// without brackets, or "" for the wildcard "*" of a bind.
+	Host string
+	// Port is the port; 0 for the "*" or 0 of a bind (any free port).
+	Port int
+}
+
+// String returns the endpoint as libzmq writes it: tcp://HOST:PORT, with
+// "*" for the wildcard and brackets around an IPv6 address.
+func (e Endpoint) String() string {
+	host := e.Host
+	if host == "" {
+		host = "*"
+	}
+	return e.Scheme + "://" + net.JoinHostPort(host, strconv.Itoa(e.Port))
+}
+
+// Parse parses an endpoint of a transport zrouter has, for a bind or for a
+// connect. It checks what libzmq checks before it goes to the network:
+//
+//   - tcp://HOST:PORT, where HOST is a name, an IPv4 address or a bracketed
+//     IPv6 address, and PORT a number from 0 to 65535;
+//   - for a bind, HOST may be "*" (every interface) and PORT "*" (any free
+//     port);
+//   - for a connect, HOST and PORT must name a peer: a host that does not
+//     resolve is the network's business, and retried, as with libzmq.
+func Parse(s string, bind bool) (Endpoint, error) {
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		return Endpoint{}, fmt.Errorf("%w %q: want tcp://HOST:PORT", ErrBadEndpoint, s)
+	}
+	if scheme != "tcp" {
+		return Endpoint{}, fmt.Errorf("%w %q: transport %q is not supported (only tcp)", ErrBadEndpoint, s, scheme)
+	}
+	bad := func(why string, args ...any) (Endpoint, error) {
+		return Endpoint{}, fmt.Errorf("%w %q: %s", ErrBadEndpoint, s, fmt.Sprintf(why, args...))
+	}
+	if strings.Contains(rest, ";") {
+		return bad("source addresses (SOURCE;HOST:PORT) are not supported")
+	}
+	i := strings.LastIndexByte(rest, ':')
+	if i < 0 {
+		return bad("no port")
+	}
+	host, port := rest[:i], rest[i+1:]
+	e := Endpoint{Scheme: scheme}
+	switch {
+	case port == "*" && bind:
+	case port == "":
+		return bad("no port")
+	default:
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 0 || n > 65535 || port[0] == '+' || port[0] == '-' {
+			return bad("port %q is not a number from 0 to 65535", port)
+		}
+		if n == 0 && !bind {
+			return bad("port 0 names no peer")
+		}
+		e.Port = n
+	}
+	switch {
+	case host == "*" && bind:
+		return e, nil
+	case host == "":
+		return bad("no host")
+	case strings.HasPrefix(host, "["):
+		if !strings.HasSuffix(host, "]") {
+			return bad("unclosed bracket in host %q", host)
+		}
+		ip := net.ParseIP(host[1 : len(host)-1])
+		if ip == nil || ip.To4() != nil && !strings.Contains(host, ":") {
+			return bad("%q is not an IPv6 address", host)
+		}
+		e.Host = host[1 : len(host)-1]
+		return e, nil
+	}
+	if strings.Contains(host, ":") {
+		return bad("an IPv6 address must be in brackets, as [%s]", host)
+	}
+	for _, c := range host {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return bad("host %q has the character %q", host, c)
+		}
+	}
+	e.Host = host
+	return e, nil
+}
+
+// FromAddr returns the endpoint of a bound or connected TCP address.
+func FromAddr(a net.Addr) Endpoint {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		host := ta.IP.String()
+		if ta.IP == nil {
+			host = "0.0.0.0"
+		}
+		return Endpoint{Scheme: "tcp", Host: host, Port: ta.Port}
+	}
+	host, port, _ := net.SplitHostPort(a.String())
+	n, _ := strconv.Atoi(port)
+	return Endpoint{Scheme: a.Network(), Host: host, Port: n}
+}

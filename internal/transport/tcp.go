@@ -1,0 +1,77 @@
+package transport
+
+import (
+	"context"
+	"net"
+	"strconv"
+	"time"
+)
+
+// Options are a socket's settings that its transports use.
+type Options struct {
+	// IPv6 lets a tcp endpoint use IPv6 (ZMQ_IPV6). Without it a wildcard
+	// binds the IPv4 wildcard, and host names resolve to IPv4 only.
+	IPv6 bool
+	// Keepalive is ZMQ_TCP_KEEPALIVE: -1 leaves the system's setting, 0
+	// turns probes off, 1 on with the schedule below.
+	Keepalive int
+	// KeepaliveIdle, KeepaliveInterval and KeepaliveCount are the probe
+	// schedule; zero leaves the system's value.
+	KeepaliveIdle, KeepaliveInterval time.Duration
+	KeepaliveCount                   int
+}
+
+// network returns the net package's network for o.
+func (o Options) network() string {
+	if o.IPv6 {
+		return "tcp"
+	}
+	return "tcp4"
+}
+
+// keepalive returns the net package's keepalive settings for o: the
+// period for Dialer.KeepAlive and ListenConfig.KeepAlive, and the config
+// that takes precedence when it is enabled.
+func (o Options) keepalive() (time.Duration, net.KeepAliveConfig) {
+	switch o.Keepalive {
+	case 1:
+		unset := func(d time.Duration) time.Duration {
+			if d == 0 {
+				return -1 // leave the system's value
+			}
+			return d
+		}
+		count := o.KeepaliveCount
+		if count == 0 {
+			count = -1
+		}
+		return 0, net.KeepAliveConfig{Enable: true, Idle: unset(o.KeepaliveIdle), Interval: unset(o.KeepaliveInterval), Count: count}
+	default:
+		// Go would enable probes every 15 s by default; libzmq leaves the
+		// system's setting, which on Linux is off, and so does -1 here.
+		return -1, net.KeepAliveConfig{}
+	}
+}
+
+// hostport returns e's address for the net package.
+func (e Endpoint) hostport(o Options) string {
+	host := e.Host
+	if host == "" && !o.IPv6 {
+		host = "0.0.0.0"
+	}
+	return net.JoinHostPort(host, strconv.Itoa(e.Port))
+}
+
+// Listen binds e.
+func Listen(ctx context.Context, e Endpoint, o Options) (net.Listener, error) {
+	lc := net.ListenConfig{}
+	lc.KeepAlive, lc.KeepAliveConfig = o.keepalive()
+	return lc.Listen(ctx, o.network(), e.hostport(o))
+}
+
+// Dial connects to e once. Go sets TCP_NODELAY, as libzmq does.
+func Dial(ctx context.Context, e Endpoint, o Options) (net.Conn, error) {
+	d := net.Dialer{}
+	d.KeepAlive, d.KeepAliveConfig = o.keepalive()
+	return d.DialContext(ctx, o.network(), e.hostport(o))
+}

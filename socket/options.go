@@ -1,0 +1,285 @@
+package socket
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/zrouter/zrouter/internal/bridge"
+	"github.com/zrouter/zrouter/internal/config"
+	"github.com/zrouter/zrouter/zmtp"
+)
+
+// Option configures a socket, as a libzmq socket option does. The options
+// of this package apply to every socket type unless their comment names
+// the types; packages router, dealer and the others add those of their
+// own type. New refuses an option that does not apply to its socket type
+// with ErrBadOption, as zmq_setsockopt returns EINVAL.
+//
+// The options marked "per connection" may also be given to Connect, for
+// that connection alone: libzmq takes a snapshot of the socket's options at
+// each zmq_connect, and this is the same thing said directly.
+type Option struct {
+	o config.Opt
+}
+
+func init() {
+	bridge.WrapOption = func(o config.Opt) any { return Option{o: o} }
+	bridge.UnwrapOption = func(o any) config.Opt { return o.(Option).o }
+	bridge.Attach = func(s, e any) { s.(*Socket).e = e.(engine) }
+}
+
+// option makes an Option that New and Connect both take.
+func option(name string, set func(*config.Config) error) Option {
+	return Option{o: config.Opt{Name: name, Socket: true, PerConnect: true, Set: set}}
+}
+
+// socketOption makes an Option that only New takes.
+func socketOption(name string, set func(*config.Config) error) Option {
+	return Option{o: config.Opt{Name: name, Socket: true, Set: set}}
+}
+
+// WithRoutingID sets the routing id this socket announces to its peers in
+// READY (ZMQ_ROUTING_ID); a ROUTER peer then addresses it by that id. It
+// must be 1 to 255 bytes and not start with 0x00.
+func WithRoutingID(id []byte) Option {
+	id = append([]byte(nil), id...)
+	return socketOption("ZMQ_ROUTING_ID", func(c *config.Config) error {
+		if !ValidRoutingID(id) {
+			return ErrBadRoutingID
+		}
+		c.RoutingID = id
+		return nil
+	})
+}
+
+// ValidRoutingID reports whether id may be chosen as a routing id: 1 to 255
+// bytes, not starting with 0x00, which libzmq keeps for the ids it makes.
+func ValidRoutingID(id []byte) bool {
+	return len(id) >= 1 && len(id) <= 255 && id[0] != 0
+}
+
+// WithSendHWM bounds each pipe's outbound queue to n messages (ZMQ_SNDHWM,
+// default 1000); 0 means no limit. What happens at the bound is the socket
+// type's rule: ROUTER drops (or, mandatory, reports), DEALER waits. Per
+// connection; Socket.SetSendHWM changes it on a live socket.
+func WithSendHWM(n int) Option {
+	return option("ZMQ_SNDHWM", func(c *config.Config) error {
+		if n < 0 {
+			return errNegative
+		}
+		c.SendHWM = n
+		return nil
+	})
+}
+
+// WithRecvHWM bounds the messages waiting for Recv from each pipe
+// (ZMQ_RCVHWM, default 1000); 0 means no limit. A connection at its bound
+// is not read from until Recv makes room, so TCP pushes back on the peer.
+// Per connection; Socket.SetRecvHWM changes it on a live socket.
+func WithRecvHWM(n int) Option {
+	return option("ZMQ_RCVHWM", func(c *config.Config) error {
+		if n < 0 {
+			return errNegative
+		}
+		c.RecvHWM = n
+		return nil
+	})
+}
+
+var errNegative = errors.New("must not be negative")
+
+// WithMaxMsgSize closes the connection of a peer that sends a frame bigger
+// than n bytes, before anything is allocated for it (ZMQ_MAXMSGSIZE);
+// negative (the default) means no limit. Per connection.
+func WithMaxMsgSize(n int64) Option {
+	return option("ZMQ_MAXMSGSIZE", func(c *config.Config) error {
+		c.MaxMsgSize = n
+		return nil
+	})
+}
+
+// WithMaxPeers refuses connections accepted beyond n live ones; 0 (the
+// default) means no limit. zrouter's own option: libzmq has none.
+func WithMaxPeers(n int) Option {
+	return socketOption("max peers", func(c *config.Config) error {
+		if n < 0 {
+			return errNegative
+		}
+		c.MaxPeers = n
+		return nil
+	})
+}
+
+// Heartbeat is the ZMTP 3.1 heartbeat of a connection (ZMQ_HEARTBEAT_IVL,
+// ZMQ_HEARTBEAT_TTL and ZMQ_HEARTBEAT_TIMEOUT). The zero value sends no
+// PING, though a connection still answers the peer's and honours the TTL
+// the peer asks for.
+type Heartbeat struct {
+	// Interval is the time between PINGs; zero sends none.
+	Interval time.Duration
+	// TTL is what each PING asks the peer to allow between our messages
+	// before it drops us. It goes on the wire in tenths of a second, so
+	// at most MaxHeartbeatTTL; zero asks for none.
+	TTL time.Duration
+	// Timeout is how long an unanswered PING may go without any reply
+	// before the connection is dropped; zero means Interval, as in libzmq.
+	Timeout time.Duration
+}
+
+// MaxHeartbeatTTL is the largest Heartbeat.TTL, as libzmq allows it: the
+// wire carries the TTL as 16 bits of deciseconds.
+const MaxHeartbeatTTL = 6553599 * time.Millisecond
+
+// WithHeartbeat sets the connection heartbeat. A negative duration, or a
+// TTL above MaxHeartbeatTTL, is refused with ErrBadOption, as libzmq
+// refuses it with EINVAL. Per connection.
+func WithHeartbeat(h Heartbeat) Option {
+	return option("ZMQ_HEARTBEAT", func(c *config.Config) error {
+		switch {
+		case h.Interval < 0 || h.TTL < 0 || h.Timeout < 0:
+			return errNegative
+		case h.TTL > MaxHeartbeatTTL:
+			return fmt.Errorf("TTL %v is above the %v the wire can carry", h.TTL, MaxHeartbeatTTL)
+		}
+		c.HeartbeatIvl, c.HeartbeatTTL, c.HeartbeatTimeout = h.Interval, h.TTL, h.Timeout
+		return nil
+	})
+}
+
+// WithHandshakeTimeout bounds the ZMTP handshake of each connection
+// (ZMQ_HANDSHAKE_IVL, default 30s); 0 means no bound. Per connection.
+func WithHandshakeTimeout(d time.Duration) Option {
+	return option("ZMQ_HANDSHAKE_IVL", func(c *config.Config) error {
+		if d < 0 {
+			return errNegative
+		}
+		c.HandshakeTimeout = d
+		return nil
+	})
+}
+
+// WithReconnectInterval sets how long a connection made by Connect waits
+// before it tries again after a failure or a disconnect
+// (ZMQ_RECONNECT_IVL, default 100ms). A negative interval never
+// reconnects, as libzmq's -1: the first attempt is the only one, and when
+// its connection ends the pipe goes with it. Per connection.
+func WithReconnectInterval(d time.Duration) Option {
+	return option("ZMQ_RECONNECT_IVL", func(c *config.Config) error {
+		c.ReconnectIvl = d
+		return nil
+	})
+}
+
+// WithReconnectMax lets the reconnect interval double after each failure in
+// a row, up to d (ZMQ_RECONNECT_IVL_MAX); 0, the default, keeps it fixed.
+// Per connection.
+func WithReconnectMax(d time.Duration) Option {
+	return option("ZMQ_RECONNECT_IVL_MAX", func(c *config.Config) error {
+		if d < 0 {
+			return errNegative
+		}
+		c.ReconnectIvlMax = d
+		return nil
+	})
+}
+
+// WithLinger sets how long Close waits for queued messages to be written
+// (ZMQ_LINGER). The default, as in libzmq, is to wait until all of them
+// are: Close then returns once every pipe is empty, reconnecting where it
+// has to. A positive duration bounds that wait; 0 drops what is queued at
+// once. Socket.Shutdown waits under a context instead.
+func WithLinger(d time.Duration) Option {
+	return socketOption("ZMQ_LINGER", func(c *config.Config) error {
+		if d < 0 {
+			d = -1
+		}
+		c.Linger = d
+		return nil
+	})
+}
+
+// WithImmediate queues messages only on connections that have completed
+// their handshake (ZMQ_IMMEDIATE). Without it (the default) Connect makes
+// its pipe at once and messages wait there for the connection; with it,
+// the pipe comes and goes with each connection, so a DEALER connected to
+// two brokers sends only to the one that is up. Per connection.
+func WithImmediate(on bool) Option {
+	return option("ZMQ_IMMEDIATE", func(c *config.Config) error {
+		c.Immediate = on
+		return nil
+	})
+}
+
+// WithIPv6 lets tcp endpoints use IPv6 (ZMQ_IPV6). Off, the default as in
+// libzmq, "*" binds the IPv4 wildcard and reports tcp://0.0.0.0:PORT, and
+// host names resolve to IPv4 addresses only. On, "*" binds every IPv4 and
+// IPv6 address (tcp://[::]:PORT). Per connection.
+func WithIPv6(on bool) Option {
+	return option("ZMQ_IPV6", func(c *config.Config) error {
+		c.IPv6 = on
+		return nil
+	})
+}
+
+// TCPKeepalive is the TCP keepalive of a socket's connections
+// (ZMQ_TCP_KEEPALIVE, ZMQ_TCP_KEEPALIVE_IDLE, _INTVL and _CNT). Without
+// WithTCPKeepalive, the system's defaults stand, as with libzmq's -1 (on
+// Linux: no probes).
+type TCPKeepalive struct {
+	// Enable turns probes on (libzmq's 1); false turns them off (0).
+	Enable bool
+	// Idle is how long a connection is idle before the first probe;
+	// zero leaves the system's value. The system counts whole seconds.
+	Idle time.Duration
+	// Interval is the time between probes; zero leaves the system's value.
+	Interval time.Duration
+	// Count is how many unanswered probes drop the connection; zero
+	// leaves the system's value.
+	Count int
+}
+
+// WithTCPKeepalive sets the TCP keepalive of every tcp connection, bound or
+// connected. Per connection.
+func WithTCPKeepalive(k TCPKeepalive) Option {
+	return option("ZMQ_TCP_KEEPALIVE", func(c *config.Config) error {
+		if k.Idle < 0 || k.Interval < 0 || k.Count < 0 {
+			return errNegative
+		}
+		mode := 0
+		if k.Enable {
+			mode = 1
+		}
+		c.Keepalive = config.Keepalive{Mode: mode, Idle: k.Idle, Interval: k.Interval, Count: k.Count}
+		return nil
+	})
+}
+
+// WithProbe sends an empty message to every new peer (ZMQ_PROBE_ROUTER),
+// so that a ROUTER peer learns the routing id at once. Like libzmq it is
+// written when the pipe is made: on a Connect's pipe that is before the
+// first connection, and only once however often it reconnects. For ROUTER,
+// DEALER and REQ sockets.
+func WithProbe(on bool) Option {
+	o := socketOption("ZMQ_PROBE_ROUTER", func(c *config.Config) error {
+		c.Probe = on
+		return nil
+	})
+	o.o.Types = []zmtp.SocketType{zmtp.ROUTER, zmtp.DEALER, zmtp.REQ}
+	return o
+}
+
+// WithLogger sets the logger for connection events: failures to connect at
+// WARN (once per endpoint until it connects again), refused peers at WARN,
+// handshake failures at INFO, and peers coming and going at DEBUG. The
+// default discards.
+func WithLogger(l *slog.Logger) Option {
+	return socketOption("logger", func(c *config.Config) error {
+		if l == nil {
+			l = slog.New(slog.DiscardHandler)
+		}
+		c.Logger = l
+		return nil
+	})
+}
