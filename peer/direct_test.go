@@ -81,7 +81,7 @@ func TestWriteNowKeepsOrderUnderBackPressure(t *testing.T) {
 	in := NewInbox()
 	q := NewQueue(0, 0)
 	exited := make(chan struct{})
-	p := Start(local, ls, q, in.NewSource(0), Config{}, func(*Peer) { close(exited) })
+	p := Start(local, ls, q, in.NewSource(0, nil), Config{}, func(*Peer) { close(exited) })
 	t.Cleanup(func() {
 		p.Close(socket.ClosedByOwner)
 		<-exited
@@ -174,7 +174,7 @@ func readPlain(t *testing.T, rd *zmtp.Reader, c net.Conn) [][]byte {
 func TestRecvMarksTheLastMessageDrained(t *testing.T) {
 	in := NewInbox()
 	defer in.Close()
-	src := in.NewSource(0)
+	src := in.NewSource(0, nil)
 	require.NoError(t, src.Push([]*wire.Msg{wire.New([]byte("a")), wire.New([]byte("b")), wire.New([]byte("c"))}, 0, nil))
 	var drained []bool
 	for range 3 {

@@ -45,6 +45,7 @@ func NewInbox() *Inbox {
 // Source is one producer's share of an Inbox.
 type Source struct {
 	in      *Inbox
+	origin  any
 	hwm     int
 	msgs    []*wire.Msg
 	head    int
@@ -57,8 +58,10 @@ type Source struct {
 }
 
 // NewSource returns a source that holds at most hwm messages (0: no limit).
-func (in *Inbox) NewSource(hwm int) *Source {
-	return &Source{in: in, hwm: hwm, space: make(chan struct{}, 1)}
+// Every message Recv returns from it carries origin in its msgmeta.Meta, so
+// that the socket knows where a message it is given back came from.
+func (in *Inbox) NewSource(hwm int, origin any) *Source {
+	return &Source{in: in, hwm: hwm, origin: origin, space: make(chan struct{}, 1)}
 }
 
 func (s *Source) len() int { return len(s.msgs) - s.head }
@@ -215,26 +218,32 @@ func (in *Inbox) wakeOne() {
 }
 
 // popLocked takes the next message in fair order, or nil.
+//
+// It records the source's origin in the message's meta.
 func (in *Inbox) popLocked() *wire.Msg {
-	var s *Source
-	for {
+	if in.head == len(in.ready) {
+		return nil
+	}
+	s := in.ready[in.head]
+	in.ready[in.head] = nil
+	in.head++
+	for s.head == len(s.msgs) {
+		// Emptied by Discard while it waited for its turn.
+		s.queued = false
 		if in.head == len(in.ready) {
+			in.ready, in.head = in.ready[:0], 0
 			return nil
 		}
 		s = in.ready[in.head]
 		in.ready[in.head] = nil
 		in.head++
-		if s.len() > 0 {
-			break
-		}
-		s.queued = false // emptied by Discard
-		if in.head == len(in.ready) {
-			in.ready, in.head = in.ready[:0], 0
-		}
 	}
 	m := s.msgs[s.head]
 	s.msgs[s.head] = nil
 	s.head++
+	if s.origin != nil {
+		msgmeta.Of(m).Origin = s.origin
+	}
 	if s.head == len(s.msgs) {
 		s.msgs = s.msgs[:0]
 		s.head = 0
@@ -252,7 +261,9 @@ func (in *Inbox) popLocked() *wire.Msg {
 		in.ready = in.ready[:0]
 		in.head = 0
 	}
-	s.wakeLocked()
+	if s.waiting {
+		s.wakeLocked()
+	}
 	return m
 }
 
@@ -275,7 +286,9 @@ func (in *Inbox) fromCache() *wire.Msg {
 	in.cmu.Unlock()
 	if last {
 		in.mu.Lock()
-		msgmeta.Of(m).Drained = in.head == len(in.ready)
+		if in.head == len(in.ready) {
+			msgmeta.Of(m).Drained = true
+		}
 		in.mu.Unlock()
 	}
 	return m
@@ -294,7 +307,9 @@ func (in *Inbox) refillLocked() *wire.Msg {
 		m := in.cache[in.chead]
 		in.cache[in.chead] = nil
 		in.chead++
-		msgmeta.Of(m).Drained = in.chead == len(in.cache) && in.head == len(in.ready)
+		if in.chead == len(in.cache) && in.head == len(in.ready) {
+			msgmeta.Of(m).Drained = true
+		}
 		return m
 	}
 	first := in.popLocked()
@@ -309,7 +324,9 @@ func (in *Inbox) refillLocked() *wire.Msg {
 		}
 		in.cache = append(in.cache, m)
 	}
-	msgmeta.Of(first).Drained = len(in.cache) == 0 && in.head == len(in.ready)
+	if len(in.cache) == 0 && in.head == len(in.ready) {
+		msgmeta.Of(first).Drained = true
+	}
 	return first
 }
 

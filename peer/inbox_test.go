@@ -25,7 +25,7 @@ func msgs(tag string, n int) []*wire.Msg {
 func TestInboxFairQueue(t *testing.T) {
 	in := NewInbox()
 	defer in.Close()
-	a, b, c := in.NewSource(0), in.NewSource(0), in.NewSource(0)
+	a, b, c := in.NewSource(0, nil), in.NewSource(0, nil), in.NewSource(0, nil)
 	require.NoError(t, a.Push(msgs("a", 100), 0, nil))
 	require.NoError(t, b.Push(msgs("b", 3), 0, nil))
 	require.NoError(t, c.Push(msgs("c", 3), 0, nil))
@@ -49,7 +49,7 @@ func TestInboxFairQueue(t *testing.T) {
 func TestInboxBackpressure(t *testing.T) {
 	in := NewInbox()
 	defer in.Close()
-	s := in.NewSource(4)
+	s := in.NewSource(4, nil)
 	done := make(chan error, 1)
 	go func() { done <- s.Push(msgs("x", 10), 0, nil) }()
 	testutil.CheckFor(t, time.Second, func() bool { return s.Len() == 4 })
@@ -71,7 +71,7 @@ func TestInboxBackpressure(t *testing.T) {
 func TestInboxPushGivesUpWhenGone(t *testing.T) {
 	in := NewInbox()
 	defer in.Close()
-	s := in.NewSource(1)
+	s := in.NewSource(1, nil)
 	gone := make(chan struct{})
 	done := make(chan error, 1)
 	go func() { done <- s.Push(msgs("x", 3), 0, gone) }()
@@ -99,7 +99,7 @@ func TestInboxRecvContextAndClose(t *testing.T) {
 func TestInboxPushNotifyAndManyWaiters(t *testing.T) {
 	in := NewInbox()
 	defer in.Close()
-	src := in.NewSource(1)
+	src := in.NewSource(1, nil)
 	const waiters = 8
 	res := make(chan string, waiters)
 	for range waiters {
@@ -127,7 +127,7 @@ func TestInboxPushNotifyAndManyWaiters(t *testing.T) {
 func TestInboxConcurrentReceiversSeeOrder(t *testing.T) {
 	for range 50 {
 		in := NewInbox()
-		s := in.NewSource(0)
+		s := in.NewSource(0, nil)
 		batch := make([]*wire.Msg, 2000)
 		for i := range batch {
 			batch[i] = wire.New([]byte{byte(i >> 8), byte(i)})

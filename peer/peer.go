@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/valyala/bytebufferpool"
-	"github.com/zrouter/zrouter/internal/msgmeta"
 	"github.com/zrouter/zrouter/socket"
 	"github.com/zrouter/zrouter/wire"
 	"github.com/zrouter/zrouter/zmtp"
@@ -220,9 +219,6 @@ func (p *Peer) readLoop() {
 			m = cache.Get()
 			if p.cfg.ID != nil {
 				m.AppendFrame(p.cfg.ID)
-			}
-			if p.cfg.Origin != nil {
-				msgmeta.Of(m).Origin = p.cfg.Origin
 			}
 		}
 		if err := rd.ReadFrameInto(m, h); err != nil {

@@ -116,8 +116,9 @@ func (r *Router) send(ctx context.Context, m *wire.Msg, wait bool) error {
 		m.Release()
 		return nil
 	}
-	if p := r.replyPipe(m); p != nil {
-		return r.push(ctx, p, m, wait)
+	md := msgmeta.Of(m)
+	if p := r.replyPipe(m, md); p != nil {
+		return r.push(ctx, p, m, md.Drained, wait)
 	}
 	r.tmu.RLock()
 	p := r.table[string(m.Frames[0])]
@@ -130,24 +131,25 @@ func (r *Router) send(ctx context.Context, m *wire.Msg, wait bool) error {
 		m.Release()
 		return nil
 	}
-	return r.push(ctx, p, m, wait)
+	return r.push(ctx, p, m, md.Drained, wait)
 }
 
 // replyPipe returns the pipe a message came from when it is one of this
 // router's, still in the table, and the id frame still names it: a reply
 // sent in the message it answers then needs no table lookup. It returns
 // nil otherwise, and the table decides.
-func (r *Router) replyPipe(m *wire.Msg) *core.Pipe {
-	p, ok := msgmeta.Of(m).Origin.(*core.Pipe)
+func (r *Router) replyPipe(m *wire.Msg, md *msgmeta.Meta) *core.Pipe {
+	p, ok := md.Origin.(*core.Pipe)
 	if !ok || p.Owner() != r.c || p.Removed() || !bytes.Equal(m.Frames[0], p.ID) {
 		return nil
 	}
 	return p
 }
 
-// push queues m on p according to the mandatory setting.
-func (r *Router) push(ctx context.Context, p *core.Pipe, m *wire.Msg, wait bool) error {
-	if msgmeta.Of(m).Drained && p.WriteNow(m) {
+// push queues m on p according to the mandatory setting. A drained message
+// is written from the caller's goroutine when p's connection is idle.
+func (r *Router) push(ctx context.Context, p *core.Pipe, m *wire.Msg, drained, wait bool) error {
+	if drained && p.WriteNow(m) {
 		return nil
 	}
 	err := p.Q.Push(m)
@@ -212,5 +214,5 @@ func (r *Router) sendLB(ctx context.Context, m *wire.Msg, wait bool) error {
 	if p == nil {
 		return socket.ErrHostUnreachable
 	}
-	return r.push(ctx, p, m, wait)
+	return r.push(ctx, p, m, msgmeta.Of(m).Drained, wait)
 }

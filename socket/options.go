@@ -27,7 +27,11 @@ type Option struct {
 func init() {
 	bridge.WrapOption = func(o config.Opt) any { return Option{o: o} }
 	bridge.UnwrapOption = func(o any) config.Opt { return o.(Option).o }
-	bridge.Attach = func(s, e any) { s.(*Socket).e = e.(engine) }
+	bridge.Attach = func(s, e any) {
+		pub := s.(*Socket)
+		pub.e = e.(engine)
+		pub.in = pub.e.Receiver()
+	}
 }
 
 // option makes an Option that New and Connect both take.

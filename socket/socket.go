@@ -19,7 +19,13 @@ import (
 //
 // All methods are safe for concurrent use.
 type Socket struct {
-	e engine
+	e  engine
+	in receiver // the inbox, called directly: a call less per message
+}
+
+// receiver is the socket's inbox.
+type receiver = interface {
+	Recv(ctx context.Context) (*wire.Msg, error)
 }
 
 // engine is what the socket core implements behind a Socket.
@@ -30,7 +36,7 @@ type engine interface {
 	Connect(endpoint string, opts []Option) error
 	Disconnect(endpoint string) error
 	Addr() string
-	Recv(ctx context.Context) (*wire.Msg, error)
+	Receiver() receiver
 	TryRecv() (*wire.Msg, error)
 	WaitPeers(ctx context.Context, n int) error
 	SetSendHWM(n int) error
@@ -94,7 +100,7 @@ func (s *Socket) Addr() string { return s.e.Addr() }
 // waiting while ctx allows. It returns net.ErrClosed once the socket is
 // closed. The caller owns the message: it releases it (wire.Msg.Release)
 // or hands it to a Send.
-func (s *Socket) Recv(ctx context.Context) (*wire.Msg, error) { return s.e.Recv(ctx) }
+func (s *Socket) Recv(ctx context.Context) (*wire.Msg, error) { return s.in.Recv(ctx) }
 
 // TryRecv is Recv that never waits: with nothing to receive it returns
 // ErrWouldBlock.

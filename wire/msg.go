@@ -60,7 +60,7 @@ type Msg struct {
 var msgPool = sync.Pool{New: func() any { return newMsg() }}
 
 func init() {
-	msgmeta.Of = func(m any) *msgmeta.Meta { return &m.(*Msg).meta }
+	msgmeta.SetOffset(unsafe.Offsetof(Msg{}.meta))
 }
 
 // newMsg returns a message whose first frames' headers use its own storage.
@@ -116,9 +116,15 @@ func (m *Msg) AppendRef(p []byte) {
 
 // addFrame appends f to Frames, remembering the array Frames grows into.
 func (m *Msg) addFrame(f []byte) {
-	grow := len(m.Frames) == cap(m.Frames)
+	if len(m.Frames) < cap(m.Frames) {
+		m.Frames = append(m.Frames, f)
+		return
+	}
 	m.Frames = append(m.Frames, f)
-	if grow && cap(m.Frames) > cap(m.fheap) {
+	if cap(m.Frames) > cap(m.fheap) {
+		if m.fheap == nil {
+			clear(m.fbuf[:]) // the headers moved out for good
+		}
 		m.fheap = m.Frames[:0]
 	}
 }
@@ -224,17 +230,31 @@ func (m *Msg) Reset() {
 		m.large[i] = nil
 	}
 	m.large = m.large[:0]
-	// Frames may have been resliced or replaced by the caller: clear what
-	// it shows and the arrays the message owns, and start again on those.
-	clear(m.Frames)
+	// Clear the frame headers so that no stale frame keeps memory alive.
+	f := m.Frames
+	clear(f)
+	if cap(f) > 0 && &f[:1][0] == &m.fbuf[0] {
+		m.Frames = m.fbuf[:0]
+	} else {
+		m.resetFrames(f)
+	}
+	m.meta = msgmeta.Meta{}
+}
+
+// resetFrames is Reset's slow path, for Frames beyond fbuf or no longer a
+// prefix of an array the message owns (the caller resliced or replaced
+// it): those arrays are cleared too.
+func (m *Msg) resetFrames(f [][]byte) {
+	if m.fheap != nil && cap(f) > 0 && &f[:1][0] == &m.fheap[:1][0] {
+		m.Frames = m.fheap
+		return
+	}
 	clear(m.fbuf[:])
+	m.Frames = m.fbuf[:0]
 	if m.fheap != nil {
 		clear(m.fheap[:cap(m.fheap)])
 		m.Frames = m.fheap
-	} else {
-		m.Frames = m.fbuf[:0]
 	}
-	m.meta = msgmeta.Meta{}
 }
 
 // Release returns the message and its storage to the pools. The message and

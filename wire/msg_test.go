@@ -418,6 +418,19 @@ func TestReleaseAllAndCache(t *testing.T) {
 	assert.Panics(t, func() { ReleaseAll([]*Msg{m}) }, "a message released twice")
 }
 
+// TestMetaIsInsideTheMessage checks that msgmeta.Of finds the Meta of the
+// message it is given, and of no other.
+func TestMetaIsInsideTheMessage(t *testing.T) {
+	a, b := Get(), Get()
+	defer a.Release()
+	defer b.Release()
+	assert.Same(t, &a.meta, msgmeta.Of(a))
+	assert.Same(t, &b.meta, msgmeta.Of(b))
+	msgmeta.Of(a).Drained = true
+	assert.True(t, a.meta.Drained)
+	assert.False(t, b.meta.Drained)
+}
+
 func TestResetClearsMeta(t *testing.T) {
 	m := New([]byte("a"))
 	msgmeta.Of(m).Drained = true

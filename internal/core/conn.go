@@ -134,7 +134,6 @@ func (s *Socket) attach(p *Pipe, c net.Conn, sess *zmtp.Session) <-chan struct{}
 	s.reg.mu.Unlock()
 
 	pc := peer.Config{
-		Origin:           p,
 		HeartbeatIvl:     p.Cfg.HeartbeatIvl,
 		HeartbeatTTL:     p.Cfg.HeartbeatTTL,
 		HeartbeatTimeout: p.Cfg.HeartbeatTimeout,

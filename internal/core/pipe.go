@@ -49,15 +49,16 @@ type Pipe struct {
 }
 
 func newPipe(s *Socket, cfg *config.Config, endpoint string, sndhwm, rcvhwm int, persistent bool) *Pipe {
-	return &Pipe{
+	p := &Pipe{
 		Q:          peer.NewQueue(sndhwm, s.spec.Skip),
-		Src:        s.Inbox.NewSource(rcvhwm),
 		Cfg:        cfg,
 		Endpoint:   endpoint,
 		s:          s,
 		persistent: persistent,
 		gone:       make(chan struct{}),
 	}
+	p.Src = s.Inbox.NewSource(rcvhwm, p)
+	return p
 }
 
 // Owner returns the socket the pipe belongs to.

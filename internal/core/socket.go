@@ -168,8 +168,12 @@ func (s *Socket) WithClose(ctx context.Context) (context.Context, context.Cancel
 // Up returns the number of connections up.
 func (s *Socket) Up() int { return int(s.up.Load()) }
 
-// Recv returns the next message from the inbox.
-func (s *Socket) Recv(ctx context.Context) (*wire.Msg, error) { return s.Inbox.Recv(ctx) }
+// Receiver returns the inbox, whose Recv the public Socket calls.
+func (s *Socket) Receiver() interface {
+	Recv(ctx context.Context) (*wire.Msg, error)
+} {
+	return s.Inbox
+}
 
 // TryRecv returns the next message from the inbox, or ErrWouldBlock.
 func (s *Socket) TryRecv() (*wire.Msg, error) {
