@@ -45,7 +45,7 @@ type Queue struct {
 	hwm  int
 	skip int
 	wake chan struct{} // capacity 1: tells the writer there is work
-	idle chan struct{} // closed when nothing is left to write; nil without waiters
+	idle chan struct{} // closed when nothing is left to write; nil until Idle asks
 
 	pushed  atomic.Uint64
 	written atomic.Uint64
@@ -191,7 +191,7 @@ func (q *Queue) idleLocked() bool {
 	return q.head == len(q.msgs) && q.taken == 0 && !q.busy && len(q.pending) == 0
 }
 
-// wakeIdleLocked wakes WaitIdle callers once the queue is idle.
+// wakeIdleLocked closes the channel of Idle once the queue is idle.
 func (q *Queue) wakeIdleLocked() {
 	if q.idle != nil && (q.closed || q.idleLocked()) {
 		close(q.idle)
@@ -199,28 +199,18 @@ func (q *Queue) wakeIdleLocked() {
 	}
 }
 
-// WaitIdle waits until every message pushed so far has been written (or
-// the queue is closed), or until gone is closed or ctx ends, whose errors
-// it returns.
-func (q *Queue) WaitIdle(ctx context.Context, gone <-chan struct{}) error {
+// Idle returns a channel that is closed once every message pushed so far
+// has been written, or the queue is closed; nil when that is so already.
+func (q *Queue) Idle() <-chan struct{} {
 	q.mu.Lock()
+	defer q.mu.Unlock()
 	if q.closed || q.idleLocked() {
-		q.mu.Unlock()
 		return nil
 	}
 	if q.idle == nil {
 		q.idle = make(chan struct{})
 	}
-	ch := q.idle
-	q.mu.Unlock()
-	select {
-	case <-ch:
-		return nil
-	case <-gone:
-		return net.ErrClosed
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return q.idle
 }
 
 // Close drops every queued message and makes Push fail from now on. Waiters

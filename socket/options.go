@@ -166,9 +166,12 @@ func WithHandshakeTimeout(d time.Duration) Option {
 
 // WithReconnectInterval sets how long a connection made by Connect waits
 // before it tries again after a failure or a disconnect
-// (ZMQ_RECONNECT_IVL, default 100ms). A negative interval never
-// reconnects, as libzmq's -1: the first attempt is the only one, and when
-// its connection ends the pipe goes with it. Per connection.
+// (ZMQ_RECONNECT_IVL, default 100ms), with random jitter of up to one
+// interval as libzmq adds it. Zero or a negative interval never
+// reconnects, as libzmq's 0 and -1: the first attempt is the only one.
+// When its connection ends, the pipe and the endpoint go with it; when
+// the attempt fails, both stay, holding what is sent, until Disconnect.
+// Per connection.
 func WithReconnectInterval(d time.Duration) Option {
 	return option("ZMQ_RECONNECT_IVL", func(c *config.Config) error {
 		c.ReconnectIvl = d
@@ -264,13 +267,13 @@ func WithTCPKeepalive(k TCPKeepalive) Option {
 // so that a ROUTER peer learns the routing id at once. Like libzmq it is
 // written when the pipe is made: on a Connect's pipe that is before the
 // first connection, and only once however often it reconnects. For ROUTER,
-// DEALER and REQ sockets.
+// DEALER, REQ and REP sockets.
 func WithProbe(on bool) Option {
 	o := socketOption("ZMQ_PROBE_ROUTER", func(c *config.Config) error {
 		c.Probe = on
 		return nil
 	})
-	o.o.Types = []zmtp.SocketType{zmtp.ROUTER, zmtp.DEALER, zmtp.REQ}
+	o.o.Types = []zmtp.SocketType{zmtp.ROUTER, zmtp.DEALER, zmtp.REQ, zmtp.REP}
 	return o
 }
 

@@ -51,7 +51,7 @@ func (s *Socket) shutdown(ctx context.Context) (dropped bool) {
 	// Linger: every pipe gets until ctx ends to write what it holds,
 	// reconnecting where its Connect would.
 	for _, p := range s.reg.snapshot() {
-		s.drain(ctx, p, p.persistent)
+		s.drain(ctx, p, p.more)
 		if p.Q.Len() > 0 {
 			dropped = true
 		}

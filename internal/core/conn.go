@@ -102,14 +102,17 @@ func (s *Socket) addPipe(p *Pipe) error {
 }
 
 // attach runs a connection whose handshake succeeded on p, once the routing
-// admits it. It returns a channel that is closed when the connection has
-// ended and the socket has recorded it, or nil when the connection was
-// refused (and closed).
-func (s *Socket) attach(p *Pipe, c net.Conn, sess *zmtp.Session) <-chan struct{} {
+// admits it. It returns a channel that gets the connection's close reason
+// once it has ended and the socket has recorded it, or nil when the
+// connection was refused (and closed). A Connect's pipe that Disconnect
+// took out of the routing still takes a connection, without the routing,
+// for its linger.
+func (s *Socket) attach(p *Pipe, c net.Conn, sess *zmtp.Session) <-chan socket.CloseReason {
 	var err error
 	switch {
-	case p.Removed(), p.accepted && s.closing.Load():
+	case p.accepted && (p.Removed() || s.closing.Load()):
 		err = net.ErrClosed
+	case p.Removed():
 	case p.accepted:
 		if n := s.accepted.Add(1); s.cfg.MaxPeers > 0 && n > int64(s.cfg.MaxPeers) {
 			err = errMaxPeers
@@ -142,13 +145,13 @@ func (s *Socket) attach(p *Pipe, c net.Conn, sess *zmtp.Session) <-chan struct{}
 		pc.ID = p.ID
 	}
 	ready := make(chan struct{})
-	ended := make(chan struct{})
+	ended := make(chan socket.CloseReason, 1)
 	s.peers.Add(1)
 	s.mu.Lock()
 	pr := peer.Start(c, sess, p.Q, p.Src, pc, func(pr *peer.Peer) {
 		<-ready
 		s.exit(p, pr)
-		close(ended)
+		ended <- pr.Reason()
 	})
 	p.conn.Store(pr)
 	s.live[pr] = struct{}{}
@@ -206,9 +209,14 @@ func (s *Socket) exit(p *Pipe, pr *peer.Peer) {
 	}
 	s.reg.ended(reason)
 	s.log.Debug("peer down", "endpoint", p.Endpoint, "remote", pr.RemoteAddr(), "id", p.ID, "reason", reason)
-	s.emit(socket.Event{Kind: socket.EventDisconnected, Endpoint: p.Endpoint, Remote: pr.RemoteAddr().String(),
-		RoutingID: p.ID, Reason: reason})
-	s.routing.Down(p)
+	if reason != socket.ClosedByOwner {
+		// As libzmq, which reports no connection its own socket closes.
+		s.emit(socket.Event{Kind: socket.EventDisconnected, Endpoint: p.Endpoint, Remote: pr.RemoteAddr().String(),
+			RoutingID: p.ID, Reason: reason})
+	}
+	if !p.Removed() {
+		s.routing.Down(p)
+	}
 	if !p.persistent {
 		s.detach(p)
 		s.retire(p)
@@ -244,25 +252,40 @@ func (s *Socket) retire(p *Pipe) {
 }
 
 // drain waits until p's queue has been written, while ctx allows and while
-// the messages can still go out: a connection is up, or, when reconnect is
-// set, one may come.
-func (s *Socket) drain(ctx context.Context, p *Pipe, reconnect bool) {
-	for ctx.Err() == nil {
-		var wait <-chan struct{}
+// the messages can still go out: a connection is up, or one may come
+// before more is closed (a Connect's pipe while its loop runs; nil for
+// none).
+func (s *Socket) drain(ctx context.Context, p *Pipe, more <-chan struct{}) {
+	for {
+		idle := p.Q.Idle()
+		if idle == nil {
+			return
+		}
+		var down, change <-chan struct{}
 		if c := p.conn.Load(); c != nil {
-			wait = c.Done()
-		} else if reconnect {
+			down = c.Done()
+		} else {
+			if more == nil {
+				return
+			}
 			s.mu.Lock()
-			wait = s.change
+			change = s.change
 			s.mu.Unlock()
 			if p.Connected() {
 				continue
 			}
-		} else {
-			return
 		}
-		if p.Q.WaitIdle(ctx, wait) == nil {
+		select {
+		case <-idle:
 			return
+		case <-ctx.Done():
+			return
+		case <-down: // the connection ended; another may come
+		case <-change: // a connection came (here, or elsewhere)
+		case <-more:
+			if !p.Connected() {
+				return
+			}
 		}
 	}
 }

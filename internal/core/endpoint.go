@@ -36,6 +36,7 @@ type connecter struct {
 	pipe     *Pipe           // nil when immediate
 	ctx      context.Context // ends at Disconnect or Close
 	cancel   context.CancelFunc
+	done     chan struct{} // closed when the loop has returned
 }
 
 func transportOptions(c *config.Config) transport.Options {
@@ -62,6 +63,9 @@ func (s *Socket) Bind(endpoint string) error {
 	ln, err := transport.Listen(s.ctx, ep, transportOptions(&s.cfg))
 	if err != nil {
 		err = fmt.Errorf("bind %s: %w", endpoint, err)
+		// As libzmq reports it: the socket it made is closed, then the
+		// bind fails.
+		s.emit(socket.Event{Kind: socket.EventClosed, Endpoint: endpoint})
 		s.emit(socket.Event{Kind: socket.EventBindFailed, Endpoint: endpoint, Err: err})
 		return err
 	}
@@ -139,7 +143,7 @@ func (s *Socket) serveAccepted(b *binding, c net.Conn) {
 // Unbind stops listening on endpoint and closes its connections.
 func (s *Socket) Unbind(endpoint string) error {
 	s.mu.Lock()
-	i := slices.IndexFunc(s.binds, func(b *binding) bool { return b.endpoint == endpoint || b.addr == endpoint })
+	i := slices.IndexFunc(s.binds, func(b *binding) bool { return b.matches(endpoint) })
 	if i < 0 {
 		s.mu.Unlock()
 		if s.closing.Load() {
@@ -159,10 +163,21 @@ func (s *Socket) Unbind(endpoint string) error {
 	go func() {
 		defer s.loops.Done()
 		for _, p := range pipes {
-			s.end(p)
+			s.end(p, nil)
 		}
 	}()
 	return nil
+}
+
+// matches reports whether Unbind(endpoint) names b: by the endpoint Addr
+// reported, as libzmq looks it up, or by the one Bind was given when that
+// had no wildcard.
+func (b *binding) matches(endpoint string) bool {
+	if endpoint == b.addr {
+		return true
+	}
+	ep, err := transport.Parse(b.endpoint, true)
+	return err == nil && endpoint == b.endpoint && ep.Host != "" && ep.Port != 0
 }
 
 // closeListener stops b's accept loop and the handshakes it started.
@@ -174,14 +189,15 @@ func (s *Socket) closeListener(b *binding) {
 
 // end removes a pipe as zmq_disconnect and zmq_unbind do: no new message
 // goes to it, what it received and was not read is dropped, what is queued
-// has the linger time to go out on the connection that is up, and then the
-// connection closes. The pipe is retired when its connection has ended: by
-// the connection's exit, or by the connect loop of a persistent pipe.
-func (s *Socket) end(p *Pipe) {
+// has the linger time to go out, and then its connection closes. more is
+// as for drain: a Connect's pipe may still connect, as libzmq's connecter
+// goes on during the linger. The pipe is retired when its connection has
+// ended: by the connection's exit, or by the connect loop.
+func (s *Socket) end(p *Pipe, more <-chan struct{}) {
 	s.detach(p)
 	p.Src.Discard()
 	ctx, cancel := s.lingerContext(s.ctx)
-	s.drain(ctx, p, false)
+	s.drain(ctx, p, more)
 	cancel()
 	p.Close(socket.ClosedByOwner)
 }
@@ -212,14 +228,17 @@ func (s *Socket) Connect(endpoint string, opts []socket.Option) error {
 	if err := config.Apply(&cfg, true, unwrap(opts), socket.ErrBadOption); err != nil {
 		return err
 	}
-	cn := &connecter{endpoint: endpoint, ep: ep, cfg: &cfg}
+	cn := &connecter{endpoint: endpoint, ep: ep, cfg: &cfg, done: make(chan struct{})}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing.Load() {
 		return net.ErrClosed
 	}
 	if !cfg.Immediate {
-		cn.pipe = newPipe(s, cn.cfg, endpoint, cfg.SendHWM, cfg.RecvHWM, cfg.ReconnectIvl >= 0)
+		// The pipe outlives its connections unless it never reconnects;
+		// it is made at once, as libzmq makes it in zmq_connect.
+		cn.pipe = newPipe(s, cn.cfg, endpoint, cfg.SendHWM, cfg.RecvHWM, cfg.ReconnectIvl > 0)
+		cn.pipe.more = cn.done
 		if err := s.addPipe(cn.pipe); err != nil {
 			return err
 		}
@@ -251,43 +270,64 @@ func (s *Socket) Disconnect(endpoint string) error {
 	}
 	s.loops.Add(1)
 	s.mu.Unlock()
-	for _, cn := range cns {
-		cn.cancel() // no more attempts; the connection that is up stays for the linger
-	}
 	go func() {
 		defer s.loops.Done()
 		for _, cn := range cns {
 			if cn.pipe != nil {
-				s.end(cn.pipe)
+				s.end(cn.pipe, cn.done)
+			}
+			cn.cancel()
+			<-cn.done
+			if cn.pipe != nil {
+				s.retire(cn.pipe)
 			}
 		}
 	}()
 	return nil
 }
 
-// connectLoop keeps cn's connection up until cn.ctx ends, then retires
-// cn's pipe.
+// connectLoop keeps cn's connection up until cn.ctx ends, and retires
+// cn's pipe when it stops, as libzmq's session does:
+//
+//   - after Disconnect or Close;
+//   - after a protocol error, when it does not reconnect either: the pipe
+//     goes, and the endpoint stays until Disconnect;
+//   - without reconnects (ZMQ_RECONNECT_IVL -1 or 0), after its connection
+//     ended: the endpoint goes with the pipe. When the one attempt failed
+//     instead, both stay, the pipe holding what is sent to it.
 func (s *Socket) connectLoop(cn *connecter) {
 	defer s.loops.Done()
+	defer close(cn.done)
 	var (
 		failures int
 		warned   string // the failure last logged at WARN, until a connection comes up
+		ended    bool   // a connection came up and ended
+		stop     bool   // a protocol error: no more attempts
 	)
-	for cn.ctx.Err() == nil {
-		s.emit(socket.Event{Kind: socket.EventConnectDelayed, Endpoint: cn.endpoint})
-		c, err := transport.Dial(cn.ctx, cn.ep, transportOptions(cn.cfg))
+	for cn.ctx.Err() == nil && !stop {
+		ep, err := transport.Resolve(cn.ctx, cn.ep, transportOptions(cn.cfg))
+		var c net.Conn
+		if err == nil {
+			s.emit(socket.Event{Kind: socket.EventConnectDelayed, Endpoint: cn.endpoint})
+			if c, err = transport.Dial(cn.ctx, ep, transportOptions(cn.cfg)); err != nil {
+				s.emit(socket.Event{Kind: socket.EventClosed, Endpoint: cn.endpoint})
+			}
+		}
 		if err == nil {
 			s.emit(socket.Event{Kind: socket.EventConnected, Endpoint: cn.endpoint, Remote: remoteAddr(c)})
-			if ended := s.connected(cn, c); ended != nil {
+			done, protocol := s.connected(cn, c)
+			if done != nil {
 				if warned != "" {
 					s.log.Info("connected", "endpoint", cn.endpoint)
 					warned = ""
 				}
 				failures = 0
-				<-ended
+				protocol = protocolClose(<-done)
+				ended = true
 			} else {
 				failures++
 			}
+			stop = protocol
 		} else if cn.ctx.Err() == nil {
 			failures++
 			if why := err.Error(); why != warned {
@@ -297,7 +337,7 @@ func (s *Socket) connectLoop(cn *connecter) {
 				s.log.Debug("connect failed", "endpoint", cn.endpoint, "err", err)
 			}
 		}
-		if cn.ctx.Err() != nil || cn.cfg.ReconnectIvl < 0 {
+		if cn.ctx.Err() != nil || stop || cn.cfg.ReconnectIvl <= 0 {
 			break
 		}
 		ivl := backoff(cn.cfg, max(failures, 1))
@@ -306,51 +346,80 @@ func (s *Socket) connectLoop(cn *connecter) {
 			break
 		}
 	}
-	s.mu.Lock()
-	s.conns = slices.DeleteFunc(s.conns, func(x *connecter) bool { return x == cn })
-	s.mu.Unlock()
+	switch {
+	case cn.ctx.Err() != nil:
+		// Disconnect or Close retires the pipe.
+	case stop:
+		s.log.Warn("not reconnecting after a protocol error", "endpoint", cn.endpoint)
+		s.retirePipe(cn)
+	case ended:
+		s.retirePipe(cn)
+		s.mu.Lock()
+		s.conns = slices.DeleteFunc(s.conns, func(x *connecter) bool { return x == cn })
+		s.mu.Unlock()
+	}
+}
+
+// retirePipe retires cn's pipe, if it has one.
+func (s *Socket) retirePipe(cn *connecter) {
 	if cn.pipe != nil {
 		s.detach(cn.pipe)
 		s.retire(cn.pipe)
 	}
 }
 
+// protocolClose reports whether a connection that ended for reason r is
+// one after which libzmq does not reconnect.
+func protocolClose(r socket.CloseReason) bool {
+	switch r {
+	case socket.ProtocolError, socket.TooLarge, socket.PeerSentError:
+		return true
+	}
+	return false
+}
+
 // connected runs the handshake of a connection cn made and admits it on
 // cn's pipe, or on a pipe of its own when immediate. It returns what
-// attach returns.
-func (s *Socket) connected(cn *connecter, c net.Conn) <-chan struct{} {
+// attach returns, and whether the handshake failed for a reason after
+// which libzmq does not reconnect.
+func (s *Socket) connected(cn *connecter, c net.Conn) (<-chan socket.CloseReason, bool) {
 	sess, err := s.handshake(cn.ctx, c, cn.cfg, cn.endpoint)
 	if err != nil {
-		return nil
+		switch classify(err) {
+		case socket.HandshakeProtocol, socket.HandshakeMechanism, socket.HandshakeSocketType:
+			return nil, true
+		}
+		return nil, false
 	}
 	p := cn.pipe
 	if p == nil {
 		p = newPipe(s, cn.cfg, cn.endpoint, s.SendHWM(), int(s.rcvhwm.Load()), false)
 		if err := s.addPipe(p); err != nil {
 			s.refuse(p, c, sess, err)
-			return nil
+			return nil, false
 		}
 	}
-	return s.attach(p, c, sess)
+	return s.attach(p, c, sess), false
 }
 
 // backoff returns the wait after the n-th consecutive failure (n >= 1), as
 // libzmq's ZMQ_RECONNECT_IVL and ZMQ_RECONNECT_IVL_MAX define it: the
-// interval, doubling up to the maximum when the maximum is larger, with
-// random jitter of up to a quarter so that many sockets do not reconnect
-// in step.
+// interval, doubling after each failure up to the maximum when the maximum
+// is larger, plus random jitter of up to one interval, so that many sockets
+// do not reconnect in step.
 func backoff(c *config.Config, n int) time.Duration {
-	d := c.ReconnectIvl
-	if d <= 0 {
-		d = 100 * time.Millisecond
+	base := c.ReconnectIvl
+	if base <= 0 {
+		base = 100 * time.Millisecond
 	}
+	d := base
 	if m := c.ReconnectIvlMax; m > d {
 		for i := 1; i < n && d < m; i++ {
 			d *= 2
 		}
 		d = min(d, m)
 	}
-	return d + time.Duration(rand.Int64N(int64(d)/4+1))
+	return d + time.Duration(rand.Int64N(int64(base)))
 }
 
 // sleep waits for d or until ctx ends, and reports whether the full wait

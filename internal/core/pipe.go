@@ -40,6 +40,7 @@ type Pipe struct {
 	gone       chan struct{} // closed when the pipe leaves the socket
 	at         int           // index in the registry; guarded by the registry's lock
 	bind       *binding      // the listener an accepted pipe came through
+	more       chan struct{} // a Connect's pipe: closed when its loop has returned
 
 	// Set when a connection comes up, for Peers; guarded by the
 	// registry's lock.

@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"net"
+	"net/netip"
 	"strconv"
 	"time"
 )
@@ -74,4 +75,27 @@ func Dial(ctx context.Context, e Endpoint, o Options) (net.Conn, error) {
 	d := net.Dialer{}
 	d.KeepAlive, d.KeepAliveConfig = o.keepalive()
 	return d.DialContext(ctx, o.network(), e.hostport(o))
+}
+
+// Resolve returns e with its host resolved to an IP address, as libzmq
+// resolves a connect endpoint before each attempt: IPv4 only unless IPv6
+// is on, the first address the resolver gives. An IP address stays as it
+// is, though an IPv6 one without IPv6 on fails.
+func Resolve(ctx context.Context, e Endpoint, o Options) (Endpoint, error) {
+	network := "ip4"
+	if o.IPv6 {
+		network = "ip"
+	}
+	if ip, err := netip.ParseAddr(e.Host); err == nil {
+		if ip.Is6() && !ip.Is4In6() && !o.IPv6 {
+			return e, &net.AddrError{Err: "IPv6 address without IPv6 on", Addr: e.Host}
+		}
+		return e, nil
+	}
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, network, e.Host)
+	if err != nil {
+		return e, err
+	}
+	e.Host = ips[0].Unmap().String()
+	return e, nil
 }
