@@ -315,7 +315,7 @@ func (p *Peer) writeLoop() {
 			bytes, err := w.write(batch, ctl)
 			n := len(batch)
 			wire.ReleaseAll(batch)
-			p.q.done(n, bytes)
+			p.q.done(n, bytes, err)
 			if err != nil {
 				p.fail(err, true)
 				return

@@ -51,6 +51,7 @@ type Queue struct {
 	written atomic.Uint64
 	direct  atomic.Uint64
 	dropped atomic.Uint64
+	lost    atomic.Uint64
 	bytes   atomic.Uint64
 }
 
@@ -177,12 +178,13 @@ type QueueStats struct {
 	Bytes   uint64 // frame bytes of Written, the frames the writer skips left out
 	Direct  uint64 // of Written, messages the sender wrote itself (Peer.WriteNow)
 	Dropped uint64 // messages dropped at the high-water mark
+	Lost    uint64 // messages the writer took whose write failed: lost with the connection
 }
 
 // Stats returns the queue's counters.
 func (q *Queue) Stats() QueueStats {
 	return QueueStats{Queued: q.Len(), Pushed: q.pushed.Load(), Written: q.written.Load(), Bytes: q.bytes.Load(),
-		Direct: q.direct.Load(), Dropped: q.dropped.Load()}
+		Direct: q.direct.Load(), Dropped: q.dropped.Load(), Lost: q.lost.Load()}
 }
 
 // idleLocked reports whether nothing is queued, being written, or left of a
@@ -335,13 +337,17 @@ func (q *Queue) finish(conn uint64, rest []byte, sent bool, bytes int) {
 }
 
 // done records that the writer finished with k taken messages, of bytes
-// frame bytes.
-func (q *Queue) done(k, bytes int) {
+// frame bytes: written, or lost with the connection when err is set.
+func (q *Queue) done(k, bytes int, err error) {
 	q.mu.Lock()
 	q.taken -= k
 	q.busy = false
 	q.wakeIdleLocked()
 	q.mu.Unlock()
+	if err != nil {
+		q.lost.Add(uint64(k))
+		return
+	}
 	q.written.Add(uint64(k))
 	q.bytes.Add(uint64(bytes))
 }

@@ -27,7 +27,7 @@ func TestQueueHWM(t *testing.T) {
 	require.Len(t, batch, 3)
 	require.NoError(t, q.Push(m))
 	assert.Equal(t, 4, q.Len())
-	q.done(len(batch), 0)
+	q.done(len(batch), 0, nil)
 	release(batch)
 	assert.Equal(t, 1, q.Len())
 	q.Close()
@@ -65,7 +65,7 @@ func TestQueuePushWait(t *testing.T) {
 	// room ends the wait with success.
 	go func() { res <- q.PushWait(context.Background(), m, nil, nil) }()
 	batch, _ := q.take(nil, nil, 1<<20)
-	q.done(len(batch), 0)
+	q.done(len(batch), 0, nil)
 	release(batch)
 	require.NoError(t, <-res)
 	assert.Equal(t, 1, q.Len())
@@ -79,11 +79,11 @@ func TestQueueTakeBoundedByBytes(t *testing.T) {
 	}
 	batch, _ := q.take(nil, nil, 250)
 	assert.Len(t, batch, 3, "stops once 250 bytes are reached")
-	q.done(len(batch), 0)
+	q.done(len(batch), 0, nil)
 	release(batch)
 	batch, _ = q.take(batch[:0], nil, 1)
 	assert.Len(t, batch, 1, "at least one message")
-	q.done(len(batch), 0)
+	q.done(len(batch), 0, nil)
 	release(batch)
 	assert.Equal(t, 6, q.Len())
 }

@@ -340,3 +340,39 @@ func TestBrokerMalformedReplies(t *testing.T) {
 		})
 	}
 }
+
+// TestBrokerMetricsOfADealerBackend: the rr broker's backend is a DEALER,
+// whose counters are those of every socket: the metrics count its
+// connections, and file nothing under unroutable that was not.
+func TestBrokerMetricsOfADealerBackend(t *testing.T) {
+	b := runningBroker(t, lbRoundRobin, 0)
+	ctx := testCtx(t)
+	w1 := startWorker(t, b, "w1", false, false)
+	startWorker(t, b, "w2", false, false)
+	testutil.CheckFor(t, 10*time.Second, func() bool { return b.backD.Stats().Peers == 2 }, "two workers connected")
+	c := newDealer(t, b.frontendAddr())
+	require.NoError(t, c.SendFrames(ctx, nil, []byte("x")))
+	recvFrames(t, ctx, c)
+	require.NoError(t, w1.Close())
+	testutil.CheckFor(t, 10*time.Second, func() bool { return b.backD.Stats().Peers == 1 }, "one worker gone")
+
+	obs, err := observe(ctx, slog.New(slog.DiscardHandler), 0, "127.0.0.1:0", b.sources(), b.extras())
+	require.NoError(t, err)
+	defer obs.stop()
+	resp, err := http.Get("http://" + obs.metrics.addr.String() + "/metrics")
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	for _, want := range []string{
+		`zrouter_peers{socket="backend"} 1`,
+		`zrouter_peers_connected_total{socket="backend"} 2`,
+		`zrouter_peers_disconnected_total{socket="backend"} 1`,
+		`zrouter_messages_sent_total{socket="backend"} 1`,
+		`zrouter_messages_received_total{socket="backend"} 1`,
+		`zrouter_messages_unroutable_total{socket="backend"} 0`,
+		`zrouter_peer_closes_total{reason="peer closed",socket="backend"} 1`,
+	} {
+		assert.Contains(t, string(body), want)
+	}
+}

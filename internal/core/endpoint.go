@@ -69,7 +69,7 @@ func (s *Socket) Bind(endpoint string) error {
 		s.emit(socket.Event{Kind: socket.EventBindFailed, Endpoint: endpoint, Err: err})
 		return err
 	}
-	b := &binding{endpoint: endpoint, addr: transport.FromAddr(ln.Addr()).String(), ln: ln, pipes: make(map[*Pipe]struct{})}
+	b := &binding{endpoint: endpoint, addr: transport.Bound(ep, ln).String(), ln: ln, pipes: make(map[*Pipe]struct{})}
 	b.ctx, b.cancel = context.WithCancel(s.ctx)
 	s.binds = append(s.binds, b)
 	s.log.Debug("listening", "endpoint", b.addr)
@@ -160,6 +160,9 @@ func (s *Socket) Unbind(endpoint string) error {
 	s.loops.Add(1)
 	s.mu.Unlock()
 	s.closeListener(b)
+	for _, p := range pipes {
+		s.detach(p)
+	}
 	go func() {
 		defer s.loops.Done()
 		for _, p := range pipes {
@@ -187,9 +190,10 @@ func (s *Socket) closeListener(b *binding) {
 	s.emit(socket.Event{Kind: socket.EventClosed, Endpoint: b.addr})
 }
 
-// end removes a pipe as zmq_disconnect and zmq_unbind do: no new message
-// goes to it, what it received and was not read is dropped, what is queued
-// has the linger time to go out, and then its connection closes. more is
+// end finishes a pipe that Disconnect or Unbind has detached, as
+// zmq_disconnect and zmq_unbind do: no new message goes to it, what it
+// received and was not read is dropped, what is queued has the linger time
+// to go out, and then its connection closes. more is
 // as for drain: a Connect's pipe may still connect, as libzmq's connecter
 // goes on during the linger. The pipe is retired when its connection has
 // ended: by the connection's exit, or by the connect loop.
@@ -270,6 +274,11 @@ func (s *Socket) Disconnect(endpoint string) error {
 	}
 	s.loops.Add(1)
 	s.mu.Unlock()
+	for _, cn := range cns {
+		if cn.pipe != nil {
+			s.detach(cn.pipe)
+		}
+	}
 	go func() {
 		defer s.loops.Done()
 		for _, cn := range cns {

@@ -42,7 +42,7 @@ func (r *registry) remove(p *Pipe, dropped int) {
 	t.BytesOut += c.BytesOut
 	t.MsgsOutDirect += c.MsgsOutDirect
 	t.DroppedHWM += c.DroppedHWM
-	t.DroppedClosed += uint64(dropped)
+	t.DroppedClosed += c.DroppedClosed + uint64(dropped)
 	r.mu.Unlock()
 }
 
@@ -82,6 +82,7 @@ func pipeCounters(p *Pipe) socket.Stats {
 		BytesOut:      qs.Bytes,
 		MsgsOutDirect: qs.Direct,
 		DroppedHWM:    qs.Dropped,
+		DroppedClosed: qs.Lost,
 	}
 }
 
@@ -105,6 +106,7 @@ func (s *Socket) Stats() socket.Stats {
 		st.BytesOut += c.BytesOut
 		st.MsgsOutDirect += c.MsgsOutDirect
 		st.DroppedHWM += c.DroppedHWM
+		st.DroppedClosed += c.DroppedClosed
 	}
 	st.Peers = int(s.up.Load())
 	c := &s.counters

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"strconv"
@@ -18,15 +19,20 @@ type Endpoint struct {
 	// Scheme is the transport: "tcp".
 	Scheme string
 	// Host is the host part: a name, an IPv4 address, an IPv6 address
-	// without brackets, or "" for the wildcard "*" of a bind.
+	// without brackets, or "" for the wildcard "*" of a bind. A transport
+	// without ports keeps its whole address here.
 	Host string
-	// Port is the port; 0 for the "*" or 0 of a bind (any free port).
+	// Port is the port; 0 for the "*" or 0 of a bind (any free port), and
+	// -1 for a transport without ports.
 	Port int
 }
 
 // String returns the endpoint as libzmq writes it: tcp://HOST:PORT, with
 // "*" for the wildcard and brackets around an IPv6 address.
 func (e Endpoint) String() string {
+	if e.Port < 0 {
+		return e.Scheme + "://" + e.Host
+	}
 	host := e.Host
 	if host == "" {
 		host = "*"
@@ -34,8 +40,70 @@ func (e Endpoint) String() string {
 	return e.Scheme + "://" + net.JoinHostPort(host, strconv.Itoa(e.Port))
 }
 
+// Transport is one scheme of endpoints.
+type Transport interface {
+	// Parse parses the part of an endpoint after "scheme://", for a bind
+	// or for a connect; errors wrap ErrBadEndpoint.
+	Parse(addr string, bind bool) (Endpoint, error)
+	// Listen binds e.
+	Listen(ctx context.Context, e Endpoint, o Options) (net.Listener, error)
+	// Resolve returns e with its address resolved, before each attempt
+	// to connect.
+	Resolve(ctx context.Context, e Endpoint, o Options) (Endpoint, error)
+	// Dial connects to a resolved e once.
+	Dial(ctx context.Context, e Endpoint, o Options) (net.Conn, error)
+	// Bound returns the endpoint of a listener, as ZMQ_LAST_ENDPOINT
+	// reports it.
+	Bound(ln net.Listener) Endpoint
+}
+
+var transports = map[string]Transport{"tcp": tcpTransport{}}
+
+// Register adds the transport of a scheme. It is for transports outside
+// this package (a test's in-memory one) and must be called before any
+// socket uses the scheme.
+func Register(scheme string, t Transport) { transports[scheme] = t }
+
+func lookup(e Endpoint) Transport { return transports[e.Scheme] }
+
+// Listen binds e.
+func Listen(ctx context.Context, e Endpoint, o Options) (net.Listener, error) {
+	return lookup(e).Listen(ctx, e, o)
+}
+
+// Resolve returns e with its address resolved.
+func Resolve(ctx context.Context, e Endpoint, o Options) (Endpoint, error) {
+	return lookup(e).Resolve(ctx, e, o)
+}
+
+// Dial connects to a resolved e once.
+func Dial(ctx context.Context, e Endpoint, o Options) (net.Conn, error) {
+	return lookup(e).Dial(ctx, e, o)
+}
+
+// Bound returns the endpoint of ln, a listener Listen made for e.
+func Bound(e Endpoint, ln net.Listener) Endpoint { return lookup(e).Bound(ln) }
+
 // Parse parses an endpoint of a transport zrouter has, for a bind or for a
-// connect. It checks what libzmq checks before it goes to the network:
+// connect. It checks what libzmq checks before it goes to the network.
+func Parse(s string, bind bool) (Endpoint, error) {
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		return Endpoint{}, fmt.Errorf("%w %q: want tcp://HOST:PORT", ErrBadEndpoint, s)
+	}
+	t := transports[scheme]
+	if t == nil {
+		return Endpoint{}, fmt.Errorf("%w %q: transport %q is not supported (only tcp)", ErrBadEndpoint, s, scheme)
+	}
+	e, err := t.Parse(rest, bind)
+	if err != nil {
+		return Endpoint{}, fmt.Errorf("%w %q: %v", ErrBadEndpoint, s, err)
+	}
+	e.Scheme = scheme
+	return e, nil
+}
+
+// parseTCP parses the address of a tcp endpoint:
 //
 //   - tcp://HOST:PORT, where HOST is a name, an IPv4 address or a bracketed
 //     IPv6 address, and PORT a number from 0 to 65535;
@@ -43,16 +111,9 @@ func (e Endpoint) String() string {
 //     port);
 //   - for a connect, HOST and PORT must name a peer: a host that does not
 //     resolve is the network's business, and retried, as with libzmq.
-func Parse(s string, bind bool) (Endpoint, error) {
-	scheme, rest, ok := strings.Cut(s, "://")
-	if !ok {
-		return Endpoint{}, fmt.Errorf("%w %q: want tcp://HOST:PORT", ErrBadEndpoint, s)
-	}
-	if scheme != "tcp" {
-		return Endpoint{}, fmt.Errorf("%w %q: transport %q is not supported (only tcp)", ErrBadEndpoint, s, scheme)
-	}
+func parseTCP(rest string, bind bool) (Endpoint, error) {
 	bad := func(why string, args ...any) (Endpoint, error) {
-		return Endpoint{}, fmt.Errorf("%w %q: %s", ErrBadEndpoint, s, fmt.Sprintf(why, args...))
+		return Endpoint{}, fmt.Errorf(why, args...)
 	}
 	if strings.Contains(rest, ";") {
 		return bad("source addresses (SOURCE;HOST:PORT) are not supported")
@@ -62,7 +123,7 @@ func Parse(s string, bind bool) (Endpoint, error) {
 		return bad("no port")
 	}
 	host, port := rest[:i], rest[i+1:]
-	e := Endpoint{Scheme: scheme}
+	e := Endpoint{Scheme: "tcp"}
 	switch {
 	case port == "*" && bind:
 	case port == "":
@@ -105,8 +166,8 @@ func Parse(s string, bind bool) (Endpoint, error) {
 	return e, nil
 }
 
-// FromAddr returns the endpoint of a bound or connected TCP address.
-func FromAddr(a net.Addr) Endpoint {
+// fromAddr returns the endpoint of a bound or connected TCP address.
+func fromAddr(a net.Addr) Endpoint {
 	if ta, ok := a.(*net.TCPAddr); ok {
 		host := ta.IP.String()
 		if ta.IP == nil {

@@ -63,15 +63,21 @@ func (e Endpoint) hostport(o Options) string {
 	return net.JoinHostPort(host, strconv.Itoa(e.Port))
 }
 
-// Listen binds e.
-func Listen(ctx context.Context, e Endpoint, o Options) (net.Listener, error) {
+// tcpTransport is tcp://.
+type tcpTransport struct{}
+
+func (tcpTransport) Parse(addr string, bind bool) (Endpoint, error) { return parseTCP(addr, bind) }
+
+func (tcpTransport) Bound(ln net.Listener) Endpoint { return fromAddr(ln.Addr()) }
+
+func (tcpTransport) Listen(ctx context.Context, e Endpoint, o Options) (net.Listener, error) {
 	lc := net.ListenConfig{}
 	lc.KeepAlive, lc.KeepAliveConfig = o.keepalive()
 	return lc.Listen(ctx, o.network(), e.hostport(o))
 }
 
 // Dial connects to e once. Go sets TCP_NODELAY, as libzmq does.
-func Dial(ctx context.Context, e Endpoint, o Options) (net.Conn, error) {
+func (tcpTransport) Dial(ctx context.Context, e Endpoint, o Options) (net.Conn, error) {
 	d := net.Dialer{}
 	d.KeepAlive, d.KeepAliveConfig = o.keepalive()
 	return d.DialContext(ctx, o.network(), e.hostport(o))
@@ -81,7 +87,7 @@ func Dial(ctx context.Context, e Endpoint, o Options) (net.Conn, error) {
 // resolves a connect endpoint before each attempt: IPv4 only unless IPv6
 // is on, the first address the resolver gives. An IP address stays as it
 // is, though an IPv6 one without IPv6 on fails.
-func Resolve(ctx context.Context, e Endpoint, o Options) (Endpoint, error) {
+func (tcpTransport) Resolve(ctx context.Context, e Endpoint, o Options) (Endpoint, error) {
 	network := "ip4"
 	if o.IPv6 {
 		network = "ip"

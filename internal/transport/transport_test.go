@@ -75,7 +75,7 @@ func TestWildcardBindIsIPv4(t *testing.T) {
 	}{{false, "0.0.0.0"}, {true, "::"}} {
 		ln, err := Listen(context.Background(), e, Options{IPv6: tc.ipv6, Keepalive: -1})
 		require.NoError(t, err)
-		got := FromAddr(ln.Addr())
+		got := Bound(e, ln)
 		assert.Equal(t, tc.host, got.Host)
 		assert.NotZero(t, got.Port)
 		require.NoError(t, ln.Close())
@@ -88,7 +88,7 @@ func TestDialAndListen(t *testing.T) {
 	ln, err := Listen(context.Background(), e, Options{Keepalive: -1})
 	require.NoError(t, err)
 	defer ln.Close()
-	to, err := Parse(FromAddr(ln.Addr()).String(), false)
+	to, err := Parse(Bound(e, ln).String(), false)
 	require.NoError(t, err)
 	accepted := make(chan net.Conn, 1)
 	go func() {
