@@ -203,10 +203,31 @@ type chaosReplies struct {
 	mu    sync.Mutex
 	n     uint32
 	err   error
+	more  chan struct{} // capacity 1: a reply came since the last wait
+}
+
+func newChaosReplies(epoch uint32) *chaosReplies {
+	return &chaosReplies{epoch: epoch, more: make(chan struct{}, 1)}
+}
+
+// wait waits for a reply to come after the last wait, or for a while.
+func (c *chaosReplies) wait() {
+	t := time.NewTimer(ioTimeout)
+	defer t.Stop()
+	select {
+	case <-c.more:
+	case <-t.C:
+	}
 }
 
 // check takes in one reply, which must be the next of this incarnation.
 func (c *chaosReplies) check(frames [][]byte) {
+	defer func() {
+		select {
+		case c.more <- struct{}{}:
+		default:
+		}
+	}()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.err != nil {
@@ -255,7 +276,7 @@ func newChaosZMQLink(zctx *zmq.Context, id, endpoint string, epoch uint32) (*cha
 	if err != nil {
 		return nil, err
 	}
-	l := &chaosZMQLink{s: s, rep: &chaosReplies{epoch: epoch}}
+	l := &chaosZMQLink{s: s, rep: newChaosReplies(epoch)}
 	for _, err := range []error{
 		s.SetLinger(0),
 		s.SetRcvtimeo(ioTimeout),
@@ -317,7 +338,7 @@ func newChaosDealerLink(id, endpoint string, epoch uint32) (*chaosDealerLink, er
 		_ = d.Close()
 		return nil, err
 	}
-	l := &chaosDealerLink{d: d, rep: &chaosReplies{epoch: epoch}, done: make(chan struct{})}
+	l := &chaosDealerLink{d: d, rep: newChaosReplies(epoch), done: make(chan struct{})}
 	go func() {
 		defer close(l.done)
 		for {
@@ -340,7 +361,7 @@ func (l *chaosDealerLink) send(frames [][]byte) error {
 
 func (l *chaosDealerLink) drain(wait bool) error {
 	if wait {
-		time.Sleep(2 * time.Millisecond)
+		l.rep.wait()
 	}
 	return nil
 }
@@ -371,7 +392,7 @@ func newChaosRawLink(id, endpoint string, epoch uint32) (*chaosRawLink, error) {
 		_ = c.Close()
 		return nil, err
 	}
-	l := &chaosRawLink{c: c, rep: &chaosReplies{epoch: epoch}, done: make(chan struct{})}
+	l := &chaosRawLink{c: c, rep: newChaosReplies(epoch), done: make(chan struct{})}
 	go func() {
 		defer close(l.done)
 		rd := sess.Reader
@@ -411,7 +432,7 @@ func (l *chaosRawLink) send(frames [][]byte) error {
 
 func (l *chaosRawLink) drain(wait bool) error {
 	if wait {
-		time.Sleep(2 * time.Millisecond)
+		l.rep.wait()
 	}
 	return nil
 }

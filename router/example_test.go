@@ -11,18 +11,6 @@ import (
 	"github.com/zrouter/zrouter/socket"
 )
 
-// waitPeers waits until r has admitted n peers, or ctx ends.
-func waitPeers(ctx context.Context, r *router.Router, n int) error {
-	for r.Stats().Peers < n {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Millisecond):
-		}
-	}
-	return nil
-}
-
 // A ROUTER that sends every message back to its sender, and a DEALER client.
 func ExampleRouter_echo() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -63,7 +51,7 @@ func ExampleRouter_echo() {
 	if err := d.Connect(r.Addr()); err != nil {
 		panic(err)
 	}
-	if err := waitPeers(ctx, r, 1); err != nil {
+	if err := r.WaitPeers(ctx, 1); err != nil {
 		panic(err)
 	}
 
@@ -108,7 +96,7 @@ func ExampleRouter_requestReply() {
 	if err := client.Connect(server.Addr()); err != nil {
 		panic(err)
 	}
-	if err := waitPeers(ctx, server, 1); err != nil {
+	if err := server.WaitPeers(ctx, 1); err != nil {
 		panic(err)
 	}
 
@@ -192,7 +180,7 @@ func ExampleRouter_loadBalancer() {
 	}
 	// In LoadBalancer mode a message with no peer to take it is dropped,
 	// so wait until every worker is connected.
-	if err := waitPeers(ctx, r, len(names)); err != nil {
+	if err := r.WaitPeers(ctx, len(names)); err != nil {
 		panic(err)
 	}
 
