@@ -120,22 +120,33 @@ func (s *Socket) Stats() socket.Stats {
 	return st
 }
 
-// Peers describes every pipe.
+// Peers describes every pipe. Like Stats, it holds the registry's lock only
+// to copy what it needs, and reads the counters after.
 func (s *Socket) Peers() []socket.PeerInfo {
+	type entry struct {
+		p        *Pipe
+		id       []byte
+		remote   string
+		peerType string
+	}
 	s.reg.mu.Lock()
-	defer s.reg.mu.Unlock()
-	out := make([]socket.PeerInfo, 0, len(s.reg.pipes))
-	for _, p := range s.reg.pipes {
-		c := pipeCounters(p)
+	es := make([]entry, len(s.reg.pipes))
+	for i, p := range s.reg.pipes {
 		id := p.ID
 		if id == nil {
 			id = p.identity
 		}
-		info := socket.PeerInfo{
-			ID:         append([]byte(nil), id...),
-			Endpoint:   p.Endpoint,
-			SocketType: string(p.peerType),
-			Connected:  p.Connected(),
+		es[i] = entry{p: p, id: id, remote: p.remote, peerType: string(p.peerType)}
+	}
+	s.reg.mu.Unlock()
+	out := make([]socket.PeerInfo, len(es))
+	for i, e := range es {
+		c := pipeCounters(e.p)
+		out[i] = socket.PeerInfo{
+			ID:         append([]byte(nil), e.id...),
+			Endpoint:   e.p.Endpoint,
+			SocketType: e.peerType,
+			Connected:  e.p.Connected(),
 			Queued:     c.Queued,
 			MsgsIn:     c.MsgsIn,
 			BytesIn:    c.BytesIn,
@@ -143,10 +154,9 @@ func (s *Socket) Peers() []socket.PeerInfo {
 			BytesOut:   c.BytesOut,
 			DroppedHWM: c.DroppedHWM,
 		}
-		if info.Connected {
-			info.Remote = p.remote
+		if out[i].Connected {
+			out[i].Remote = e.remote
 		}
-		out = append(out, info)
 	}
 	return out
 }
