@@ -517,3 +517,74 @@ func TestRecvHWMPushesBack(t *testing.T) {
 		}
 	})
 }
+
+// TestSetSendHWMOnALiveSocket: as setting ZMQ_SNDHWM on a live libzmq
+// socket, SetSendHWM changes the mark of the pipes there are: raising it
+// takes more at once, lowering it below what is queued refuses more until
+// the queue drains, and nothing queued is lost.
+func TestSetSendHWMOnALiveSocket(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, err := router.New(router.WithMandatory(true), socket.WithSendHWM(1), socket.WithLinger(0))
+		require.NoError(t, err)
+		defer r.Close()
+		require.NoError(t, r.Bind("mem://sndhwm"))
+		p := stall(t, r, "sndhwm", 1) // one in the writer's hands, one waiting
+		id := r.Peers()[0].ID
+		try := func(n int) error { return r.TrySend(wire.New(id, []byte{byte(n)})) }
+		m := wire.New(id, []byte("refused"))
+		assert.ErrorIs(t, r.TrySend(m), socket.ErrWouldBlock)
+		m.Release()
+
+		require.NoError(t, r.SetSendHWM(5))
+		for i := range 4 {
+			require.NoError(t, try(i), "raised to 5: room for 4 more")
+		}
+		m = wire.New(id, []byte("refused"))
+		assert.ErrorIs(t, r.TrySend(m), socket.ErrWouldBlock)
+		require.NoError(t, r.SetSendHWM(2))
+		assert.ErrorIs(t, r.TrySend(m), socket.ErrWouldBlock, "lowered below what waits")
+		m.Release()
+
+		// A sender waiting for room goes in when the mark is raised.
+		res := make(chan error, 1)
+		go func() { res <- r.SendFrames(context.Background(), id, []byte("waited")) }()
+		synctest.Wait()
+		require.NoError(t, r.SetSendHWM(0))
+		require.NoError(t, <-res)
+
+		want := []string{"x", "x", "\x00", "\x01", "\x02", "\x03", "waited"}
+		for _, w := range want {
+			assert.Equal(t, []string{w}, p.recv(t))
+		}
+	})
+}
+
+// TestSetRecvHWMOnALiveSocket: raising RCVHWM lets a reader that waits for
+// room read again.
+func TestSetRecvHWMOnALiveSocket(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, err := router.New(socket.WithRecvHWM(1), socket.WithLinger(0))
+		require.NoError(t, err)
+		defer r.Close()
+		require.NoError(t, r.Bind("mem://rcvhwm-live"))
+		p := dialRaw(t, "rcvhwm-live", zmtp.DEALER)
+		var burst []byte
+		for i := range 1000 {
+			burst = zmtp.AppendMessage(burst, [][]byte{[]byte(strconv.Itoa(i))})
+		}
+		go func() { _, _ = p.c.Write(burst) }()
+		synctest.Wait()
+		assert.LessOrEqual(t, r.Stats().MsgsIn, uint64(1+128))
+		require.NoError(t, r.SetRecvHWM(500))
+		synctest.Wait()
+		in := r.Stats().MsgsIn
+		assert.Greater(t, in, uint64(1+128), "the reader read again")
+		assert.LessOrEqual(t, in, uint64(500+128))
+		for i := range 1000 {
+			m, err := r.Recv(context.Background())
+			require.NoError(t, err)
+			require.Equal(t, strconv.Itoa(i), string(m.Frames[1]))
+			m.Release()
+		}
+	})
+}
