@@ -15,8 +15,14 @@ import (
 	"github.com/zrouter/zrouter/zmtp"
 )
 
-// Dealer is a ZeroMQ DEALER socket. Its endpoints, Recv, counters, events
-// and Close are those of the embedded socket.Socket.
+// Dealer is a ZeroMQ DEALER socket. Its endpoints, Send, Recv, counters,
+// events and Close are those of the embedded socket.Socket.
+//
+// Send queues a message on the next pipe in round robin whose queue has
+// room. When no pipe has room, or there is no pipe yet, Send waits while
+// its context allows; it never drops a message (TrySend returns
+// socket.ErrWouldBlock instead). A message with no frames, which ZMTP cannot
+// carry, is dropped and counted in Stats.DroppedEmpty.
 //
 // All methods are safe for concurrent use. Messages passed to Send and
 // returned by Recv are owned by whoever holds them: Send takes ownership on
@@ -37,7 +43,7 @@ type Dealer struct {
 // Bind or Connect.
 func New(opts ...socket.Option) (*Dealer, error) {
 	d := &Dealer{change: make(chan struct{})}
-	c, err := core.New(core.Spec{Type: zmtp.DEALER}, opts, &d.Socket)
+	c, err := core.New(core.Spec{Type: zmtp.DEALER, Sender: (*sender)(d)}, opts, &d.Socket)
 	if err != nil {
 		return nil, err
 	}
@@ -97,30 +103,11 @@ func alive(p *core.Pipe) bool { return !p.Removed() }
 
 func connected(p *core.Pipe) bool { return p.Connected() }
 
-// Send queues m on the next pipe in round robin whose queue has room, and
-// takes ownership of it. When no pipe has room, or there is no pipe yet,
-// Send waits while ctx allows; it never drops m. When Send returns an error
-// (ctx's, or net.ErrClosed once Close has begun), the caller keeps
-// ownership of m. A message with no frames, which ZMTP cannot carry, is
-// dropped and counted in Stats.DroppedEmpty.
-func (d *Dealer) Send(ctx context.Context, m *wire.Msg) error {
-	return d.send(ctx, m, true)
-}
+// sender is the Dealer's core.Sender.
+type sender Dealer
 
-// TrySend is Send that never waits: where Send would wait it returns
-// socket.ErrWouldBlock, and the caller keeps m.
-func (d *Dealer) TrySend(m *wire.Msg) error {
-	return d.send(context.Background(), m, false)
-}
-
-// SendFrames copies frames into a new message and sends it.
-func (d *Dealer) SendFrames(ctx context.Context, frames ...[]byte) error {
-	m := wire.New(frames...)
-	err := d.Send(ctx, m)
-	if err != nil {
-		m.Release()
-	}
-	return err
+func (x *sender) Send(ctx context.Context, m *wire.Msg, wait bool) error {
+	return (*Dealer)(x).send(ctx, m, wait)
 }
 
 // errChanged ends a wait on one pipe when the set of pipes changes.

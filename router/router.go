@@ -16,9 +16,24 @@ import (
 	"github.com/zrouter/zrouter/zmtp"
 )
 
-// Router is a ZeroMQ ROUTER socket. Its endpoints, Recv, counters, events
-// and Close are those of the embedded socket.Socket; Recv returns
-// [routing-id, frames...].
+// Router is a ZeroMQ ROUTER socket. Its endpoints, Send, Recv, counters,
+// events and Close are those of the embedded socket.Socket. Recv returns
+// [routing-id, frames...], and Send routes as the router's mode says:
+//
+// In Standard mode m is [routing-id, frames...]: the routing id picks the
+// peer and only the frames go on the wire. A message for an unknown id, or
+// for a peer whose queue is full, is dropped and counted; in mandatory mode
+// Send returns *socket.UnroutableError instead, and waits for room while
+// its context allows (TrySend returns socket.ErrWouldBlock).
+//
+// In LoadBalancer mode m is [frames...] and goes to the next peer whose
+// queue has room. With no such peer it is dropped and counted; in mandatory
+// mode Send returns socket.ErrHostUnreachable when there is no peer at all
+// and waits on a full one while its context allows.
+//
+// A message with nothing to put on the wire (no frames, or only a routing
+// id in Standard mode) is dropped and counted in Stats.DroppedEmpty, as
+// libzmq drops it.
 //
 // All methods are safe for concurrent use. Messages passed to Send and
 // returned by Recv are owned by whoever holds them: Send takes ownership on
@@ -39,7 +54,7 @@ type Router struct {
 // it.
 func New(opts ...socket.Option) (*Router, error) {
 	r := &Router{table: make(map[string]*core.Pipe)}
-	c, err := core.New(core.Spec{Type: zmtp.ROUTER, IDFrame: true}, opts, &r.Socket)
+	c, err := core.New(core.Spec{Type: zmtp.ROUTER, IDFrame: true, Sender: (*sender)(r)}, opts, &r.Socket)
 	if err != nil {
 		return nil, err
 	}
@@ -62,41 +77,11 @@ func (r *Router) Mode() Mode {
 	return Standard
 }
 
-// Send queues m for its peer and takes ownership of it.
-//
-// In Standard mode m is [routing-id, frames...]: the routing id picks the
-// peer and only the frames go on the wire. A message for an unknown id, or
-// for a peer whose queue is full, is dropped and counted; in mandatory mode
-// Send returns *socket.UnroutableError instead, and waits for room while
-// ctx allows.
-//
-// In LoadBalancer mode m is [frames...] and goes to the next peer whose
-// queue has room. With no such peer it is dropped and counted; in mandatory
-// mode Send returns socket.ErrHostUnreachable when there is no peer at all
-// and waits on a full one while ctx allows.
-//
-// A message with nothing to put on the wire (no frames, or only a routing
-// id in Standard mode) is dropped and counted in Stats.DroppedEmpty, as
-// libzmq drops it. When Send returns an error, the caller keeps ownership
-// of m.
-func (r *Router) Send(ctx context.Context, m *wire.Msg) error {
-	return r.send(ctx, m, true)
-}
+// sender is the Router's core.Sender.
+type sender Router
 
-// TrySend is Send that never waits: where mandatory-mode Send would wait for
-// room it returns socket.ErrWouldBlock.
-func (r *Router) TrySend(m *wire.Msg) error {
-	return r.send(context.Background(), m, false)
-}
-
-// SendFrames copies frames into a new message and sends it.
-func (r *Router) SendFrames(ctx context.Context, frames ...[]byte) error {
-	m := wire.New(frames...)
-	err := r.Send(ctx, m)
-	if err != nil {
-		m.Release()
-	}
-	return err
+func (x *sender) Send(ctx context.Context, m *wire.Msg, wait bool) error {
+	return (*Router)(x).send(ctx, m, wait)
 }
 
 func (r *Router) send(ctx context.Context, m *wire.Msg, wait bool) error {
@@ -176,7 +161,7 @@ func (r *Router) push(ctx context.Context, p *core.Pipe, m *wire.Msg, drained, w
 	defer stop()
 	err = p.Q.PushWait(ctx, m, p.Gone(), socket.ErrHostUnreachable)
 	switch {
-	case context.Cause(ctx) == net.ErrClosed:
+	case err != nil && r.c.Closing():
 		return net.ErrClosed
 	case errors.Is(err, net.ErrClosed) || errors.Is(err, socket.ErrHostUnreachable):
 		return &socket.UnroutableError{ID: append([]byte(nil), p.ID...)}

@@ -31,6 +31,7 @@ func init() {
 		pub := s.(*Socket)
 		pub.e = e.(engine)
 		pub.in = pub.e.Receiver()
+		pub.tx = pub.e.Sender()
 	}
 }
 

@@ -6,10 +6,11 @@ import (
 	"github.com/zrouter/zrouter/wire"
 )
 
-// Socket is the part every zrouter socket shares: its endpoints, its
-// inbound queue, its counters, its events and its end. Each socket type
+// Socket is the part every zrouter socket shares: its endpoints, Send and
+// Recv, its counters, its events and its end. Each socket type
 // (router.Router, dealer.Dealer, ...) embeds a Socket and adds the routing
-// of its type: Send, and a Recv of its own where the type needs one.
+// of its type: where Send puts a message, and what Recv delivers, is what
+// its package describes.
 //
 // A socket binds and connects as many endpoints as it likes, at any time.
 // Each Connect keeps its connection up in the background, reconnecting
@@ -21,11 +22,17 @@ import (
 type Socket struct {
 	e  engine
 	in receiver // the inbox, called directly: a call less per message
+	tx sender   // the socket type's routing
 }
 
 // receiver is the socket's inbox.
 type receiver = interface {
 	Recv(ctx context.Context) (*wire.Msg, error)
+}
+
+// sender is the socket type's routing of what Send is given.
+type sender = interface {
+	Send(ctx context.Context, m *wire.Msg, wait bool) error
 }
 
 // engine is what the socket core implements behind a Socket.
@@ -37,6 +44,7 @@ type engine interface {
 	Disconnect(endpoint string) error
 	Addr() string
 	Receiver() receiver
+	Sender() sender
 	TryRecv() (*wire.Msg, error)
 	WaitPeers(ctx context.Context, n int) error
 	SetSendHWM(n int) error
@@ -105,6 +113,26 @@ func (s *Socket) Recv(ctx context.Context) (*wire.Msg, error) { return s.in.Recv
 // TryRecv is Recv that never waits: with nothing to receive it returns
 // ErrWouldBlock.
 func (s *Socket) TryRecv() (*wire.Msg, error) { return s.e.TryRecv() }
+
+// Send hands m to the socket, which takes ownership of it on success. Where
+// it goes, and what Send does when there is no room, is the socket type's
+// routing; a Send that waits does so while ctx allows. When Send returns an
+// error the caller keeps m. After Close begins it returns net.ErrClosed.
+func (s *Socket) Send(ctx context.Context, m *wire.Msg) error { return s.tx.Send(ctx, m, true) }
+
+// TrySend is Send that never waits: where Send would wait it returns
+// ErrWouldBlock, and the caller keeps m.
+func (s *Socket) TrySend(m *wire.Msg) error { return s.tx.Send(context.Background(), m, false) }
+
+// SendFrames copies frames into a new message and sends it.
+func (s *Socket) SendFrames(ctx context.Context, frames ...[]byte) error {
+	m := wire.New(frames...)
+	err := s.Send(ctx, m)
+	if err != nil {
+		m.Release()
+	}
+	return err
+}
 
 // WaitPeers waits until at least n connections are up, or ctx ends. It
 // returns net.ErrClosed when the socket closes first.

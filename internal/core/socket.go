@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"sync"
@@ -49,7 +50,22 @@ type Spec struct {
 	// IDFrame makes the reader put the pipe's ID in front of every
 	// message it receives (ROUTER).
 	IDFrame bool
+	// Sender is the socket type's Send; nil for a type that cannot send,
+	// whose Send returns errors.ErrUnsupported.
+	Sender Sender
 }
+
+// Sender is a socket type's routing of what Send is given: it takes m, or
+// waits for room when wait is set while ctx allows, or returns an error and
+// leaves m with the caller.
+type Sender interface {
+	Send(ctx context.Context, m *wire.Msg, wait bool) error
+}
+
+// cannotSend is the Sender of a socket type that cannot send.
+type cannotSend struct{}
+
+func (cannotSend) Send(context.Context, *wire.Msg, bool) error { return errors.ErrUnsupported }
 
 // Socket is the socket core: options, endpoints, the accept, handshake
 // and connect loops, pipes, the inbox, counters, events, linger and Close.
@@ -167,6 +183,16 @@ func (s *Socket) WithClose(ctx context.Context) (context.Context, context.Cancel
 
 // Up returns the number of connections up.
 func (s *Socket) Up() int { return int(s.up.Load()) }
+
+// Sender returns the socket type's Send.
+func (s *Socket) Sender() interface {
+	Send(ctx context.Context, m *wire.Msg, wait bool) error
+} {
+	if s.spec.Sender == nil {
+		return cannotSend{}
+	}
+	return s.spec.Sender
+}
 
 // Receiver returns the inbox, whose Recv the public Socket calls.
 func (s *Socket) Receiver() interface {
