@@ -925,10 +925,6 @@ func TestEventsHandshakeMechanism(t *testing.T) {
 		require.NoError(t, r.Close())
 		mon.waitStopped(t)
 
-		// KNOWN DIFFERENCE, fails today: zrouter reports no
-		// EventDisconnected after a failed handshake (it keeps that kind
-		// for admitted connections), where libzmq reports DISCONNECTED
-		// after every HANDSHAKE_FAILED_*.
 		eventsAssertSeq(t, mon, "", want...)
 		hf := mon.first(t, eventsHandshakeFail)
 		assert.Equal(t, socket.HandshakeMechanism, hf.Failure)
@@ -988,10 +984,6 @@ func TestEventsHandshakeTimeout(t *testing.T) {
 		require.NoError(t, r.Close())
 		mon.waitStopped(t)
 
-		// KNOWN DIFFERENCE, fails today: zrouter reports no
-		// EventDisconnected after a failed handshake (it keeps that kind
-		// for admitted connections), where libzmq reports DISCONNECTED
-		// after every HANDSHAKE_FAILED_*.
 		eventsAssertSeq(t, mon, "", want...)
 		hf := mon.first(t, eventsHandshakeFail)
 		assert.Equal(t, socket.HandshakeNoDetail, hf.Failure)
@@ -1012,10 +1004,10 @@ func TestEventsHandshakeTimeout(t *testing.T) {
 // ROUTER's endpoint (a reconnect would have reported CONNECT_RETRIED at
 // once, as in TestEventsConnectPeerCloses).
 //
-// zrouter deliberately differs from libzmq here: a zrouter ROUTER in the
+// zrouter deliberately says more than libzmq here: a zrouter ROUTER in the
 // ROUTER's place reports EventHandshakeFailed with Failure
-// HandshakeSocketType, where libzmq reports a bare DISCONNECTED; so its
-// sequence is LISTENING, ACCEPTED, HANDSHAKE_FAILED, CLOSED,
+// HandshakeSocketType before libzmq's DISCONNECTED; so its sequence is
+// LISTENING, ACCEPTED, HANDSHAKE_FAILED, DISCONNECTED, CLOSED,
 // MONITOR_STOPPED. The libzmq PUB must see it as it sees a libzmq ROUTER:
 // CONNECT_DELAYED, CONNECTED, DISCONNECTED, and no reconnect.
 func TestEventsPubConnectsToRouter(t *testing.T) {
@@ -1067,8 +1059,8 @@ func TestEventsPubConnectsToRouter(t *testing.T) {
 		require.NoError(t, r.Close())
 		mon.waitStopped(t)
 
-		// Deliberate: HANDSHAKE_FAILED where libzmq has DISCONNECTED.
-		eventsAssertSeq(t, mon, "", eventsListening, eventsAccepted, eventsHandshakeFail, eventsClosed, eventsStopped)
+		// Deliberate: HANDSHAKE_FAILED before libzmq's DISCONNECTED.
+		eventsAssertSeq(t, mon, "", eventsListening, eventsAccepted, eventsHandshakeFail, eventsDisconnect, eventsClosed, eventsStopped)
 		hf := mon.first(t, eventsHandshakeFail)
 		assert.Equal(t, socket.HandshakeSocketType, hf.Failure)
 		assert.Equal(t, addr, hf.Endpoint)
@@ -1085,10 +1077,10 @@ func TestEventsPubConnectsToRouter(t *testing.T) {
 // reaches the DEALER over a third connection.
 //
 // zrouter deliberately reports EventHandshakeFailed with Failure
-// HandshakeSocketType instead of libzmq's DISCONNECTED: a zrouter DEALER
-// reports CONNECT_DELAYED, CONNECTED, HANDSHAKE_FAILED for the PUB's
-// endpoint (the PUB's address as Remote), and nothing more for it, in
-// particular no EventConnectDelayed, while the same markers pass.
+// HandshakeSocketType before libzmq's DISCONNECTED: a zrouter DEALER
+// reports CONNECT_DELAYED, CONNECTED, HANDSHAKE_FAILED, DISCONNECTED for
+// the PUB's endpoint (the PUB's address as Remote), and nothing more for
+// it, in particular no EventConnectDelayed, while the same markers pass.
 func TestEventsDealerConnectsToPub(t *testing.T) {
 	t.Parallel()
 	const ivl = 50 * time.Millisecond
@@ -1149,8 +1141,8 @@ func TestEventsDealerConnectsToPub(t *testing.T) {
 		require.NoError(t, d.Close())
 		mon.waitStopped(t)
 
-		// Deliberate: HANDSHAKE_FAILED where libzmq has DISCONNECTED.
-		eventsAssertSeq(t, mon, ep, eventsDelayed, eventsConnected, eventsHandshakeFail)
+		// Deliberate: HANDSHAKE_FAILED before libzmq's DISCONNECTED.
+		eventsAssertSeq(t, mon, ep, eventsDelayed, eventsConnected, eventsHandshakeFail, eventsDisconnect)
 		hf := mon.first(t, eventsHandshakeFail)
 		assert.Equal(t, socket.HandshakeSocketType, hf.Failure)
 		assert.Equal(t, tcpAddr(t, ep), hf.Remote)

@@ -38,8 +38,10 @@ const (
 	// socket refused the peer after it; Failure and Err say why
 	// (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, _PROTOCOL and _AUTH).
 	EventHandshakeFailed
-	// EventDisconnected: an admitted connection ended; Reason says why
-	// (ZMQ_EVENT_DISCONNECTED).
+	// EventDisconnected: a connection ended; Reason says why
+	// (ZMQ_EVENT_DISCONNECTED). As libzmq, it follows every
+	// EventHandshakeFailed, and is not sent for a connection the socket
+	// closes itself (Close, Disconnect, Unbind).
 	EventDisconnected
 	// EventClosed: a listener or a connection of Endpoint was closed
 	// (ZMQ_EVENT_CLOSED).

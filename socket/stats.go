@@ -100,6 +100,8 @@ const (
 	PeerSentError                       // the peer sent an ERROR command
 	WriteError                          // writing failed
 	Replaced                            // another connection took over its routing id (handover)
+	HandshakeTimeout                    // the handshake did not complete in time
+	Refused                             // refused after its handshake: routing id taken, or too many peers
 )
 
 var reasonNames = [...]string{
@@ -112,6 +114,8 @@ var reasonNames = [...]string{
 	PeerSentError:    "peer sent ERROR",
 	WriteError:       "write error",
 	Replaced:         "replaced by handover",
+	HandshakeTimeout: "handshake timeout",
+	Refused:          "refused",
 }
 
 // String returns a short lower-case name of the reason.

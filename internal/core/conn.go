@@ -49,10 +49,28 @@ func (s *Socket) handshake(ctx context.Context, c net.Conn, cfg *config.Config, 
 	if ctx.Err() == nil {
 		s.counters.handshakeFailed.Add(1)
 		s.log.Info("handshake failed", "endpoint", endpoint, "remote", remoteAddr(c), "err", err)
-		s.emit(socket.Event{Kind: socket.EventHandshakeFailed, Endpoint: endpoint, Remote: remoteAddr(c),
-			Err: err, Failure: classify(err)})
+		f := classify(err)
+		s.emit(socket.Event{Kind: socket.EventHandshakeFailed, Endpoint: endpoint, Remote: remoteAddr(c), Err: err, Failure: f})
+		// As libzmq, which reports every connection that fails as
+		// disconnected too, after its handshake failure.
+		s.emit(socket.Event{Kind: socket.EventDisconnected, Endpoint: endpoint, Remote: remoteAddr(c), Reason: failureReason(err, f)})
 	}
 	return nil, err
+}
+
+// failureReason is the close reason of a connection whose handshake failed
+// with err, classified f.
+func failureReason(err error, f socket.HandshakeFailure) socket.CloseReason {
+	var pe *zmtp.PeerError
+	switch {
+	case errors.As(err, &pe):
+		return socket.PeerSentError
+	case f != socket.HandshakeNoDetail:
+		return socket.ProtocolError
+	case zmtp.IsTimeout(err):
+		return socket.HandshakeTimeout
+	}
+	return socket.PeerClosed
 }
 
 // classify sorts a handshake error as libzmq's monitor events do.
@@ -189,6 +207,8 @@ func (s *Socket) refuse(p *Pipe, c net.Conn, sess *zmtp.Session, err error) {
 		s.log.Warn("peer refused", "endpoint", p.Endpoint, "remote", remoteAddr(c), "id", sess.Identity, "why", err)
 		s.emit(socket.Event{Kind: socket.EventHandshakeFailed, Endpoint: p.Endpoint, Remote: remoteAddr(c),
 			RoutingID: sess.Identity, Err: err, Failure: socket.HandshakeRefused})
+		s.emit(socket.Event{Kind: socket.EventDisconnected, Endpoint: p.Endpoint, Remote: remoteAddr(c),
+			RoutingID: sess.Identity, Reason: socket.Refused})
 	}
 	if !p.persistent {
 		s.detach(p)

@@ -111,7 +111,7 @@ func TestHandshakeTimeout(t *testing.T) {
 		assert.Equal(t, 5*time.Second, time.Since(start), "closed when the handshake time ran out")
 		synctest.Wait()
 		assert.EqualValues(t, 1, r.Stats().HandshakeFailed)
-		assert.Equal(t, []socket.EventKind{socket.EventListening, socket.EventAccepted, socket.EventHandshakeFailed}, kinds(mon))
+		assert.Equal(t, []socket.EventKind{socket.EventListening, socket.EventAccepted, socket.EventHandshakeFailed, socket.EventDisconnected}, kinds(mon))
 	})
 }
 

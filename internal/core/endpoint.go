@@ -166,7 +166,7 @@ func (s *Socket) Unbind(endpoint string) error {
 	go func() {
 		defer s.loops.Done()
 		for _, p := range pipes {
-			s.end(p, nil)
+			s.end(p, nil, nil)
 		}
 	}()
 	return nil
@@ -195,14 +195,18 @@ func (s *Socket) closeListener(b *binding) {
 // received and was not read is dropped, what is queued has the linger time
 // to go out, and then its connection closes. more is
 // as for drain: a Connect's pipe may still connect, as libzmq's connecter
-// goes on during the linger. The pipe is retired when its connection has
-// ended: by the connection's exit, or by the connect loop.
-func (s *Socket) end(p *Pipe, more <-chan struct{}) {
+// goes on during the linger; stop, when set, ends those attempts before the
+// connection closes. The pipe is retired when its connection has ended: by
+// the connection's exit, or by the connect loop.
+func (s *Socket) end(p *Pipe, more <-chan struct{}, stop func()) {
 	s.detach(p)
 	p.Src.Discard()
 	ctx, cancel := s.lingerContext(s.ctx)
 	s.drain(ctx, p, more)
 	cancel()
+	if stop != nil {
+		stop()
+	}
 	p.Close(socket.ClosedByOwner)
 }
 
@@ -283,7 +287,7 @@ func (s *Socket) Disconnect(endpoint string) error {
 		defer s.loops.Done()
 		for _, cn := range cns {
 			if cn.pipe != nil {
-				s.end(cn.pipe, cn.done)
+				s.end(cn.pipe, cn.done, cn.cancel)
 			}
 			cn.cancel()
 			<-cn.done
