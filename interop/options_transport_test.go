@@ -329,7 +329,8 @@ func (z otrDealerSender) setHWM(t *testing.T, n int) {
 // touches nothing (on Linux SO_KEEPALIVE stays 0 and the schedule is the
 // system's); 1 with _IDLE 30, _INTVL 5 and _CNT 4 sets SO_KEEPALIVE 1,
 // TCP_KEEPIDLE 30, TCP_KEEPINTVL 5 and TCP_KEEPCNT 4; 0 sets SO_KEEPALIVE
-// 0. It applies to connected and accepted sockets alike. The test reads
+// 0, and still applies whichever of _IDLE, _INTVL and _CNT are set. It
+// applies to connected and accepted sockets alike. The test reads
 // the options back with getsockopt from the real sockets, for a libzmq
 // ROUTER (accepted side) and DEALER (connected side), and then for a
 // zrouter ROUTER and DEALER given the matching socket.WithTCPKeepalive;
