@@ -148,10 +148,14 @@ func (s *Socket) attach(p *Pipe, c net.Conn, sess *zmtp.Session) <-chan socket.C
 		return nil
 	}
 
+	id := p.ID
+	if id == nil {
+		id = sess.Identity
+	}
 	s.reg.mu.Lock()
 	p.remote = remoteAddr(c)
 	p.peerType = sess.SocketType
-	p.identity = append([]byte(nil), sess.Identity...)
+	p.shownID = append([]byte(nil), id...)
 	s.reg.mu.Unlock()
 
 	pc := peer.Config{
@@ -165,6 +169,8 @@ func (s *Socket) attach(p *Pipe, c net.Conn, sess *zmtp.Session) <-chan socket.C
 	ready := make(chan struct{})
 	ended := make(chan socket.CloseReason, 1)
 	s.peers.Add(1)
+	s.up.Add(1) // before the reader can deliver anything
+	s.reg.connected()
 	s.mu.Lock()
 	pr := peer.Start(c, sess, p.Q, p.Src, pc, func(pr *peer.Peer) {
 		<-ready
@@ -175,17 +181,11 @@ func (s *Socket) attach(p *Pipe, c net.Conn, sess *zmtp.Session) <-chan socket.C
 	s.live[pr] = struct{}{}
 	stopped := s.stopped
 	s.mu.Unlock()
-	s.up.Add(1)
-	s.reg.connected()
 	close(ready)
 	if stopped {
 		pr.Close(socket.ClosedByOwner)
 	}
 	s.changed()
-	id := p.ID
-	if id == nil {
-		id = sess.Identity
-	}
 	s.log.Debug("peer up", "endpoint", p.Endpoint, "remote", remoteAddr(c), "type", sess.SocketType, "id", id)
 	s.emit(socket.Event{Kind: socket.EventHandshakeSucceeded, Endpoint: p.Endpoint, Remote: remoteAddr(c), RoutingID: id})
 	return ended

@@ -46,7 +46,7 @@ type Pipe struct {
 	// registry's lock.
 	remote   string
 	peerType zmtp.SocketType
-	identity []byte
+	shownID  []byte // ID, or else the identity the peer announced
 }
 
 func newPipe(s *Socket, cfg *config.Config, endpoint string, sndhwm, rcvhwm int, persistent bool) *Pipe {

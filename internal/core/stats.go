@@ -132,11 +132,7 @@ func (s *Socket) Peers() []socket.PeerInfo {
 	s.reg.mu.Lock()
 	es := make([]entry, len(s.reg.pipes))
 	for i, p := range s.reg.pipes {
-		id := p.ID
-		if id == nil {
-			id = p.identity
-		}
-		es[i] = entry{p: p, id: id, remote: p.remote, peerType: string(p.peerType)}
+		es[i] = entry{p: p, id: p.shownID, remote: p.remote, peerType: string(p.peerType)}
 	}
 	s.reg.mu.Unlock()
 	out := make([]socket.PeerInfo, len(es))

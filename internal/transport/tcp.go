@@ -30,28 +30,31 @@ func (o Options) network() string {
 	return "tcp4"
 }
 
-// keepalive returns the net package's keepalive settings for o: the
-// period for Dialer.KeepAlive and ListenConfig.KeepAlive, and the config
-// that takes precedence when it is enabled.
-func (o Options) keepalive() (time.Duration, net.KeepAliveConfig) {
-	switch o.Keepalive {
-	case 1:
-		unset := func(d time.Duration) time.Duration {
-			if d == 0 {
-				return -1 // leave the system's value
-			}
-			return d
-		}
-		count := o.KeepaliveCount
-		if count == 0 {
-			count = -1
-		}
-		return 0, net.KeepAliveConfig{Enable: true, Idle: unset(o.KeepaliveIdle), Interval: unset(o.KeepaliveInterval), Count: count}
-	default:
-		// Go would enable probes every 15 s by default; libzmq leaves the
-		// system's setting, which on Linux is off, and so does -1 here.
-		return -1, net.KeepAliveConfig{}
+// keepalive applies ZMQ_TCP_KEEPALIVE and its schedule to a connection, as
+// libzmq's tune_tcp_keepalives does: nothing for -1; for 0 and 1,
+// SO_KEEPALIVE off or on, and the schedule's values that are set, whether
+// the probes are on or not.
+func (o Options) keepalive(c net.Conn) error {
+	tc, ok := c.(*net.TCPConn)
+	if !ok || o.Keepalive < 0 {
+		return nil
 	}
+	unset := func(d time.Duration) time.Duration {
+		if d == 0 {
+			return -1 // leave the system's value
+		}
+		return d
+	}
+	count := o.KeepaliveCount
+	if count == 0 {
+		count = -1
+	}
+	return tc.SetKeepAliveConfig(net.KeepAliveConfig{
+		Enable:   o.Keepalive == 1,
+		Idle:     unset(o.KeepaliveIdle),
+		Interval: unset(o.KeepaliveInterval),
+		Count:    count,
+	})
 }
 
 // hostport returns e's address for the net package.
@@ -71,16 +74,47 @@ func (tcpTransport) Parse(addr string, bind bool) (Endpoint, error) { return par
 func (tcpTransport) Bound(ln net.Listener) Endpoint { return fromAddr(ln.Addr()) }
 
 func (tcpTransport) Listen(ctx context.Context, e Endpoint, o Options) (net.Listener, error) {
-	lc := net.ListenConfig{}
-	lc.KeepAlive, lc.KeepAliveConfig = o.keepalive()
-	return lc.Listen(ctx, o.network(), e.hostport(o))
+	// KeepAlive -1: Go would turn probes on every 15 s by default; libzmq
+	// leaves the system's setting (on Linux: off), and so does keepalive
+	// unless told otherwise.
+	lc := net.ListenConfig{KeepAlive: -1}
+	ln, err := lc.Listen(ctx, o.network(), e.hostport(o))
+	if err != nil || o.Keepalive < 0 {
+		return ln, err
+	}
+	return &tcpListener{Listener: ln, o: o}, nil
+}
+
+// tcpListener applies the keepalive options to each accepted connection.
+type tcpListener struct {
+	net.Listener
+	o Options
+}
+
+func (l *tcpListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	if err := l.o.keepalive(c); err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	return c, nil
 }
 
 // Dial connects to e once. Go sets TCP_NODELAY, as libzmq does.
 func (tcpTransport) Dial(ctx context.Context, e Endpoint, o Options) (net.Conn, error) {
-	d := net.Dialer{}
-	d.KeepAlive, d.KeepAliveConfig = o.keepalive()
-	return d.DialContext(ctx, o.network(), e.hostport(o))
+	d := net.Dialer{KeepAlive: -1} // as for Listen
+	c, err := d.DialContext(ctx, o.network(), e.hostport(o))
+	if err != nil {
+		return nil, err
+	}
+	if err := o.keepalive(c); err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	return c, nil
 }
 
 // Resolve returns e with its host resolved to an IP address, as libzmq
