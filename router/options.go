@@ -1,6 +1,8 @@
 package router
 
 import (
+	"fmt"
+
 	"github.com/zrouter/zrouter/internal/config"
 	"github.com/zrouter/zrouter/internal/core"
 	"github.com/zrouter/zrouter/socket"
@@ -71,7 +73,13 @@ const (
 // does. The connect message comes before any message of that connection,
 // the disconnect message after all of them.
 func WithNotify(n Notify) socket.Option {
-	return option("ZMQ_ROUTER_NOTIFY", func(c *config.Config) { c.Notify = config.Notify(n) })
+	return core.Option(config.Opt{Name: "ZMQ_ROUTER_NOTIFY", Types: routerOnly, Socket: true, Set: func(c *config.Config) error {
+		if n&^(NotifyConnect|NotifyDisconnect) != 0 {
+			return fmt.Errorf("%d is not a set of NotifyConnect and NotifyDisconnect", n)
+		}
+		c.Notify = config.Notify(n)
+		return nil
+	}})
 }
 
 // ConnectRoutingID names the peer reached by one Connect with id in this

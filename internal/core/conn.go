@@ -99,13 +99,10 @@ func classify(err error) socket.HandshakeFailure {
 	return socket.HandshakeNoDetail
 }
 
-// addPipe makes p one of the socket's pipes, and writes the probe of
-// ZMQ_PROBE_ROUTER into it.
+// addPipe makes p one of the socket's pipes, with the probe of
+// ZMQ_PROBE_ROUTER in it first, as libzmq writes it when it attaches the
+// pipe: ahead of anything a sender that waits for a pipe puts there.
 func (s *Socket) addPipe(p *Pipe) error {
-	if err := s.routing.AddPipe(p); err != nil {
-		return err
-	}
-	s.reg.add(p)
 	if p.Cfg.Probe {
 		m := wire.Get()
 		for range s.spec.Skip {
@@ -116,6 +113,11 @@ func (s *Socket) addPipe(p *Pipe) error {
 			m.Release()
 		}
 	}
+	if err := s.routing.AddPipe(p); err != nil {
+		p.Q.Close()
+		return err
+	}
+	s.reg.add(p)
 	return nil
 }
 
@@ -210,7 +212,7 @@ func (s *Socket) refuse(p *Pipe, c net.Conn, sess *zmtp.Session, err error) {
 		s.emit(socket.Event{Kind: socket.EventDisconnected, Endpoint: p.Endpoint, Remote: remoteAddr(c),
 			RoutingID: sess.Identity, Reason: socket.Refused})
 	}
-	if !p.persistent {
+	if p.connectionOnly() {
 		s.detach(p)
 		s.retire(p)
 	}
@@ -237,7 +239,7 @@ func (s *Socket) exit(p *Pipe, pr *peer.Peer) {
 	if !p.Removed() {
 		s.routing.Down(p)
 	}
-	if !p.persistent {
+	if p.connectionOnly() {
 		s.detach(p)
 		s.retire(p)
 	}

@@ -366,10 +366,12 @@ func (s *Socket) connectLoop(cn *connecter) {
 		s.log.Warn("not reconnecting after a protocol error", "endpoint", cn.endpoint)
 		s.retirePipe(cn)
 	case ended:
-		s.retirePipe(cn)
+		// The endpoint goes first, so that nobody sees the pipe gone and
+		// the endpoint still there.
 		s.mu.Lock()
 		s.conns = slices.DeleteFunc(s.conns, func(x *connecter) bool { return x == cn })
 		s.mu.Unlock()
+		s.retirePipe(cn)
 	}
 }
 

@@ -68,6 +68,13 @@ func (p *Pipe) Owner() *Socket { return p.s }
 // Persistent reports whether the pipe outlives its connections.
 func (p *Pipe) Persistent() bool { return p.persistent }
 
+// connectionOnly reports whether the pipe goes with its connection, and its
+// connection's end retires it: an accepted connection's, or one an
+// immediate Connect made for its connection. A Connect's own pipe is
+// retired by its connect loop, which forgets the endpoint at the same time
+// when it has to.
+func (p *Pipe) connectionOnly() bool { return !p.persistent && p.more == nil }
+
 // Connected reports whether a connection is up on the pipe.
 func (p *Pipe) Connected() bool { return p.conn.Load() != nil }
 
