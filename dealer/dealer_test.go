@@ -564,20 +564,6 @@ func TestCloseUnblocks(t *testing.T) {
 	require.NoError(t, d.Close())
 }
 
-func TestHeartbeatKeepsConnection(t *testing.T) {
-	ctx := testCtx(t)
-	r := newRouter(t, "tcp://127.0.0.1:0")
-	echo(t, r)
-	d := newDealer(t, socket.WithHeartbeat(socket.Heartbeat{Interval: 10 * time.Millisecond, TTL: 2 * time.Second, Timeout: 2 * time.Second}))
-	require.NoError(t, d.Connect(r.Addr()))
-	waitConnected(t, d, r)
-	for i := range 5 {
-		require.NoError(t, d.SendFrames(ctx, []byte(strconv.Itoa(i))))
-		require.Equal(t, [][]byte{[]byte(strconv.Itoa(i))}, recvFrames(t, ctx, d))
-	}
-	require.Equal(t, 1, d.Stats().Peers)
-}
-
 // TestReconnectWhileSending loses connections while a sender keeps the
 // endpoint's pipe busy: whatever is still queued when a new connection comes
 // up must flow on it. The pipe's queue outlives the connection, so this

@@ -295,32 +295,6 @@ func TestMaxMsgSizeClosesConnection(t *testing.T) {
 	assert.EqualValues(t, 1, r.Stats().CloseReasons[socket.TooLarge])
 }
 
-func TestHandshakeTimeoutAndSilentConnections(t *testing.T) {
-	r := newRouter(t, socket.WithHandshakeTimeout(200*time.Millisecond))
-	// Silent connections do not delay a real peer.
-	var silent []net.Conn
-	for range 50 {
-		c, err := net.Dial("tcp", r.Addr()[len("tcp://"):])
-		require.NoError(t, err)
-		silent = append(silent, c)
-	}
-	p := dialRaw(t, r.Addr(), zmtp.DEALER, "real")
-	p.send("hi")
-	assert.Equal(t, []string{"real", "hi"}, recvStrings(t, r))
-	// And they are closed after the timeout.
-	for _, c := range silent {
-		require.NoError(t, c.SetReadDeadline(time.Now().Add(5*time.Second)))
-		buf := make([]byte, 128)
-		var err error
-		for err == nil {
-			_, err = c.Read(buf) // our greeting, then EOF
-		}
-		assert.NotErrorIs(t, err, errors.New("timeout"))
-		c.Close()
-	}
-	testutil.CheckFor(t, 5*time.Second, func() bool { return r.Stats().HandshakeFailed == 50 })
-}
-
 func TestIncompatibleSocketTypeRefused(t *testing.T) {
 	r := newRouter(t)
 	c, err := net.Dial("tcp", r.Addr()[len("tcp://"):])

@@ -588,3 +588,79 @@ func TestSetRecvHWMOnALiveSocket(t *testing.T) {
 		}
 	})
 }
+
+// TestSilentConnectionsTimeOut: connections that never say a word are
+// closed when the handshake time runs out, and do not hold up a peer that
+// handshakes meanwhile.
+func TestSilentConnectionsTimeOut(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, err := router.New(socket.WithHandshakeTimeout(2*time.Second), socket.WithLinger(0))
+		require.NoError(t, err)
+		defer r.Close()
+		require.NoError(t, r.Bind("mem://silent"))
+		var silent []net.Conn
+		for range 50 {
+			c, err := mem.dial("silent")
+			require.NoError(t, err)
+			defer c.Close()
+			silent = append(silent, c)
+			go func() { _, _ = io.Copy(io.Discard, c) }() // our greeting, then EOF
+		}
+		start := time.Now()
+		p := dialRaw(t, "silent", zmtp.DEALER)
+		_, err = p.c.Write(zmtp.AppendMessage(nil, [][]byte{[]byte("hi")}))
+		require.NoError(t, err)
+		m, err := r.Recv(context.Background())
+		require.NoError(t, err)
+		assert.Equal(t, "hi", string(m.Frames[1]))
+		m.Release()
+		assert.Zero(t, time.Since(start), "the real peer got through at once")
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		assert.EqualValues(t, 50, r.Stats().HandshakeFailed)
+		assert.Equal(t, 1, r.Stats().Peers)
+	})
+}
+
+// TestHeartbeatThroughTheSocket: a connection whose peer answers PINGs stays
+// up, however long; one whose peer goes silent is dropped once its PING
+// goes unanswered for the timeout, and a Connect then connects again.
+func TestHeartbeatThroughTheSocket(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hb := socket.WithHeartbeat(socket.Heartbeat{Interval: time.Second, TTL: 10 * time.Second, Timeout: 3 * time.Second})
+		r, err := router.New(hb, socket.WithLinger(0))
+		require.NoError(t, err)
+		defer r.Close()
+		require.NoError(t, r.Bind("mem://heartbeat"))
+		d, err := dealer.New(hb, socket.WithLinger(0), socket.WithReconnectInterval(time.Second))
+		require.NoError(t, err)
+		defer d.Close()
+		require.NoError(t, d.Connect("mem://heartbeat"))
+		require.NoError(t, d.WaitPeers(context.Background(), 1))
+		time.Sleep(time.Minute)
+		assert.Equal(t, 1, d.Stats().Peers)
+		assert.EqualValues(t, 1, d.Stats().Connected, "never dropped")
+
+		// A peer that handshakes, then takes what comes and never says a
+		// word. (One that reads nothing either blocks the writer, which
+		// then cannot see the timeout: a write deadline is yet to come.)
+		ln, err := mem.listen("heartbeat-silent")
+		require.NoError(t, err)
+		defer ln.Close()
+		mon := d.Monitor(64)
+		require.NoError(t, d.Connect("mem://heartbeat-silent"))
+		p := acceptRaw(t, ln, zmtp.ROUTER)
+		go func() { _, _ = io.Copy(io.Discard, p.c) }()
+		var down socket.Event
+		for ev := range mon.C {
+			if ev.Kind == socket.EventDisconnected {
+				down = ev
+				break
+			}
+		}
+		assert.Equal(t, socket.HeartbeatTimeout, down.Reason)
+		again := acceptRaw(t, ln, zmtp.ROUTER) // the Connect comes back
+		go func() { _, _ = io.Copy(io.Discard, again.c) }()
+		mon.Stop()
+	})
+}
