@@ -75,11 +75,13 @@ type Peer struct {
 	createdAt time.Time
 }
 
-// Start runs a peer over conn, whose handshake produced sess. Messages from
-// the peer go into src; messages in q go to the peer. onExit, if not nil, runs
-// after both goroutines have ended.
-func Start(conn net.Conn, sess *zmtp.Session, q *Queue, src *Source, cfg Config, onExit func(*Peer)) *Peer {
-	p := &Peer{
+// New returns a peer over conn, whose handshake produced sess, ready for
+// Run: messages from the peer will go into src, and messages in q to the
+// peer. onExit, if not nil, runs after both goroutines have ended. Until Run,
+// the socket can make the peer known (Close works on it from then on) before
+// anything happens on the connection.
+func New(conn net.Conn, sess *zmtp.Session, q *Queue, src *Source, cfg Config, onExit func(*Peer)) *Peer {
+	return &Peer{
 		conn:      conn,
 		sess:      sess,
 		q:         q,
@@ -92,12 +94,22 @@ func Start(conn net.Conn, sess *zmtp.Session, q *Queue, src *Source, cfg Config,
 		createdAt: time.Now(),
 		direct:    newDirect(conn),
 	}
+}
+
+// Run starts the reader and the writer. It is called once.
+func (p *Peer) Run() {
 	p.lastRecv.Store(time.Now().UnixNano())
-	q.resetControl()
-	q.signal() // the queue may outlive an earlier connection with messages waiting
+	p.q.resetControl()
+	p.q.signal() // the queue may outlive an earlier connection with messages waiting
 	p.running.Store(2)
 	go func() { defer p.exit(); p.readLoop() }()
 	go func() { defer p.exit(); p.writeLoop() }()
+}
+
+// Start is New, then Run.
+func Start(conn net.Conn, sess *zmtp.Session, q *Queue, src *Source, cfg Config, onExit func(*Peer)) *Peer {
+	p := New(conn, sess, q, src, cfg, onExit)
+	p.Run()
 	return p
 }
 

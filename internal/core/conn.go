@@ -168,22 +168,21 @@ func (s *Socket) attach(p *Pipe, c net.Conn, sess *zmtp.Session) <-chan socket.C
 	if s.spec.IDFrame {
 		pc.ID = p.ID
 	}
-	ready := make(chan struct{})
 	ended := make(chan socket.CloseReason, 1)
 	s.peers.Add(1)
 	s.up.Add(1) // before the reader can deliver anything
 	s.reg.connected()
-	s.mu.Lock()
-	pr := peer.Start(c, sess, p.Q, p.Src, pc, func(pr *peer.Peer) {
-		<-ready
+	pr := peer.New(c, sess, p.Q, p.Src, pc, func(pr *peer.Peer) {
 		s.exit(p, pr)
 		ended <- pr.Reason()
 	})
+	// Known before it runs: Pipe.Close and Close see it from the start.
 	p.conn.Store(pr)
+	s.mu.Lock()
 	s.live[pr] = struct{}{}
 	stopped := s.stopped
 	s.mu.Unlock()
-	close(ready)
+	pr.Run()
 	if stopped {
 		pr.Close(socket.ClosedByOwner)
 	}
@@ -196,7 +195,6 @@ func (s *Socket) attach(p *Pipe, c net.Conn, sess *zmtp.Session) <-chan socket.C
 // refuse closes a connection the socket would not admit, counting and
 // reporting why, and removes its pipe unless the pipe outlives it.
 func (s *Socket) refuse(p *Pipe, c net.Conn, sess *zmtp.Session, err error) {
-	_ = c.Close()
 	if errors.Is(err, ErrRefused) {
 		switch err {
 		case errMaxPeers:
@@ -212,6 +210,7 @@ func (s *Socket) refuse(p *Pipe, c net.Conn, sess *zmtp.Session, err error) {
 		s.emit(socket.Event{Kind: socket.EventDisconnected, Endpoint: p.Endpoint, Remote: remoteAddr(c),
 			RoutingID: sess.Identity, Reason: socket.Refused})
 	}
+	_ = c.Close() // after the counting: the peer may look at it at once
 	if p.connectionOnly() {
 		s.detach(p)
 		s.retire(p)

@@ -598,13 +598,12 @@ func TestSilentConnectionsTimeOut(t *testing.T) {
 		require.NoError(t, err)
 		defer r.Close()
 		require.NoError(t, r.Bind("mem://silent"))
-		var silent []net.Conn
+		var closed sync.WaitGroup // each silent connection, until the router closes it
 		for range 50 {
 			c, err := mem.dial("silent")
 			require.NoError(t, err)
 			defer c.Close()
-			silent = append(silent, c)
-			go func() { _, _ = io.Copy(io.Discard, c) }() // our greeting, then EOF
+			closed.Go(func() { _, _ = io.Copy(io.Discard, c) }) // our greeting, then EOF
 		}
 		start := time.Now()
 		p := dialRaw(t, "silent", zmtp.DEALER)
@@ -615,7 +614,8 @@ func TestSilentConnectionsTimeOut(t *testing.T) {
 		assert.Equal(t, "hi", string(m.Frames[1]))
 		m.Release()
 		assert.Zero(t, time.Since(start), "the real peer got through at once")
-		time.Sleep(2 * time.Second)
+		closed.Wait()
+		assert.Equal(t, 2*time.Second, time.Since(start), "closed when the handshake time ran out")
 		synctest.Wait()
 		assert.EqualValues(t, 50, r.Stats().HandshakeFailed)
 		assert.Equal(t, 1, r.Stats().Peers)
