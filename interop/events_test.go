@@ -87,11 +87,72 @@ func (e eventsZmqEvent) String() string {
 	return fmt.Sprintf("%v(%d %#x) %q", e.ev, e.value, e.value, e.addr)
 }
 
+func (e eventsZmqEvent) kind() socket.EventKind { return eventsKindOf[e.ev] }
+func (e eventsZmqEvent) endpoint() string       { return e.addr }
+
+// eventsLog is the events one monitor has recorded, of either
+// implementation.
+type eventsLog[E interface {
+	kind() socket.EventKind
+	endpoint() string
+	fmt.Stringer
+}] struct {
+	mu  sync.Mutex
+	evs []E
+}
+
+func (l *eventsLog[E]) add(e E) {
+	l.mu.Lock()
+	l.evs = append(l.evs, e)
+	l.mu.Unlock()
+}
+
+// events returns a copy of the events so far.
+func (l *eventsLog[E]) events() []E {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.evs)
+}
+
+func (l *eventsLog[E]) kinds(endpoint string) []socket.EventKind {
+	var out []socket.EventKind
+	for _, e := range l.events() {
+		if endpoint == "" || e.endpoint() == endpoint {
+			out = append(out, e.kind())
+		}
+	}
+	return out
+}
+
+func (l *eventsLog[E]) String() string {
+	var b strings.Builder
+	for i, e := range l.events() {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(e.String())
+	}
+	return "[" + b.String() + "]"
+}
+
+// find returns the first event for which match holds.
+func (l *eventsLog[E]) find(t *testing.T, what string, match func(E) bool) E {
+	t.Helper()
+	for _, e := range l.events() {
+		if match(e) {
+			return e
+		}
+	}
+	t.Errorf("no %s among the events %s", what, l)
+	var zero E
+	return zero
+}
+
 // eventsZmqMon records the events of a libzmq socket, read on a goroutine
 // from the PAIR that zmq_socket_monitor's inproc endpoint is connected to.
 type eventsZmqMon struct {
-	mu      sync.Mutex
-	evs     []eventsZmqEvent
+	eventsLog[eventsZmqEvent]
+	mu      sync.Mutex    // guards err
 	err     error         // a receive error other than a timeout
 	stopped chan struct{} // closed when MONITOR_STOPPED has come
 	done    chan struct{} // closed when the reader has returned
@@ -160,9 +221,7 @@ func (m *eventsZmqMon) read(pair *zmq.Socket, quit <-chan struct{}) {
 			}
 			continue
 		}
-		m.mu.Lock()
-		m.evs = append(m.evs, eventsZmqEvent{ev: ev, addr: addr, value: value, at: time.Now()})
-		m.mu.Unlock()
+		m.add(eventsZmqEvent{ev: ev, addr: addr, value: value, at: time.Now()})
 		if ev == zmq.EVENT_MONITOR_STOPPED {
 			close(m.stopped)
 			return
@@ -170,44 +229,10 @@ func (m *eventsZmqMon) read(pair *zmq.Socket, quit <-chan struct{}) {
 	}
 }
 
-// events returns a copy of the events so far.
-func (m *eventsZmqMon) events() []eventsZmqEvent {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return slices.Clone(m.evs)
-}
-
-func (m *eventsZmqMon) kinds(endpoint string) []socket.EventKind {
-	var out []socket.EventKind
-	for _, e := range m.events() {
-		if endpoint == "" || e.addr == endpoint {
-			out = append(out, eventsKindOf[e.ev])
-		}
-	}
-	return out
-}
-
-func (m *eventsZmqMon) String() string {
-	var b strings.Builder
-	for i, e := range m.events() {
-		if i > 0 {
-			b.WriteString("; ")
-		}
-		b.WriteString(e.String())
-	}
-	return "[" + b.String() + "]"
-}
-
 // first returns the first event ev.
 func (m *eventsZmqMon) first(t *testing.T, ev zmq.Event) eventsZmqEvent {
 	t.Helper()
-	for _, e := range m.events() {
-		if e.ev == ev {
-			return e
-		}
-	}
-	t.Errorf("no %v among the libzmq events %s", ev, m)
-	return eventsZmqEvent{}
+	return m.find(t, ev.String(), func(e eventsZmqEvent) bool { return e.ev == ev })
 }
 
 // waitStopped waits for MONITOR_STOPPED, which libzmq sends once the
@@ -227,11 +252,36 @@ type eventsZrEvent struct {
 	at time.Time // when the reader got it
 }
 
+func (e eventsZrEvent) kind() socket.EventKind { return e.Kind }
+func (e eventsZrEvent) endpoint() string       { return e.Endpoint }
+
+func (e eventsZrEvent) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%v %q", e.Kind, e.Endpoint)
+	if e.Remote != "" {
+		fmt.Fprintf(&b, " remote=%s", e.Remote)
+	}
+	if e.RoutingID != nil {
+		fmt.Fprintf(&b, " id=%q", e.RoutingID)
+	}
+	switch e.Kind {
+	case socket.EventHandshakeFailed:
+		fmt.Fprintf(&b, " failure=%v", e.Failure)
+	case socket.EventDisconnected:
+		fmt.Fprintf(&b, " reason=%v", e.Reason)
+	case socket.EventConnectRetried:
+		fmt.Fprintf(&b, " interval=%v", e.Interval)
+	}
+	if e.Err != nil {
+		fmt.Fprintf(&b, " err=%v", e.Err)
+	}
+	return b.String()
+}
+
 // eventsZrMon records the events of a zrouter socket's Monitor.
 type eventsZrMon struct {
+	eventsLog[eventsZrEvent]
 	m    *socket.Monitor
-	mu   sync.Mutex
-	evs  []eventsZrEvent
 	done chan struct{} // closed when C has been closed
 }
 
@@ -244,9 +294,7 @@ func eventsWatch(t *testing.T, s interface{ Monitor(int) *socket.Monitor }) *eve
 	go func() {
 		defer close(m.done)
 		for ev := range m.m.C {
-			m.mu.Lock()
-			m.evs = append(m.evs, eventsZrEvent{Event: ev, at: time.Now()})
-			m.mu.Unlock()
+			m.add(eventsZrEvent{Event: ev, at: time.Now()})
 		}
 	}()
 	t.Cleanup(func() {
@@ -260,61 +308,10 @@ func eventsWatch(t *testing.T, s interface{ Monitor(int) *socket.Monitor }) *eve
 	return m
 }
 
-// events returns a copy of the events so far.
-func (m *eventsZrMon) events() []eventsZrEvent {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return slices.Clone(m.evs)
-}
-
-func (m *eventsZrMon) kinds(endpoint string) []socket.EventKind {
-	var out []socket.EventKind
-	for _, e := range m.events() {
-		if endpoint == "" || e.Endpoint == endpoint {
-			out = append(out, e.Kind)
-		}
-	}
-	return out
-}
-
-func (m *eventsZrMon) String() string {
-	var b strings.Builder
-	for i, e := range m.events() {
-		if i > 0 {
-			b.WriteString("; ")
-		}
-		fmt.Fprintf(&b, "%v %q", e.Kind, e.Endpoint)
-		if e.Remote != "" {
-			fmt.Fprintf(&b, " remote=%s", e.Remote)
-		}
-		if e.RoutingID != nil {
-			fmt.Fprintf(&b, " id=%q", e.RoutingID)
-		}
-		switch e.Kind {
-		case socket.EventHandshakeFailed:
-			fmt.Fprintf(&b, " failure=%v", e.Failure)
-		case socket.EventDisconnected:
-			fmt.Fprintf(&b, " reason=%v", e.Reason)
-		case socket.EventConnectRetried:
-			fmt.Fprintf(&b, " interval=%v", e.Interval)
-		}
-		if e.Err != nil {
-			fmt.Fprintf(&b, " err=%v", e.Err)
-		}
-	}
-	return "[" + b.String() + "]"
-}
-
 // first returns the first event of kind k.
 func (m *eventsZrMon) first(t *testing.T, k socket.EventKind) eventsZrEvent {
 	t.Helper()
-	for _, e := range m.events() {
-		if e.Kind == k {
-			return e
-		}
-	}
-	t.Errorf("no %v among the zrouter events %s", k, m)
-	return eventsZrEvent{}
+	return m.find(t, k.String(), func(e eventsZrEvent) bool { return e.Kind == k })
 }
 
 // all returns every event of kind k.

@@ -180,6 +180,12 @@ func acceptHandshake(t *testing.T, cfg *zmtp.Config) (endpoint string, result <-
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
+	return acceptHandshakeOn(t, ln, cfg)
+}
+
+// acceptHandshakeOn is acceptHandshake on a listener of the caller's.
+func acceptHandshakeOn(t *testing.T, ln net.Listener, cfg *zmtp.Config) (endpoint string, result <-chan handshakeResult) {
+	t.Helper()
 	ch := make(chan handshakeResult, 1)
 	done := make(chan struct{})
 	var conn net.Conn

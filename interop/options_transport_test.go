@@ -202,28 +202,7 @@ func otrListen(t *testing.T, rcvbuf int, cfg *zmtp.Config) (endpoint string, res
 	}
 	ln, err := lc.Listen(context.Background(), "tcp4", "127.0.0.1:0")
 	require.NoError(t, err)
-	ch := make(chan handshakeResult, 1)
-	done := make(chan struct{})
-	var conn net.Conn
-	go func() {
-		defer close(done)
-		c, err := ln.Accept()
-		if err != nil {
-			ch <- handshakeResult{err: err}
-			return
-		}
-		conn = c
-		s, err := zmtp.Handshake(c, cfg)
-		ch <- handshakeResult{conn: c, sess: s, err: err}
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		<-done
-		if conn != nil {
-			_ = conn.Close()
-		}
-	})
-	return "tcp://" + ln.Addr().String(), ch
+	return acceptHandshakeOn(t, ln, cfg)
 }
 
 // otrDial connects a raw ZMTP DEALER to endpoint and runs the handshake.
