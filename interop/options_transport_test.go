@@ -919,7 +919,7 @@ func TestOptionConnectUnresolvable(t *testing.T) {
 
 	t.Run("zrouter", func(t *testing.T) {
 		t.Parallel()
-		var logs lockedBuffer
+		var logs testutil.Buffer
 		logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		d := dealerNew(t, socket.WithLogger(logger), socket.WithReconnectInterval(20*time.Millisecond))
 		mon := d.Monitor(64)

@@ -243,7 +243,7 @@ func TestBrokerStatsAndMetrics(t *testing.T) {
 	require.NoError(t, c.SendFrames(ctx, nil, []byte("x")))
 	assert.Equal(t, frames("", "w1:x"), recvFrames(t, ctx, c))
 
-	var logs syncBuffer
+	var logs testutil.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	obs, err := observe(ctx, log, 10*time.Millisecond, "127.0.0.1:0", b.sources(), b.extras())
 	require.NoError(t, err)

@@ -19,7 +19,7 @@ import (
 func TestDemo(t *testing.T) {
 	for _, mode := range []string{lbReady, lbRoundRobin} {
 		t.Run(mode, func(t *testing.T) {
-			var out syncBuffer
+			var out testutil.Buffer
 			cfg := demoConfig{duration: 300 * time.Millisecond, workers: 3, clients: 2, window: 4, mode: mode,
 				every: 50 * time.Millisecond, out: &out, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 			tot, err := demo(context.Background(), cfg)

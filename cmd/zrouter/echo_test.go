@@ -46,7 +46,7 @@ func TestEchoCommandBindError(t *testing.T) {
 	testutil.CheckFor(t, 10*time.Second, func() bool {
 		return contains(first.stderr.String(), "echo: listening")
 	}, "first echo listening")
-	var out, errOut syncBuffer
+	var out, errOut testutil.Buffer
 	code := run(testCtx(t), []string{"echo", "--bind", ep}, &out, &errOut)
 	assert.Equal(t, exitError, code)
 	assert.Contains(t, errOut.String(), "bind")

@@ -5,9 +5,10 @@ import (
 	"context"
 	"net"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/zrouter/zrouter/internal/testutil"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -72,28 +73,9 @@ func frames(ss ...string) [][]byte {
 	return out
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent use, for output written
-// by a running command.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // running is a command run in-process in the background.
 type running struct {
-	stdout, stderr syncBuffer
+	stdout, stderr testutil.Buffer
 	cancel         context.CancelFunc
 	code           chan int
 }

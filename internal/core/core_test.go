@@ -1,7 +1,6 @@
 package core_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -12,6 +11,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/zrouter/zrouter/internal/testutil"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -141,31 +142,13 @@ func TestHandshakeFailureIsReported(t *testing.T) {
 	})
 }
 
-// syncBuffer is a bytes.Buffer for a logger written from many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestReconnectBackoff: a Connect to an endpoint with nothing behind it
 // retries after the reconnect interval, doubling up to the maximum, with
 // up to one interval of jitter, as libzmq does; each attempt reports
 // delayed, closed, retried; the failure is logged at WARN once.
 func TestReconnectBackoff(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var logs syncBuffer
+		var logs testutil.Buffer
 		d, err := dealer.New(socket.WithReconnectInterval(time.Second), socket.WithReconnectMax(4*time.Second),
 			socket.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))), socket.WithLinger(0))
 		require.NoError(t, err)
