@@ -567,7 +567,7 @@ func TestCloseUnblocks(t *testing.T) {
 // TestReconnectWhileSending loses connections while a sender keeps the
 // endpoint's pipe busy: whatever is still queued when a new connection comes
 // up must flow on it. The pipe's queue outlives the connection, so this
-// needs peer.Start to wake the writer of a queue that already holds
+// needs peer.Run to wake the writer of a queue that already holds
 // messages.
 func TestReconnectWhileSending(t *testing.T) {
 	ep := reservePort(t)

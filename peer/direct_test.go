@@ -81,7 +81,8 @@ func TestWriteNowKeepsOrderUnderBackPressure(t *testing.T) {
 	in := NewInbox()
 	q := NewQueue(0, 0)
 	exited := make(chan struct{})
-	p := Start(local, ls, q, in.NewSource(0, nil), Config{}, func(*Peer) { close(exited) })
+	p := New(local, ls, q, in.NewSource(0, nil), Config{}, func(*Peer) { close(exited) })
+	p.Run()
 	t.Cleanup(func() {
 		p.Close(socket.ClosedByOwner)
 		<-exited

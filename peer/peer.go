@@ -106,12 +106,6 @@ func (p *Peer) Run() {
 	go func() { defer p.exit(); p.writeLoop() }()
 }
 
-// Start is New, then Run.
-func Start(conn net.Conn, sess *zmtp.Session, q *Queue, src *Source, cfg Config, onExit func(*Peer)) *Peer {
-	p := New(conn, sess, q, src, cfg, onExit)
-	p.Run()
-	return p
-}
 
 // exit runs as each goroutine returns; the second one to return finishes
 // the peer, so no third goroutine waits for the two.

@@ -109,7 +109,8 @@ func startPipePeer(t *testing.T, cfg Config) *harness {
 
 func runPeer(t *testing.T, cfg Config, local net.Conn, ls *zmtp.Session, remote net.Conn, rs *zmtp.Session) *harness {
 	h := &harness{in: NewInbox(), q: NewQueue(1000, 1), remote: remote, rd: rs.Reader, exited: make(chan struct{})}
-	h.p = Start(local, ls, h.q, h.in.NewSource(1000, nil), cfg, func(*Peer) { close(h.exited) })
+	h.p = New(local, ls, h.q, h.in.NewSource(1000, nil), cfg, func(*Peer) { close(h.exited) })
+	h.p.Run()
 	t.Cleanup(func() {
 		h.p.Close(socket.ClosedByOwner)
 		<-h.exited
