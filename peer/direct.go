@@ -40,7 +40,7 @@ func (p *Peer) WriteNow(m *wire.Msg) bool {
 	frames := m.Frames
 	if len(frames) > p.q.skip {
 		buf := d.inline[:0]
-		if size+len(frames)*zmtp.MaxHeaderLen > directInline {
+		if size+len(frames)*p.sess.Codec.Overhead() > directInline {
 			d.big = writeBufs.Get()
 			buf = d.big.B[:0]
 		}

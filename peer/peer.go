@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -106,7 +107,6 @@ func (p *Peer) Run() {
 	go func() { defer p.exit(); p.writeLoop() }()
 }
 
-
 // exit runs as each goroutine returns; the second one to return finishes
 // the peer, so no third goroutine waits for the two.
 func (p *Peer) exit() {
@@ -205,34 +205,25 @@ func (p *Peer) readLoop() {
 		cache.Flush()
 	}()
 	for pushErr == nil {
-		h, err := rd.ReadHeader()
-		if err != nil {
-			p.fail(err, false)
-			return
-		}
-		if h.IsCommand() {
-			body, err := rd.ReadCommand(h)
-			if err == nil {
-				err = p.command(body)
-			}
-			if err != nil {
-				p.fail(err, false)
-				return
-			}
-			continue
-		}
 		if m == nil {
 			m = cache.Get()
 			if p.cfg.ID != nil {
 				m.AppendFrame(p.cfg.ID)
 			}
 		}
-		if err := rd.ReadFrameInto(m, h); err != nil {
+		f, err := rd.ReadFrame(m)
+		if err == nil && f.Command != nil {
+			err = p.command(f.Command)
+			if err == nil {
+				continue
+			}
+		}
+		if err != nil {
 			p.fail(err, false)
 			return
 		}
-		size += h.Size
-		if h.More() {
+		size += f.Size
+		if f.More {
 			continue
 		}
 		batch = append(batch, m)
@@ -259,8 +250,8 @@ func (p *Peer) command(body []byte) error {
 		}
 		ping := c.(*zmtp.Ping)
 		p.peerTTL.Store(int64(ping.TTL) * int64(100*time.Millisecond))
-		var buf [2 + 5 + zmtp.MaxPingContext]byte
-		p.q.pushControl(zmtp.AppendCommand(buf[:0], &zmtp.Pong{Context: ping.Context}))
+		var buf [1 + 4 + zmtp.MaxPingContext]byte
+		p.q.pushControl((&zmtp.Pong{Context: ping.Context}).Append(buf[:0]))
 	case zmtp.CmdError:
 		c, err := zmtp.ParseCommand(body)
 		if err != nil {
@@ -314,11 +305,12 @@ func (p *Peer) writeLoop() {
 				return
 			default:
 			}
-			batch, ctl = p.q.take(batch[:0], ctl, maxWriteBatch)
+			var tail int
+			batch, ctl, tail = p.q.take(batch[:0], ctl, maxWriteBatch)
 			if len(batch) == 0 && len(ctl) == 0 {
 				break
 			}
-			bytes, err := w.write(batch, ctl)
+			bytes, err := w.write(batch, ctl, tail)
 			n := len(batch)
 			wire.ReleaseAll(batch)
 			p.q.done(n, bytes, err)
@@ -400,7 +392,7 @@ func (hb *heartbeat) tick(p *Peer, now time.Time) bool {
 			ttl = 0xFFFF
 		}
 		var buf [16]byte
-		p.q.pushControl(zmtp.AppendCommand(buf[:0], &zmtp.Ping{TTL: uint16(ttl)}))
+		p.q.pushControl((&zmtp.Ping{TTL: uint16(ttl)}).Append(buf[:0]))
 		if hb.unanswered.IsZero() {
 			hb.unanswered = now
 		}
@@ -429,12 +421,19 @@ func (w *writer) free() {
 	w.iov = w.iov[:0]
 }
 
-// write writes ctl, then batch, and returns the frame bytes of batch.
-func (w *writer) write(batch []*wire.Msg, ctl []byte) (int, error) {
+// write writes ctl, then batch, and returns the frame bytes of batch. ctl
+// is what Queue.take gives: the tail of a direct write, already encoded,
+// then commands to encode.
+func (w *writer) write(batch []*wire.Msg, ctl []byte, tail int) (int, error) {
 	if w.buf == nil {
 		w.buf = writeBufs.Get()
 	}
-	b := append(w.buf.B[:0], ctl...)
+	b := append(w.buf.B[:0], ctl[:tail]...)
+	for c := ctl[tail:]; len(c) >= 4; {
+		n := int(binary.BigEndian.Uint32(c))
+		b = w.codec.AppendCommand(b, c[4:4+n])
+		c = c[4+n:]
+	}
 	mark := 0 // start of b not yet in iov
 	plain := w.codec.Plain()
 	bytes := 0

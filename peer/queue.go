@@ -2,6 +2,7 @@ package peer
 
 import (
 	"context"
+	"encoding/binary"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -239,15 +240,17 @@ func (q *Queue) Close() {
 	q.signal()
 }
 
-// pushControl queues an encoded command for the writer to send ahead of
-// messages. It reports false when the control buffer is full.
-func (q *Queue) pushControl(cmd []byte) bool {
+// pushControl queues the body of a command for the writer to encode and
+// send ahead of messages. It reports false when the control buffer is
+// full.
+func (q *Queue) pushControl(body []byte) bool {
 	q.mu.Lock()
-	if q.closed || len(q.ctl)+len(cmd) > maxControl {
+	if q.closed || len(q.ctl)+4+len(body) > maxControl {
 		q.mu.Unlock()
 		return false
 	}
-	q.ctl = append(q.ctl, cmd...)
+	q.ctl = binary.BigEndian.AppendUint32(q.ctl, uint32(len(body)))
+	q.ctl = append(q.ctl, body...)
 	q.mu.Unlock()
 	q.signal()
 	return true
@@ -256,13 +259,15 @@ func (q *Queue) pushControl(cmd []byte) bool {
 // take moves messages from the front of the queue into batch, about
 // maxBytes worth (at least one message), and swaps the control bytes for the
 // writer's empty buffer, so that neither side allocates in steady state. The
-// tail of an unfinished direct write comes first in ctl. take returns nothing
-// while a direct write is under way: that writer signals when it is done.
-func (q *Queue) take(batch []*wire.Msg, ctl []byte, maxBytes int) ([]*wire.Msg, []byte) {
+// tail of an unfinished direct write comes first in ctl, tail bytes long,
+// encoded already; the commands to encode follow, each a 4-byte length and a
+// body. take returns nothing while a direct write is under way: that writer
+// signals when it is done.
+func (q *Queue) take(batch []*wire.Msg, ctl []byte, maxBytes int) ([]*wire.Msg, []byte, int) {
 	q.mu.Lock()
 	if q.busy {
 		q.mu.Unlock()
-		return batch, ctl[:0]
+		return batch, ctl[:0], 0
 	}
 	size := 0
 	for q.head < len(q.msgs) && size < maxBytes {
@@ -276,7 +281,8 @@ func (q *Queue) take(batch []*wire.Msg, ctl []byte, maxBytes int) ([]*wire.Msg, 
 		q.msgs, q.head = q.msgs[:0], 0
 	}
 	q.taken += len(batch)
-	if len(q.pending) > 0 {
+	tail := len(q.pending)
+	if tail > 0 {
 		ctl = append(append(ctl[:0], q.pending...), q.ctl...)
 		q.pending, q.ctl = q.pending[:0], q.ctl[:0]
 	} else {
@@ -288,7 +294,7 @@ func (q *Queue) take(batch []*wire.Msg, ctl []byte, maxBytes int) ([]*wire.Msg, 
 		q.space = nil
 	}
 	q.mu.Unlock()
-	return batch, ctl
+	return batch, ctl, tail
 }
 
 // waitingLocked reports whether anything waits for the writer: messages,

@@ -23,6 +23,13 @@ type Config struct {
 	// MaxSize is the largest message frame the returned Reader accepts;
 	// negative means no limit.
 	MaxSize int64
+	// Authenticate decides, on a server of a mechanism that
+	// authenticates (PLAIN, CURVE), whether the peer is let in, as a ZAP
+	// handler does (RFC 27); nil lets every peer in that completes the
+	// handshake.
+	Authenticate func(*AuthRequest) AuthReply
+	// Domain is the ZAP domain given to Authenticate.
+	Domain string
 }
 
 // Session is the outcome of a successful handshake.
@@ -37,8 +44,12 @@ type Session struct {
 	Metadata Metadata
 	// Reader decodes the frames that follow. It may already hold some.
 	Reader *Reader
-	// Codec encodes the message frames we send.
+	// Codec encodes the frames we send.
 	Codec Codec
+	// UserID and Auth are what authentication said of the peer, on a
+	// server: ZAP's user id and metadata.
+	UserID string
+	Auth   Metadata
 }
 
 // LocalMetadata returns the properties a socket described by cfg sends in
@@ -136,35 +147,56 @@ func handshake(conn net.Conn, cfg *Config) (*Session, error) {
 		return nil, &MechanismError{Local: mech.Name(), Remote: peerG.Mechanism}
 	}
 
-	hc := &HandshakeConn{out: out, rd: rd}
-	md, codec, err := mech.Handshake(hc, local)
-	if err != nil {
-		return nil, err
+	hc := &HandshakeConn{out: out, rd: rd, cfg: cfg, conn: conn}
+	res, err := mech.Handshake(hc, local)
+	if err == nil {
+		err = hc.Check(res.Peer)
 	}
-	st, _ := md.Get(PropSocketType)
-	peerType := SocketType(st)
-	if !Compatible(cfg.SocketType, peerType) {
-		// RFC 37: answer an invalid socket type with ERROR, then close.
-		if hc.WriteCommand(&Error{Reason: "invalid socket type"}) == nil {
-			ended = true
-			out.finishDraining(conn)
-		}
-		return nil, &SocketTypeError{Local: cfg.SocketType, Remote: peerType}
+	if err == nil {
+		err = checkAuthMetadata(res)
+	}
+	if err != nil {
+		// Let the peer have what we sent before the caller closes: an
+		// ERROR that tells it why (RFC 37: ERROR, then close), or a
+		// command it will find as unexpected as we found its own, as
+		// libzmq's peer does, whose writes are done before it reads.
+		ended = true
+		out.finishDraining(conn)
+		return nil, err
 	}
 	ended = true
 	if err := out.finish(); err != nil {
 		return nil, err
 	}
+	md := res.Peer
+	st, _ := md.Get(PropSocketType)
 	id, _ := md.Get(PropIdentity)
+	if !res.Codec.Plain() {
+		rd.seal(res.Codec)
+	}
 	rd.Release()
 	return &Session{
 		Greeting:   peerG,
-		SocketType: peerType,
+		SocketType: SocketType(st),
 		Identity:   id,
 		Metadata:   md,
 		Reader:     rd,
-		Codec:      codec,
+		Codec:      res.Codec,
+		UserID:     res.UserID,
+		Auth:       res.Metadata,
 	}, nil
+}
+
+// checkAuthMetadata refuses an authenticator's metadata that names a
+// property the peer sent, as libzmq refuses such a ZAP reply: the peer
+// must not be able to set what its authenticator says of it.
+func checkAuthMetadata(res *Outcome) error {
+	for _, p := range res.Metadata {
+		if _, ok := res.Peer.Get(p.Name); ok {
+			return &ProtocolError{Reason: "authenticator metadata " + p.Name + " is also a property the peer sent"}
+		}
+	}
+	return nil
 }
 
 // IsTimeout reports whether err is a handshake or I/O deadline expiry.

@@ -110,6 +110,21 @@ func TestHandshakeDealerRouter(t *testing.T) {
 	assert.Equal(t, msg, m.Frames)
 }
 
+// tcpConns returns the two ends of a loopback TCP connection, closed when
+// the test ends.
+func tcpConns(t *testing.T) (net.Conn, net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer func() { _ = ln.Close() }()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	s, err := ln.Accept()
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close(); _ = s.Close() })
+	return s, c
+}
+
 func TestHandshakeOverTCP(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -185,7 +200,7 @@ func TestHandshakeIncompatiblePeerGetsError(t *testing.T) {
 	st, _ := c.(*Ready).Metadata.Get(PropSocketType)
 	require.Equal(t, "REQ", string(st))
 	// Now send our READY, and read what comes next.
-	_, _, err = Null{}.Handshake(hc, (&Config{SocketType: REQ}).LocalMetadata())
+	_, err = Null{}.Handshake(hc, (&Config{SocketType: REQ}).LocalMetadata())
 	require.NoError(t, hc.out.finish())
 	var pe *PeerError
 	require.ErrorAs(t, err, &pe)
@@ -207,9 +222,9 @@ type fakeMech struct {
 
 func (m *fakeMech) Name() string   { return m.name }
 func (m *fakeMech) AsServer() bool { return false }
-func (m *fakeMech) Handshake(*HandshakeConn, Metadata) (Metadata, Codec, error) {
+func (m *fakeMech) Handshake(*HandshakeConn, Metadata) (*Outcome, error) {
 	m.called.Store(true)
-	return nil, nil, errors.New("fakeMech.Handshake must not run")
+	return nil, errors.New("fakeMech.Handshake must not run")
 }
 
 func TestHandshakeMechanismMismatch(t *testing.T) {

@@ -58,6 +58,104 @@ type Reader struct {
 	wpos     int
 	lastRead int
 	small    [smallBufSize]byte
+
+	// codec, once a handshake has set it, opens the MESSAGE commands that
+	// carry every frame of an encrypting mechanism; nil for a plain one.
+	codec   Codec
+	scratch []byte // a sealed command too big for buf, as it arrives
+}
+
+// maxScratch is the most a Reader keeps of a sealed frame too big for its
+// buffer once it is opened.
+const maxScratch = 2 << 20
+
+// Frame is what ReadFrame read: a command, or a message frame appended to
+// the message it was given.
+type Frame struct {
+	// Command is the body of a command; nil for a message frame.
+	Command []byte
+	// More reports that more frames of the message follow.
+	More bool
+	// Size is the message frame's size.
+	Size uint64
+}
+
+// seal makes the Reader open every frame with c, which is not plain.
+func (rd *Reader) seal(c Codec) {
+	rd.codec = c
+	rd.MaxCommandSize = c.Limit(rd.MaxSize)
+	if rd.MaxCommandSize < 0 {
+		rd.MaxCommandSize = 1<<63 - 1
+	}
+}
+
+// ReadFrame reads the next frame after the handshake: a command, whose body
+// it returns (valid until the next call), or a message frame, which it
+// appends to m. Under an encrypting mechanism it opens the MESSAGE command
+// that carries either, checking the message size its header implies before
+// anything is allocated or decrypted.
+func (rd *Reader) ReadFrame(m *wire.Msg) (Frame, error) {
+	h, err := rd.ReadHeader()
+	if err != nil {
+		return Frame{}, err
+	}
+	if rd.codec != nil {
+		return rd.readSealed(m, h)
+	}
+	if h.IsCommand() {
+		body, err := rd.ReadCommand(h)
+		return Frame{Command: body}, err
+	}
+	if err := rd.ReadFrameInto(m, h); err != nil {
+		return Frame{}, err
+	}
+	return Frame{More: h.More(), Size: h.Size}, nil
+}
+
+// readSealed reads a frame of an encrypting mechanism and opens it: a
+// MESSAGE command, which libzmq 4.3 sends as a message frame and which RFC
+// 25 calls a command, so either is taken. A message frame's body is
+// decrypted into m's storage, with its flags byte in front, which the frame
+// then leaves out.
+func (rd *Reader) readSealed(m *wire.Msg, h Header) (Frame, error) {
+	var body []byte
+	if h.Size <= bigBufSize {
+		b, err := rd.ReadCommand(h)
+		if err != nil {
+			return Frame{}, err
+		}
+		body = b
+	} else {
+		b, err := rd.readGrowing(rd.scratch[:0], h.Size)
+		if err != nil {
+			return Frame{}, err
+		}
+		rd.scratch, body = b, b
+	}
+	// The plaintext is the body less what sealing adds: a flags byte and the
+	// frame.
+	n := rd.codec.OpenLen(len(body))
+	if n < 1 {
+		return Frame{}, protoErr("command of %d bytes too short to carry a sealed frame", len(body))
+	}
+	f := m.NewFrame(n)
+	out, flags, err := rd.codec.Open(f[:0], body)
+	if cap(rd.scratch) > maxScratch {
+		rd.scratch = nil // keep no more than a few frames' worth per connection
+	}
+	if err != nil || len(out) != n || &out[0] != &f[0] {
+		m.Frames = m.Frames[:len(m.Frames)-1]
+		if err == nil {
+			err = protoErr("sealed frame of the wrong size")
+		}
+		return Frame{}, err
+	}
+	m.Frames[len(m.Frames)-1] = out[1:]
+	if flags&FlagCommand != 0 {
+		m.Frames = m.Frames[:len(m.Frames)-1]
+		return Frame{Command: out[1:]}, nil
+	}
+	return Frame{More: flags&FlagMore != 0, Size: uint64(n - 1)}, nil
 }
 
 // NewReader returns a Reader over r that accepts message frames of up to
@@ -205,11 +303,18 @@ func (rd *Reader) ReadHeader() (Header, error) {
 		return Header{}, err
 	}
 	rd.rpos += n
-	if h.IsCommand() {
+	switch {
+	case rd.codec != nil:
+		// Every frame is sealed, as a command or as libzmq sends it, a
+		// message frame: the limit is that of the frame it carries.
+		if h.Size > uint64(rd.MaxCommandSize) {
+			return h, ErrMessageTooLarge
+		}
+	case h.IsCommand():
 		if h.Size > uint64(rd.MaxCommandSize) {
 			return h, protoErr("command of %d bytes exceeds the %d-byte limit", h.Size, rd.MaxCommandSize)
 		}
-	} else if rd.MaxSize >= 0 && h.Size > uint64(rd.MaxSize) {
+	case rd.MaxSize >= 0 && h.Size > uint64(rd.MaxSize):
 		return h, ErrMessageTooLarge
 	}
 	return h, nil
