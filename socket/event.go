@@ -132,6 +132,10 @@ type Event struct {
 	Err error
 	// Failure classifies an EventHandshakeFailed.
 	Failure HandshakeFailure
+	// Status is the ZAP status (300, 400 or 500) of a HandshakeAuth
+	// failure: what our authenticator answered, or what the server that
+	// refused us said (the value of ZMQ_EVENT_HANDSHAKE_FAILED_AUTH).
+	Status int
 	// Reason says why an EventDisconnected connection ended.
 	Reason CloseReason
 	// Interval is the wait before the next attempt, for

@@ -51,6 +51,7 @@ type engine interface {
 	SetRecvHWM(n int) error
 	Stats() Stats
 	Peers() []PeerInfo
+	Property(m *wire.Msg, name string) (string, bool)
 	AddMonitor(key any, emit func(Event) bool, stop func())
 	RemoveMonitor(key any)
 	Shutdown(ctx context.Context) error
@@ -149,6 +150,17 @@ func (s *Socket) SetSendHWM(n int) error { return s.e.SetSendHWM(n) }
 // pipe it has, as setting ZMQ_RCVHWM on a live libzmq socket does. 0 means
 // no limit.
 func (s *Socket) SetRecvHWM(n int) error { return s.e.SetRecvHWM(n) }
+
+// Property returns a property of the connection a received message came
+// from, as libzmq's zmq_msg_gets does: "User-Id", the name the
+// authenticator gave the peer (WithAuthenticator); "Peer-Address", its IP
+// address; "Socket-Type", "Identity" and whatever else the peer sent in its
+// handshake; and the metadata the authenticator added. Names are
+// case-insensitive. It reports false for a property the connection does
+// not have, and for a message that this socket did not receive.
+//
+// For a Connect's pipe, the properties are those of its latest connection.
+func (s *Socket) Property(m *wire.Msg, name string) (string, bool) { return s.e.Property(m, name) }
 
 // Stats returns the socket's counters. It costs a few atomic loads per
 // pipe and never waits for the socket's own goroutines, so it may be called

@@ -78,6 +78,9 @@ type PeerInfo struct {
 	// SocketType is the peer's socket type, as its handshake announced it;
 	// empty before the first connection.
 	SocketType string
+	// UserID is the name the authenticator gave the peer ("User-Id"), if
+	// any.
+	UserID string
 	// Connected reports whether a connection is up on the pipe.
 	Connected bool
 	// Queued is the number of messages waiting or being written.

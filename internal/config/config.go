@@ -1,6 +1,7 @@
 package config
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -34,6 +35,12 @@ type Config struct {
 	IPv6      bool          // ZMQ_IPV6
 
 	Keepalive Keepalive // ZMQ_TCP_KEEPALIVE and its _IDLE, _INTVL, _CNT
+
+	// Security: the mechanism (nil: NULL), the authenticator of a server
+	// (nil: everyone who completes the handshake), and its ZAP domain.
+	Mechanism    zmtp.Mechanism
+	Authenticate func(ctx context.Context, req *zmtp.AuthRequest) zmtp.AuthReply
+	ZAPDomain    string
 
 	Probe  bool         // ZMQ_PROBE_ROUTER
 	Logger *slog.Logger // connection events; never nil after Defaults
@@ -117,6 +124,12 @@ func Apply(c *Config, perConnect bool, opts []Opt, errBad error) error {
 		if err := o.Set(c); err != nil {
 			return &OptionError{Name: o.Name, Err: errBad, Cause: err}
 		}
+	}
+	if p, ok := c.Mechanism.(*zmtp.Plain); ok && p.Server && c.Authenticate == nil {
+		// libzmq fails every handshake of a PLAIN server without a ZAP
+		// handler; better to say so at once.
+		return &OptionError{Name: "ZMQ_PLAIN_SERVER", Err: errBad,
+			Cause: errors.New("a PLAIN server needs an authenticator to check the passwords")}
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"strings"
 
 	"github.com/zrouter/zrouter/internal/config"
 	"github.com/zrouter/zrouter/peer"
@@ -34,23 +33,36 @@ func (s *Socket) zmtpConfig(cfg *config.Config) *zmtp.Config {
 	return &zmtp.Config{
 		SocketType: s.spec.Type,
 		Identity:   cfg.RoutingID,
+		Mechanism:  cfg.Mechanism,
 		Timeout:    cfg.HandshakeTimeout,
 		MaxSize:    cfg.MaxMsgSize,
+		Domain:     cfg.ZAPDomain,
 	}
 }
 
-// handshake runs the ZMTP handshake on c; ctx ending aborts it. A failure
-// is counted, logged and reported to monitors, unless ctx ended.
+// handshake runs the ZMTP handshake on c; ctx ending aborts it, and ends
+// the context an authenticator is given, as does the handshake timeout. A
+// failure is counted, logged and reported to monitors, unless ctx ended.
 func (s *Socket) handshake(ctx context.Context, c net.Conn, cfg *config.Config, endpoint string) (*zmtp.Session, error) {
-	sess, err := peer.Handshake(ctx, c, s.zmtpConfig(cfg))
+	zc := s.zmtpConfig(cfg)
+	if auth := cfg.Authenticate; auth != nil {
+		actx, cancel := context.WithCancel(ctx)
+		if cfg.HandshakeTimeout > 0 {
+			actx, cancel = context.WithTimeout(ctx, cfg.HandshakeTimeout)
+		}
+		defer cancel()
+		zc.Authenticate = func(r *zmtp.AuthRequest) zmtp.AuthReply { return auth(actx, r) }
+	}
+	sess, err := peer.Handshake(ctx, c, zc)
 	if err == nil {
 		return sess, nil
 	}
 	if ctx.Err() == nil {
 		s.counters.handshakeFailed.Add(1)
 		s.log.Info("handshake failed", "endpoint", endpoint, "remote", remoteAddr(c), "err", err)
-		f := classify(err)
-		s.emit(socket.Event{Kind: socket.EventHandshakeFailed, Endpoint: endpoint, Remote: remoteAddr(c), Err: err, Failure: f})
+		f, status := classify(err)
+		s.emit(socket.Event{Kind: socket.EventHandshakeFailed, Endpoint: endpoint, Remote: remoteAddr(c), Err: err,
+			Failure: f, Status: status})
 		// As libzmq, which reports every connection that fails as
 		// disconnected too, after its handshake failure.
 		s.emit(socket.Event{Kind: socket.EventDisconnected, Endpoint: endpoint, Remote: remoteAddr(c), Reason: failureReason(err, f)})
@@ -73,30 +85,35 @@ func failureReason(err error, f socket.HandshakeFailure) socket.CloseReason {
 	return socket.PeerClosed
 }
 
-// classify sorts a handshake error as libzmq's monitor events do.
-func classify(err error) socket.HandshakeFailure {
+// classify sorts a handshake error as libzmq's monitor events do, with
+// the ZAP status of an authentication failure.
+func classify(err error) (socket.HandshakeFailure, int) {
 	var (
 		pe *zmtp.ProtocolError
 		ve *zmtp.VersionError
 		me *zmtp.MechanismError
 		te *zmtp.SocketTypeError
 		ee *zmtp.PeerError
+		ae *zmtp.AuthError
 	)
 	switch {
+	case errors.As(err, &ae):
+		return socket.HandshakeAuth, ae.Status
 	case errors.As(err, &me):
-		return socket.HandshakeMechanism
+		return socket.HandshakeMechanism, 0
 	case errors.As(err, &te):
-		return socket.HandshakeSocketType
+		return socket.HandshakeSocketType, 0
 	case errors.As(err, &ee):
-		// A ZAP status code (RFC 27) is an authentication failure.
-		if r := ee.Reason; len(r) == 3 && strings.Trim(r, "0123456789") == "" {
-			return socket.HandshakeAuth
+		// A server that refused our credentials says so with a ZAP status
+		// (RFC 27) as the reason: 300, 400 or 500, as libzmq reads it.
+		if r := ee.Reason; len(r) == 3 && r[0] >= '3' && r[0] <= '5' && r[1:] == "00" {
+			return socket.HandshakeAuth, int(r[0]-'0') * 100
 		}
-		return socket.HandshakeProtocol
+		return socket.HandshakeProtocol, 0
 	case errors.As(err, &pe), errors.As(err, &ve):
-		return socket.HandshakeProtocol
+		return socket.HandshakeProtocol, 0
 	}
-	return socket.HandshakeNoDetail
+	return socket.HandshakeNoDetail, 0
 }
 
 // addPipe makes p one of the socket's pipes, with the probe of
@@ -154,6 +171,7 @@ func (s *Socket) attach(p *Pipe, c net.Conn, sess *zmtp.Session) <-chan socket.C
 	if id == nil {
 		id = sess.Identity
 	}
+	p.props.Store(newProps(c, sess)) // before anything it sends is delivered
 	s.reg.mu.Lock()
 	p.remote = remoteAddr(c)
 	p.peerType = sess.SocketType

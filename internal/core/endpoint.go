@@ -313,6 +313,7 @@ func (s *Socket) connectLoop(cn *connecter) {
 	defer close(cn.done)
 	var (
 		failures int
+		refused  int    // of the failures, those of authentication
 		warned   string // the failure last logged at WARN, until a connection comes up
 		ended    bool   // a connection came up and ended
 		stop     bool   // a protocol error: no more attempts
@@ -328,19 +329,22 @@ func (s *Socket) connectLoop(cn *connecter) {
 		}
 		if err == nil {
 			s.emit(socket.Event{Kind: socket.EventConnected, Endpoint: cn.endpoint, Remote: remoteAddr(c)})
-			done, protocol := s.connected(cn, c)
+			done, next := s.connected(cn, c)
 			if done != nil {
 				if warned != "" {
 					s.log.Info("connected", "endpoint", cn.endpoint)
 					warned = ""
 				}
-				failures = 0
-				protocol = protocolClose(<-done)
+				failures, refused = 0, 0
+				stop = protocolClose(<-done)
 				ended = true
 			} else {
 				failures++
+				if next == retrySlower {
+					refused++
+				}
+				stop = next == retryNever
 			}
-			stop = protocol
 		} else if cn.ctx.Err() == nil {
 			failures++
 			if why := err.Error(); why != warned {
@@ -353,7 +357,10 @@ func (s *Socket) connectLoop(cn *connecter) {
 		if cn.ctx.Err() != nil || stop || cn.cfg.ReconnectIvl <= 0 {
 			break
 		}
-		ivl := backoff(cn.cfg, max(failures, 1))
+		ivl := backoff(cn.cfg, max(failures, 1), cn.cfg.ReconnectIvlMax)
+		if refused > 0 {
+			ivl = backoff(cn.cfg, refused, refusedBackoffMax(cn.cfg))
+		}
 		s.emit(socket.Event{Kind: socket.EventConnectRetried, Endpoint: cn.endpoint, Interval: ivl, Err: err})
 		if !sleep(cn.ctx, ivl) {
 			break
@@ -395,46 +402,77 @@ func protocolClose(r socket.CloseReason) bool {
 
 // connected runs the handshake of a connection cn made and admits it on
 // cn's pipe, or on a pipe of its own when immediate. It returns what
-// attach returns, and whether the handshake failed for a reason after
-// which libzmq does not reconnect.
-func (s *Socket) connected(cn *connecter, c net.Conn) (<-chan socket.CloseReason, bool) {
+// attach returns, and, when the handshake failed, what to do next.
+func (s *Socket) connected(cn *connecter, c net.Conn) (<-chan socket.CloseReason, retry) {
 	sess, err := s.handshake(cn.ctx, c, cn.cfg, cn.endpoint)
 	if err != nil {
-		switch classify(err) {
-		case socket.HandshakeProtocol, socket.HandshakeMechanism, socket.HandshakeSocketType:
-			return nil, true
+		f, _ := classify(err)
+		switch {
+		case f == socket.HandshakeProtocol, f == socket.HandshakeMechanism, f == socket.HandshakeSocketType:
+			return nil, retryNever
+		case f == socket.HandshakeAuth, cn.cfg.Mechanism != nil:
+			// Refused, or hung up on by a server that checks
+			// credentials (which is how libzmq refuses a wrong key).
+			return nil, retrySlower
 		}
-		return nil, false
+		return nil, retryAgain
 	}
 	p := cn.pipe
 	if p == nil {
 		p = newPipe(s, cn.cfg, cn.endpoint, s.SendHWM(), int(s.rcvhwm.Load()), false)
 		if err := s.addPipe(p); err != nil {
 			s.refuse(p, c, sess, err)
-			return nil, false
+			return nil, retryAgain
 		}
 	}
-	return s.attach(p, c, sess), false
+	return s.attach(p, c, sess), retryAgain
 }
+
+// retry is what a connect loop does after a failed handshake.
+type retry int
+
+const (
+	retryAgain  retry = iota // after the reconnect interval, as any failure
+	retrySlower              // after a wait that doubles while the server refuses us
+	retryNever               // a protocol error: libzmq does not reconnect
+)
 
 // backoff returns the wait after the n-th consecutive failure (n >= 1), as
 // libzmq's ZMQ_RECONNECT_IVL and ZMQ_RECONNECT_IVL_MAX define it: the
-// interval, doubling after each failure up to the maximum when the maximum
-// is larger, plus random jitter of up to one interval, so that many sockets
-// do not reconnect in step.
-func backoff(c *config.Config, n int) time.Duration {
+// interval, doubling after each failure up to limit when limit is larger,
+// plus random jitter of up to one interval, so that many sockets do not
+// reconnect in step.
+func backoff(c *config.Config, n int, limit time.Duration) time.Duration {
 	base := c.ReconnectIvl
 	if base <= 0 {
 		base = 100 * time.Millisecond
 	}
 	d := base
-	if m := c.ReconnectIvlMax; m > d {
-		for i := 1; i < n && d < m; i++ {
+	if limit > d {
+		for i := 1; i < n && d < limit; i++ {
 			d *= 2
 		}
-		d = min(d, m)
+		d = min(d, limit)
 	}
 	return d + time.Duration(rand.Int64N(int64(base)))
+}
+
+// refusedBackoff is how long the wait between attempts grows to, by
+// default, while a server refuses our credentials.
+const refusedBackoff = 30 * time.Second
+
+// refusedBackoffMax returns how long the wait between attempts grows to
+// while a server refuses our credentials or hangs up on them: the
+// reconnect maximum when one is set, or else refusedBackoff. libzmq stops
+// for good after an ERROR, and retries at the reconnect interval after a
+// hang-up (libzmq issues 882 and 883), which turns one bad key into a
+// stream of handshakes. Doubling the wait bounds what that costs both
+// sides, and an attempt still comes once the server lets us in.
+func refusedBackoffMax(c *config.Config) time.Duration {
+	if c.ReconnectIvlMax > c.ReconnectIvl {
+		return c.ReconnectIvlMax
+	}
+	return max(refusedBackoff, c.ReconnectIvl)
 }
 
 // sleep waits for d or until ctx ends, and reports whether the full wait

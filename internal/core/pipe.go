@@ -42,6 +42,9 @@ type Pipe struct {
 	bind       *binding      // the listener an accepted pipe came through
 	more       chan struct{} // a Connect's pipe: closed when its loop has returned
 
+	// props are the properties of the last connection that came up.
+	props atomic.Pointer[props]
+
 	// Set when a connection comes up, for Peers; guarded by the
 	// registry's lock.
 	remote   string

@@ -143,6 +143,7 @@ func (s *Socket) Peers() []socket.PeerInfo {
 			Endpoint:   e.p.Endpoint,
 			SocketType: e.peerType,
 			Connected:  e.p.Connected(),
+			UserID:     userID(e.p),
 			Queued:     c.Queued,
 			MsgsIn:     c.MsgsIn,
 			BytesIn:    c.BytesIn,
@@ -155,4 +156,12 @@ func (s *Socket) Peers() []socket.PeerInfo {
 		}
 	}
 	return out
+}
+
+// userID returns the user id of p's last connection.
+func userID(p *Pipe) string {
+	if pr := p.props.Load(); pr != nil {
+		return pr.userID
+	}
+	return ""
 }
