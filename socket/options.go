@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/zrouter/zrouter/internal/bridge"
@@ -43,6 +45,26 @@ func option(name string, set func(*config.Config) error) Option {
 // socketOption makes an Option that only New takes.
 func socketOption(name string, set func(*config.Config) error) Option {
 	return Option{o: config.Opt{Name: name, Socket: true, Set: set}}
+}
+
+// WithMetadata adds a property that the socket sends its peers in its
+// handshake, beside Socket-Type and Identity (ZMQ_METADATA): a peer reads it
+// from each message with Property. As in libzmq, the name starts with "X-"
+// and has at most 255 bytes, and the value is not empty; a name given again
+// replaces its value.
+func WithMetadata(name, value string) Option {
+	return socketOption("ZMQ_METADATA", func(c *config.Config) error {
+		if !strings.HasPrefix(name, "X-") || len(name) > 255 || value == "" {
+			return errors.New("the name must start with X- and have at most 255 bytes, and the value must not be empty")
+		}
+		p := zmtp.Property{Name: name, Value: []byte(value)}
+		if err := (zmtp.Metadata{p}).Validate(); err != nil {
+			return err
+		}
+		c.Metadata = slices.DeleteFunc(slices.Clone(c.Metadata), func(q zmtp.Property) bool { return q.Name == name })
+		c.Metadata = append(c.Metadata, p)
+		return nil
+	})
 }
 
 // WithRoutingID sets the routing id this socket announces to its peers in

@@ -14,6 +14,7 @@ import (
 
 	"github.com/zrouter/zrouter/internal/config"
 	"github.com/zrouter/zrouter/zmtp"
+	"golang.org/x/crypto/curve25519"
 )
 
 // CurveKey is a CURVE key, public or secret: 32 bytes, written in Z85 as 40
@@ -76,7 +77,23 @@ func WithCurveServer(secret CurveKey) Option {
 // Per connection, so that one socket may connect to servers of different
 // keys.
 func WithCurveClient(server, secret CurveKey) Option {
-	return securityOption("ZMQ_CURVE_SERVERKEY", &zmtp.Curve{Public: zmtp.CurvePublic(secret), Secret: secret, ServerKey: server})
+	o := securityOption("ZMQ_CURVE_SERVERKEY", &zmtp.Curve{Public: zmtp.CurvePublic(secret), Secret: secret, ServerKey: server})
+	set := o.o.Set
+	o.o.Set = func(c *config.Config) error {
+		if !server.valid() {
+			return ErrBadKey
+		}
+		return set(c)
+	}
+	return o
+}
+
+// valid reports whether k can be a public key: not one of small order,
+// such as all zeros, which libsodium refuses and every shared key of which
+// anybody can compute.
+func (k CurveKey) valid() bool {
+	_, err := curve25519.X25519(make([]byte, 32), k[:])
+	return err == nil
 }
 
 // WithPlainServer makes the socket a PLAIN server (ZMQ_PLAIN_SERVER): every

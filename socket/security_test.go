@@ -239,13 +239,19 @@ func TestAuthenticatorStatuses(t *testing.T) {
 		}
 		require.NoError(t, c.Close())
 	}
-	cli := secClient(t, srv.Addr(), "ok", socket.WithCurveClient(spub, csec))
+	cli, err := dealer.New(socket.WithLinger(0), socket.WithRoutingID([]byte("ok")),
+		socket.WithMetadata("X-Role", "admin"), socket.WithMetadata("X-Client", "1"), socket.WithMetadata("X-Client", "2"))
+	require.NoError(t, err)
+	defer cli.Close()
+	require.NoError(t, cli.Connect(srv.Addr(), socket.WithCurveClient(spub, csec)))
 	ctx, cancel := context.WithTimeout(context.Background(), secWait)
 	defer cancel()
 	require.NoError(t, cli.SendFrames(ctx, []byte("x")))
 	m := recvWithin(t, srv)
 	role, _ := srv.Property(m, "X-Role")
-	assert.Equal(t, "reader", role)
+	assert.Equal(t, "reader", role, "the authenticator's word over the peer's")
+	xc, _ := srv.Property(m, "x-client")
+	assert.Equal(t, "2", xc, "the last value given")
 	uid, _ := srv.Property(m, "User-Id")
 	assert.Equal(t, "u-ok", uid)
 	m.Release()
@@ -274,6 +280,9 @@ func TestKeyFiles(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, pub, k)
 	_, err = socket.ParseCurveKey("short")
+	assert.ErrorIs(t, err, socket.ErrBadKey)
+	_, err = dealer.New(socket.WithCurveClient(socket.CurveKey{}, sec))
+	assert.ErrorIs(t, err, socket.ErrBadOption, "a server key of all zeros, as libsodium refuses it")
 	assert.ErrorIs(t, err, socket.ErrBadKey)
 
 	allow := filepath.Join(dir, "clients")

@@ -32,6 +32,8 @@ func TestOptionsValidated(t *testing.T) {
 		{"negative handshake timeout", socket.WithHandshakeTimeout(-1), nil},
 		{"negative keepalive", socket.WithTCPKeepalive(socket.TCPKeepalive{Enable: true, Idle: -1}), nil},
 		{"zero option", socket.Option{}, nil},
+		{"metadata not X-", socket.WithMetadata("Role", "x"), nil},
+		{"empty metadata value", socket.WithMetadata("X-Role", ""), nil},
 		{"ROUTER option on a DEALER", router.WithMandatory(true), nil},
 		{"Connect option on New", router.ConnectRoutingID([]byte("x")), nil},
 	}

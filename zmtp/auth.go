@@ -51,10 +51,10 @@ func (e *AuthError) Error() string {
 }
 
 // authorize asks the authenticator and applies its answer as libzmq does:
-// 200 lets the peer in; 400 and 500 send ERROR with the status and refuse;
+// 200 lets the peer in; 400 and 500 refuse, sending the status with refuse;
 // 300, a temporary failure, closes without a word; anything else is an
 // internal error.
-func (hc *HandshakeConn) authorize(req *AuthRequest) (AuthReply, error) {
+func (hc *HandshakeConn) authorize(req *AuthRequest, refuse func(reason string) error) (AuthReply, error) {
 	rep := hc.Authenticate(req)
 	switch rep.Status {
 	case 200:
@@ -65,6 +65,6 @@ func (hc *HandshakeConn) authorize(req *AuthRequest) (AuthReply, error) {
 	default:
 		rep.Status = 500
 	}
-	_ = hc.Refuse(strconv.Itoa(rep.Status))
+	_ = refuse(strconv.Itoa(rep.Status))
 	return rep, &AuthError{Status: rep.Status, Text: rep.Text}
 }

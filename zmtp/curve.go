@@ -102,6 +102,25 @@ func (c *Curve) Handshake(hc *HandshakeConn, local Metadata) (*Outcome, error) {
 	return c.client(hc, local)
 }
 
+// sharedKey returns box.Precompute's key for a peer's public key and our
+// secret one, and refuses, as libsodium's crypto_box_beforenm does, a
+// public key of small order: its shared secret is zero whatever our secret
+// key is, so anybody could compute the key, and x/crypto's box would use it
+// without a word. Such a key comes out as zeroSharedKey.
+func sharedKey(peer, secret *[32]byte) (key [32]byte, err error) {
+	box.Precompute(&key, peer, secret)
+	if subtle.ConstantTimeCompare(key[:], zeroSharedKey[:]) == 1 {
+		return key, protoErr("CURVE: a public key of small order, which no key pair has")
+	}
+	return key, nil
+}
+
+// zeroSharedKey is box.Precompute's key for a shared secret of zero.
+var zeroSharedKey = func() (key [32]byte) {
+	box.Precompute(&key, new([32]byte), &[32]byte{1})
+	return key
+}()
+
 // shortNonce returns prefix and n as a 24-byte nonce.
 func shortNonce(prefix []byte, n uint64) (nonce [24]byte) {
 	copy(nonce[:], prefix)
@@ -128,6 +147,10 @@ func (c *Curve) client(hc *HandshakeConn, local Metadata) (*Outcome, error) {
 		return nil, err
 	}
 	defer clear(csec[:])
+	hkey, err := sharedKey(&c.ServerKey, csec) // C'·S
+	if err != nil {
+		return nil, err
+	}
 	var nonce uint64 = 1
 
 	// HELLO: our transient key, and a box of zeros only the server can
@@ -138,7 +161,7 @@ func (c *Curve) client(hc *HandshakeConn, local Metadata) (*Outcome, error) {
 	hello = append(hello, cpub[:]...)
 	hello = binary.BigEndian.AppendUint64(hello, nonce)
 	n := shortNonce(nonceHello, nonce)
-	hello = box.Seal(hello, make([]byte, 64), &n, &c.ServerKey, csec)
+	hello = box.SealAfterPrecomputation(hello, make([]byte, 64), &n, &hkey)
 	nonce++
 	if err := hc.writeBody(hello); err != nil {
 		return nil, err
@@ -153,15 +176,21 @@ func (c *Curve) client(hc *HandshakeConn, local Metadata) (*Outcome, error) {
 		return nil, protoErr("CURVE WELCOME of %d bytes, want %d", len(data)+8, curveWelcomeSize)
 	}
 	n = longNonce(nonceWelcome, data[:16])
-	welcome, ok := box.Open(nil, data[16:], &n, &c.ServerKey, csec)
+	welcome, ok := box.OpenAfterPrecomputation(nil, data[16:], &n, &hkey)
 	if !ok {
 		return nil, protoErr("CURVE WELCOME does not open: the server does not have the key we were given")
 	}
 	var spub [32]byte // S'
 	copy(spub[:], welcome[:32])
 	cookie := welcome[32:]
-	var key [32]byte // C'·S'
-	box.Precompute(&key, &spub, csec)
+	key, err := sharedKey(&spub, csec) // C'·S'
+	if err != nil {
+		return nil, err
+	}
+	vkey, err := sharedKey(&spub, &c.Secret) // C·S'
+	if err != nil {
+		return nil, err
+	}
 
 	// INITIATE: the cookie back, our long-term key, and a vouch, sealed
 	// with it, for our transient key and the server.
@@ -170,7 +199,7 @@ func (c *Curve) client(hc *HandshakeConn, local Metadata) (*Outcome, error) {
 		return nil, err
 	}
 	n = longNonce(nonceVouch, vouchNonce)
-	vouch := box.Seal(vouchNonce, append(append(make([]byte, 0, 64), cpub[:]...), c.ServerKey[:]...), &n, &spub, &c.Secret)
+	vouch := box.SealAfterPrecomputation(vouchNonce, append(append(make([]byte, 0, 64), cpub[:]...), c.ServerKey[:]...), &n, &vkey)
 	plain := append(append(append(make([]byte, 0, 32+len(vouch)+local.Len()), c.Public[:]...), vouch...), local.Append(nil)...)
 	initiate := append(appendName(nil, cmdInitiate), cookie...)
 	initiate = binary.BigEndian.AppendUint64(initiate, nonce)
@@ -218,7 +247,11 @@ func (c *Curve) serve(hc *HandshakeConn, local Metadata) (*Outcome, error) {
 	copy(cpub[:], data[74:106])
 	helloNonce := binary.BigEndian.Uint64(data[106:114])
 	n := shortNonce(nonceHello, helloNonce)
-	zeros, ok := box.Open(nil, data[114:], &n, &cpub, &c.Secret)
+	hkey, err := sharedKey(&cpub, &c.Secret) // S·C'
+	if err != nil {
+		return nil, err
+	}
+	zeros, ok := box.OpenAfterPrecomputation(nil, data[114:], &n, &hkey)
 	if !ok || subtle.ConstantTimeCompare(zeros, make([]byte, 64)) != 1 {
 		return nil, protoErr("CURVE HELLO does not open: the client does not have our key")
 	}
@@ -241,7 +274,7 @@ func (c *Curve) serve(hc *HandshakeConn, local Metadata) (*Outcome, error) {
 	}
 	n = longNonce(nonceWelcome, long)
 	welcome := append(appendName(make([]byte, 0, curveWelcomeSize), cmdWelcome), long...)
-	welcome = box.Seal(welcome, append(spub[:], cookie...), &n, &cpub, &c.Secret)
+	welcome = box.SealAfterPrecomputation(welcome, append(spub[:], cookie...), &n, &hkey)
 	if err := hc.writeBody(welcome); err != nil {
 		return nil, err
 	}
@@ -261,8 +294,10 @@ func (c *Curve) serve(hc *HandshakeConn, local Metadata) (*Outcome, error) {
 	copy(ssec[:], opened[32:])
 	defer clear(ssec[:])
 	clear(opened)
-	var key [32]byte // S'·C'
-	box.Precompute(&key, &cpub, ssec)
+	key, err := sharedKey(&cpub, ssec) // S'·C'
+	if err != nil {
+		return nil, err
+	}
 	peerNonce := binary.BigEndian.Uint64(data[curveCookieSize : curveCookieSize+8])
 	if peerNonce <= helloNonce {
 		return nil, protoErr("CURVE INITIATE nonce %d after HELLO's %d", peerNonce, helloNonce)
@@ -275,7 +310,11 @@ func (c *Curve) serve(hc *HandshakeConn, local Metadata) (*Outcome, error) {
 	var client [32]byte // C
 	copy(client[:], plain[:32])
 	n = longNonce(nonceVouch, plain[32:48])
-	vouch, ok := box.Open(nil, plain[48:128], &n, &client, ssec)
+	vkey, err := sharedKey(&client, ssec) // S'·C
+	if err != nil {
+		return nil, err
+	}
+	vouch, ok := box.OpenAfterPrecomputation(nil, plain[48:128], &n, &vkey)
 	if !ok || subtle.ConstantTimeCompare(vouch[:32], cpub[:]) != 1 || subtle.ConstantTimeCompare(vouch[32:], c.Public[:]) != 1 {
 		return nil, protoErr("CURVE INITIATE: the vouch does not hold this connection's keys")
 	}
@@ -285,7 +324,7 @@ func (c *Curve) serve(hc *HandshakeConn, local Metadata) (*Outcome, error) {
 	}
 	md = md.clone()
 	id, _ := md.Get(PropIdentity)
-	rep, err := hc.authorize(&AuthRequest{Mechanism: "CURVE", ClientKey: client, Identity: id})
+	rep, err := hc.authorize(&AuthRequest{Mechanism: "CURVE", ClientKey: client, Identity: id}, hc.Refuse)
 	if err != nil {
 		return nil, err
 	}

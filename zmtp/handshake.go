@@ -152,9 +152,6 @@ func handshake(conn net.Conn, cfg *Config) (*Session, error) {
 	if err == nil {
 		err = hc.Check(res.Peer)
 	}
-	if err == nil {
-		err = checkAuthMetadata(res)
-	}
 	if err != nil {
 		// Let the peer have what we sent before the caller closes: an
 		// ERROR that tells it why (RFC 37: ERROR, then close), or a
@@ -185,18 +182,6 @@ func handshake(conn net.Conn, cfg *Config) (*Session, error) {
 		UserID:     res.UserID,
 		Auth:       res.Metadata,
 	}, nil
-}
-
-// checkAuthMetadata refuses an authenticator's metadata that names a
-// property the peer sent, as libzmq refuses such a ZAP reply: the peer
-// must not be able to set what its authenticator says of it.
-func checkAuthMetadata(res *Outcome) error {
-	for _, p := range res.Metadata {
-		if _, ok := res.Peer.Get(p.Name); ok {
-			return &ProtocolError{Reason: "authenticator metadata " + p.Name + " is also a property the peer sent"}
-		}
-	}
-	return nil
 }
 
 // IsTimeout reports whether err is a handshake or I/O deadline expiry.

@@ -1,5 +1,7 @@
 package zmtp
 
+import "strings"
+
 // Plain is the PLAIN security mechanism (RFC 24): the client sends a user
 // name and a password in clear text, and the server lets it in or not. It
 // authenticates, and encrypts nothing; use it only where the network is
@@ -77,7 +79,7 @@ func (p *Plain) serve(hc *HandshakeConn, local Metadata) (*Outcome, error) {
 		return nil, protoErr("PLAIN HELLO: password truncated or followed by %d bytes", len(rest))
 	}
 	// The peer's identity is not known yet: it comes in INITIATE.
-	rep, err := hc.authorize(&AuthRequest{Mechanism: "PLAIN", Username: user, Password: pass})
+	rep, err := hc.authorize(&AuthRequest{Mechanism: "PLAIN", Username: user, Password: pass}, hc.refusePlain)
 	if err != nil {
 		return nil, err
 	}
@@ -102,6 +104,22 @@ func (p *Plain) serve(hc *HandshakeConn, local Metadata) (*Outcome, error) {
 	return &Outcome{Peer: md, Codec: PlainCodec{}, UserID: rep.UserID, Metadata: rep.Metadata}, nil
 }
 
+// plainError is how libzmq 4.3 names the ERROR of its PLAIN mechanism:
+// its source writes "\x05ERROR", which C reads as the byte 0x5E and
+// "RROR", so the command's first byte, its name's length, is 94. Its PLAIN
+// client knows ERROR by these five bytes, and takes the RFC's
+// "\x05ERROR" for an unexpected command.
+const plainError = "\x5eRROR"
+
+// refusePlain refuses a PLAIN client with the status reason, in the ERROR
+// that libzmq's PLAIN clients read: theirs is the only kind in wide use,
+// and a client of another kind closes on this command as it would on an
+// ERROR.
+func (hc *HandshakeConn) refusePlain(reason string) error {
+	hc.erred = true
+	return hc.writeBody(append(append([]byte(plainError), byte(len(reason))), reason...))
+}
+
 // cutShort splits off a field of a one-byte length and its bytes.
 func cutShort(b []byte) (field, rest []byte, ok bool) {
 	if len(b) < 1 || len(b) < 1+int(b[0]) {
@@ -122,6 +140,9 @@ func (hc *HandshakeConn) expect(mech, name string) ([]byte, error) {
 	body, err := hc.ReadCommand()
 	if err != nil {
 		return nil, err
+	}
+	if mech == "PLAIN" && strings.HasPrefix(string(body), plainError) {
+		return nil, peerError(body[len(plainError):])
 	}
 	got, data, err := SplitCommand(body)
 	if err != nil {

@@ -2,12 +2,15 @@ package zmtp
 
 import (
 	"bytes"
+	"crypto/rand"
+	"io"
 	"net"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/zrouter/zrouter/wire"
+	"golang.org/x/crypto/nacl/box"
 )
 
 // curvePair returns a CURVE server and a client that knows the server's key.
@@ -211,4 +214,68 @@ func TestSecurityTwoClients(t *testing.T) {
 	var pe *ProtocolError
 	assert.ErrorAs(t, serr, &pe)
 	assert.ErrorAs(t, cerr, &pe)
+}
+
+// TestPlainErrorAsLibzmq: a PLAIN server refuses with the bytes libzmq 4.3
+// sends, "^RROR" and the status, which libzmq's PLAIN clients read as
+// ERROR (and the RFC's "\x05ERROR" as an unexpected command); a zrouter
+// PLAIN client reads both.
+func TestPlainErrorAsLibzmq(t *testing.T) {
+	sc, cc := tcpConns(t)
+	res := startHandshake(sc, &Config{SocketType: ROUTER, Mechanism: &Plain{Server: true}, Timeout: hsTimeout, MaxSize: -1,
+		Authenticate: func(*AuthRequest) AuthReply { return AuthReply{Status: 400} }})
+	g := Greeting{Major: 3, Minor: 1, Mechanism: "PLAIN"}
+	_, err := cc.Write(g.Append(nil))
+	require.NoError(t, err)
+	_, err = cc.Write(AppendFrame(nil, FlagCommand, []byte("\x05HELLO\x01u\x01p")))
+	require.NoError(t, err)
+	got, err := io.ReadAll(cc)
+	require.NoError(t, err)
+	require.Len(t, got, GreetingSize+2+9)
+	assert.Equal(t, []byte("\x04\x09\x5eRROR\x03400"), got[GreetingSize:])
+	var ae *AuthError
+	require.ErrorAs(t, (<-res).err, &ae)
+	assert.Equal(t, 400, ae.Status)
+
+	for _, refusal := range []string{"\x5eRROR\x03500", "\x05ERROR\x03500"} {
+		sc, cc := tcpConns(t)
+		res := startHandshake(cc, &Config{SocketType: DEALER, Mechanism: &Plain{Username: []byte("u")}, Timeout: hsTimeout, MaxSize: -1})
+		_, err := sc.Write(g.Append(nil))
+		require.NoError(t, err)
+		_, err = sc.Write(AppendFrame(nil, FlagCommand, []byte(refusal)))
+		require.NoError(t, err)
+		var pe *PeerError
+		require.ErrorAs(t, (<-res).err, &pe, "%q", refusal)
+		assert.Equal(t, "500", pe.Reason)
+	}
+}
+
+// TestSharedKey: sharedKey is box.Precompute, and refuses the public keys
+// of small order that libsodium refuses: their shared secret is zero.
+func TestSharedKey(t *testing.T) {
+	for range 8 {
+		pub, _, err := box.GenerateKey(rand.Reader)
+		require.NoError(t, err)
+		_, sec, err := box.GenerateKey(rand.Reader)
+		require.NoError(t, err)
+		var want [32]byte
+		box.Precompute(&want, pub, sec)
+		got, err := sharedKey(pub, sec)
+		require.NoError(t, err)
+		assert.Equal(t, want, got)
+	}
+	_, sec, err := box.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	one := [32]byte{1}
+	for _, low := range []*[32]byte{new([32]byte), &one} {
+		_, err := sharedKey(low, sec)
+		assert.Error(t, err, "%x", *low)
+	}
+	// A client given a key of small order for its server fails at once.
+	hp := handshakePair(t,
+		&Config{SocketType: ROUTER, Mechanism: &Curve{Server: true, Secret: *sec, Public: CurvePublic(*sec)}, Timeout: hsTimeout, MaxSize: -1},
+		&Config{SocketType: DEALER, Mechanism: &Curve{Secret: *sec, Public: CurvePublic(*sec)}, Timeout: hsTimeout, MaxSize: -1})
+	var pe *ProtocolError
+	assert.ErrorAs(t, hp.cerr, &pe)
+	assert.Error(t, hp.serr)
 }

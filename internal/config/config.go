@@ -36,6 +36,8 @@ type Config struct {
 
 	Keepalive Keepalive // ZMQ_TCP_KEEPALIVE and its _IDLE, _INTVL, _CNT
 
+	Metadata zmtp.Metadata // ZMQ_METADATA: properties sent in the handshake
+
 	// Security: the mechanism (nil: NULL), the authenticator of a server
 	// (nil: everyone who completes the handshake), and its ZAP domain.
 	Mechanism    zmtp.Mechanism

@@ -33,6 +33,7 @@ func (s *Socket) zmtpConfig(cfg *config.Config) *zmtp.Config {
 	return &zmtp.Config{
 		SocketType: s.spec.Type,
 		Identity:   cfg.RoutingID,
+		Properties: cfg.Metadata,
 		Mechanism:  cfg.Mechanism,
 		Timeout:    cfg.HandshakeTimeout,
 		MaxSize:    cfg.MaxMsgSize,

@@ -33,9 +33,10 @@ func newProps(c net.Conn, sess *zmtp.Session) *props {
 }
 
 // Property returns a property of the connection m arrived on, as
-// zmq_msg_gets does: "User-Id", "Peer-Address", what the peer sent in its
-// handshake ("Socket-Type", "Identity" or "Routing-Id", ...) and what the
-// authenticator added. Names are case-insensitive, as ZMTP's are.
+// zmq_msg_gets does: "User-Id", "Peer-Address", what the authenticator
+// added, and what the peer sent in its handshake ("Socket-Type",
+// "Identity" or "Routing-Id", ...), in that order. Names are
+// case-insensitive, as ZMTP's are.
 func (s *Socket) Property(m *wire.Msg, name string) (string, bool) {
 	p, ok := msgmeta.Of(m).Origin.(*Pipe)
 	if !ok || p.s != s {
@@ -51,10 +52,12 @@ func (s *Socket) Property(m *wire.Msg, name string) (string, bool) {
 	case strings.EqualFold(name, "Peer-Address"):
 		return pr.address, pr.address != ""
 	}
-	if v, ok := pr.peer.Get(name); ok {
+	// The authenticator's word over the peer's, as in libzmq: a peer
+	// must not be able to say what its authenticator says of it.
+	if v, ok := pr.auth.Get(name); ok {
 		return string(v), true
 	}
-	if v, ok := pr.auth.Get(name); ok {
+	if v, ok := pr.peer.Get(name); ok {
 		return string(v), true
 	}
 	// libzmq's two names for one property.
