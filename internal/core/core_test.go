@@ -647,3 +647,80 @@ func TestHeartbeatThroughTheSocket(t *testing.T) {
 		mon.Stop()
 	})
 }
+
+// TestRefusedBackoff: a client the server refuses (ERROR 400), or hangs up
+// on in a CURVE handshake (a wrong server key), waits twice as long after
+// each refusal, up to 30 s by default; libzmq stops after the ERROR and
+// retries at the reconnect interval after the hang-up (libzmq issues 882
+// and 883). Once the server lets it in, it is in at the next attempt, and
+// a later refusal starts from the interval again.
+func TestRefusedBackoff(t *testing.T) {
+	for _, wrongKey := range []bool{false, true} {
+		t.Run(map[bool]string{false: "refused", true: "wrong server key"}[wrongKey], func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				spub, ssec, err := socket.NewCurveKeys()
+				require.NoError(t, err)
+				_, csec, err := socket.NewCurveKeys()
+				require.NoError(t, err)
+				var allow sync.Mutex
+				let := false
+				r, err := router.New(socket.WithLinger(0), socket.WithCurveServer(ssec),
+					socket.WithAuthenticator(socket.AuthFunc(func(context.Context, socket.AuthRequest) socket.AuthReply {
+						allow.Lock()
+						defer allow.Unlock()
+						if let {
+							return socket.AuthReply{Status: socket.AuthOK}
+						}
+						return socket.AuthReply{Status: socket.AuthRefused}
+					})))
+				require.NoError(t, err)
+				defer r.Close()
+				name := "refused-" + strconv.FormatBool(wrongKey)
+				require.NoError(t, r.Bind("mem://"+name))
+
+				d, err := dealer.New(socket.WithLinger(0))
+				require.NoError(t, err)
+				defer d.Close()
+				mon := d.Monitor(1024)
+				key := spub
+				if wrongKey {
+					key, _, err = socket.NewCurveKeys()
+					require.NoError(t, err)
+				}
+				require.NoError(t, d.Connect("mem://"+name, socket.WithCurveClient(key, csec)))
+				time.Sleep(3 * time.Minute)
+				var ivls []time.Duration
+				for len(mon.C) > 0 {
+					ev := <-mon.C
+					switch ev.Kind {
+					case socket.EventConnectRetried:
+						ivls = append(ivls, ev.Interval)
+					case socket.EventHandshakeFailed:
+						if !wrongKey {
+							assert.Equal(t, socket.HandshakeAuth, ev.Failure)
+							assert.Equal(t, socket.AuthRefused, ev.Status)
+						}
+					}
+				}
+				// 0.1, 0.2, ... 25.6, then 30 s: 9 doublings, then 30 s
+				// at most 5 times in 3 minutes.
+				require.GreaterOrEqual(t, len(ivls), 10)
+				require.LessOrEqual(t, len(ivls), 16)
+				for i, ivl := range ivls {
+					want := min(100*time.Millisecond<<i, 30*time.Second)
+					assert.GreaterOrEqual(t, ivl, want, "retry %d", i)
+					assert.Less(t, ivl, want+100*time.Millisecond, "retry %d", i)
+				}
+				if wrongKey {
+					return
+				}
+				allow.Lock()
+				let = true
+				allow.Unlock()
+				time.Sleep(30*time.Second + 100*time.Millisecond)
+				synctest.Wait()
+				assert.Equal(t, 1, d.Stats().Peers, "in at the next attempt")
+			})
+		})
+	}
+}
