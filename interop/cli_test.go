@@ -22,6 +22,9 @@ func TestCLI(t *testing.T) {
 	t.Run("broker-rr", func(t *testing.T) { testCLIBrokerRR(t, bin) })
 	t.Run("broker-ready", func(t *testing.T) { testCLIBrokerReady(t, bin) })
 	t.Run("help", func(t *testing.T) { testCLIHelp(t, bin) })
+	t.Run("echo-secure", func(t *testing.T) { testCLIEchoSecure(t, bin) })
+	t.Run("req-secure", func(t *testing.T) { testCLIReqSecure(t, bin) })
+	t.Run("broker-secure", func(t *testing.T) { testCLIBrokerSecure(t, bin) })
 }
 
 // testCLIEcho: `zrouter echo --bind ENDPOINT` sends every message back to

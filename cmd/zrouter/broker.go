@@ -10,6 +10,7 @@ import (
 	"github.com/zrouter/zrouter/dealer"
 	"github.com/zrouter/zrouter/lb"
 	"github.com/zrouter/zrouter/router"
+	"github.com/zrouter/zrouter/socket"
 	"github.com/zrouter/zrouter/wire"
 )
 
@@ -50,6 +51,11 @@ const brokerExamples = `
   # libzmq-style proxy: REQ clients on 5555, REP workers on 5556
   zrouter broker --frontend tcp://*:5555 --backend tcp://*:5556
 
+  # CURVE for the clients, who must be listed in clients.keys; workers on
+  # the same host connect without it
+  zrouter broker --frontend tcp://*:5555 --backend tcp://127.0.0.1:5556 \
+      --frontend-curve-secret-file server.key --frontend-curve-allow clients.keys
+
   # load balancing by readiness, stats every second, Prometheus on :9100
   zrouter broker --frontend tcp://*:5555 --backend tcp://*:5556 --lb ready \
       --stats-interval 1s --metrics :9100`
@@ -69,6 +75,7 @@ type brokerConfig struct {
 	mode              string // lbRoundRobin or lbReady
 	queue             int    // ready: requests held while no worker is ready
 	sock              sockFlags
+	frontSec, backSec []socket.Option // each side's security options
 	log               *slog.Logger
 }
 
@@ -106,7 +113,7 @@ func newBroker(cfg brokerConfig) (*broker, error) {
 		}
 	}()
 	var err error
-	if b.front, err = router.New(cfg.sock.options(cfg.log.With("socket", "frontend"))...); err != nil {
+	if b.front, err = router.New(append(cfg.sock.options(cfg.log.With("socket", "frontend")), cfg.frontSec...)...); err != nil {
 		return nil, err
 	}
 	if err := b.front.Bind(cfg.frontend); err != nil {
@@ -114,7 +121,7 @@ func newBroker(cfg brokerConfig) (*broker, error) {
 	}
 	blog := cfg.log.With("socket", "backend")
 	if cfg.mode == lbRoundRobin {
-		if b.backD, err = dealer.New(cfg.sock.options(blog)...); err != nil {
+		if b.backD, err = dealer.New(append(cfg.sock.options(blog), cfg.backSec...)...); err != nil {
 			return nil, err
 		}
 		if err := b.backD.Bind(cfg.backend); err != nil {
@@ -123,7 +130,7 @@ func newBroker(cfg brokerConfig) (*broker, error) {
 	} else {
 		// Mandatory: a request for a worker that has gone is an error,
 		// so it can go to the next ready worker instead of being lost.
-		opts := append(cfg.sock.options(blog), router.WithMandatory(true))
+		opts := append(append(cfg.sock.options(blog), cfg.backSec...), router.WithMandatory(true))
 		if b.backR, err = router.New(opts...); err != nil {
 			return nil, err
 		}
@@ -446,6 +453,9 @@ func runBroker(ctx context.Context, c *cli, args []string) error {
 	statsIvl := f.Duration("stats-interval", 5*time.Second, "log a stats line this often (0 = off)")
 	metrics := f.String("metrics", "", "serve Prometheus metrics at http://ADDR/metrics (ADDR is HOST:PORT)")
 	sock := addSockFlags(f)
+	sec := addSecFlags(f, "", "both sockets")
+	frontSec := addSecFlags(f, "frontend-", "the frontend")
+	backSec := addSecFlags(f, "backend-", "the backend")
 	log, err := f.parse(c, args)
 	if err != nil {
 		return err
@@ -453,7 +463,14 @@ func runBroker(ctx context.Context, c *cli, args []string) error {
 	if err := required(f, map[string]string{"frontend": *front, "backend": *back}); err != nil {
 		return err
 	}
-	b, err := newBroker(brokerConfig{frontend: *front, backend: *back, mode: *mode, queue: *queue, sock: *sock, log: log})
+	cfg := brokerConfig{frontend: *front, backend: *back, mode: *mode, queue: *queue, sock: *sock, log: log}
+	if cfg.frontSec, err = sec.over(frontSec).options(log.With("socket", "frontend"), "frontend-"); err != nil {
+		return err
+	}
+	if cfg.backSec, err = sec.over(backSec).options(log.With("socket", "backend"), "backend-"); err != nil {
+		return err
+	}
+	b, err := newBroker(cfg)
 	if err != nil {
 		return err
 	}

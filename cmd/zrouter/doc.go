@@ -1,18 +1,22 @@
 // Command zrouter runs the common ZeroMQ ROUTER devices on top of the zrouter
-// library, wire-compatible with libzmq 4.3 peers (ZMTP 3.1, tcp, NULL
-// security):
+// library, wire-compatible with libzmq 4.3 peers (ZMTP 3.1, tcp, NULL,
+// PLAIN and CURVE security):
 //
 //	zrouter echo   --bind ENDPOINT
 //	zrouter broker --frontend ENDPOINT --backend ENDPOINT [--lb rr|ready]
 //	zrouter demo   [--duration D] [--workers N] [--clients N]
 //	zrouter bench  [--clients N] [--sizes 16,1024,65536] [--duration D]
+//	zrouter req    --connect ENDPOINT [--count N] [--timeout D] FRAME...
+//	zrouter keygen
 //
 // echo sends every message back to its sender. broker is a request-reply
 // broker: with --lb rr it behaves like libzmq's zmq_proxy(ROUTER, DEALER),
 // with --lb ready it is the zguide's load-balancing broker, where workers ask
 // for work. demo runs a broker, workers and clients in one process and shows
 // how requests flow. bench measures zrouter's echo throughput and latency
-// against go-zeromq/zmq4's in the same run.
+// against go-zeromq/zmq4's in the same run. req is a REQ client, and keygen
+// makes a CURVE key pair; echo and broker take --curve-secret-file,
+// --curve-allow and --plain-users to be CURVE or PLAIN servers.
 //
 // Every command logs with log/slog to stderr (--log-level, --log-format),
 // prints its usage and examples with --help, and ends cleanly, with exit

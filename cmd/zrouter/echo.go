@@ -5,9 +5,8 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/zrouter/zrouter/socket"
-
 	"github.com/zrouter/zrouter/router"
+	"github.com/zrouter/zrouter/socket"
 )
 
 // sockFlags are the socket options a device command exposes.
@@ -63,6 +62,7 @@ exits with status 0.
 
 const echoExamples = `
   zrouter echo --bind tcp://*:5555
+  zrouter keygen > server.key && zrouter echo --bind tcp://*:5555 --curve-secret-file server.key
   zrouter echo --bind tcp://127.0.0.1:5555 --stats-interval 1s --log-level debug
   zrouter echo --bind tcp://*:5555 --metrics :9100`
 
@@ -72,6 +72,7 @@ func runEcho(ctx context.Context, c *cli, args []string) error {
 	statsIvl := f.Duration("stats-interval", 0, "log a stats line this often (0 = off)")
 	metrics := f.String("metrics", "", "serve Prometheus metrics at http://ADDR/metrics (ADDR is HOST:PORT)")
 	sock := addSockFlags(f)
+	sec := addSecFlags(f, "", "the socket")
 	log, err := f.parse(c, args)
 	if err != nil {
 		return err
@@ -79,7 +80,11 @@ func runEcho(ctx context.Context, c *cli, args []string) error {
 	if err := required(f, map[string]string{"bind": *bind}); err != nil {
 		return err
 	}
-	r, err := router.New(sock.options(log)...)
+	secOpts, err := sec.options(log, "")
+	if err != nil {
+		return err
+	}
+	r, err := router.New(append(sock.options(log), secOpts...)...)
 	if err != nil {
 		return err
 	}

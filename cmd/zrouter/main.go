@@ -48,6 +48,8 @@ var commands = []command{
 	{"broker", "a request-reply broker between clients and workers", runBroker},
 	{"demo", "a broker, workers and clients in one process, with live figures", runDemo},
 	{"bench", "echo throughput and latency of zrouter and go-zeromq/zmq4", runBench},
+	{"req", "a REQ client: send a request, print the reply", runReq},
+	{"keygen", "make a CURVE key pair", runKeygen},
 }
 
 // usageError is a bad command line; its message is shown with a hint.
@@ -125,6 +127,7 @@ type flags struct {
 	examples  string // shown below the flag list
 	logLevel  string
 	logFormat string
+	args      bool // the command takes arguments after its flags
 }
 
 // newFlags returns the flag set of command name. help comes first in
@@ -150,7 +153,7 @@ func (f *flags) parse(c *cli, args []string) (*slog.Logger, error) {
 	if err != nil {
 		return nil, &usageError{msg: err.Error()}
 	}
-	if f.NArg() > 0 {
+	if f.NArg() > 0 && !f.args {
 		return nil, usagef("unexpected argument %q", f.Arg(0))
 	}
 	return newLogger(c.stderr, f.logLevel, f.logFormat)
