@@ -42,8 +42,27 @@ func cliZAP(t *testing.T, zctx *zmq.Context, keys map[string]bool, users map[str
 	s, err := zctx.NewSocket(zmq.REP)
 	require.NoError(t, err)
 	require.NoError(t, s.SetLinger(0))
-	require.NoError(t, s.SetRcvtimeo(20*time.Millisecond))
 	require.NoError(t, s.Bind("inproc://zeromq.zap.01"))
+	cliAnswer(t, s, func(req [][]byte) [][]byte {
+		if len(req) < 6 {
+			return bs("")
+		}
+		status, user := "400", ""
+		switch mech := string(req[5]); {
+		case mech == "CURVE" && len(req) == 7 && keys[zmq.Z85encode(string(req[6]))]:
+			status, user = "200", zmq.Z85encode(string(req[6]))
+		case mech == "PLAIN" && len(req) == 8 && users[string(req[6])] == string(req[7]) && users[string(req[6])] != "":
+			status, user = "200", string(req[6])
+		}
+		return bs("1.0", string(req[1]), status, "", user, "")
+	})
+}
+
+// cliAnswer answers each request that the REP socket s receives with what
+// answer makes of it, until the test ends, and then closes s.
+func cliAnswer(t *testing.T, s *zmq.Socket, answer func(req [][]byte) [][]byte) {
+	t.Helper()
+	require.NoError(t, s.SetRcvtimeo(20*time.Millisecond))
 	quit := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -58,17 +77,7 @@ func cliZAP(t *testing.T, zctx *zmq.Context, keys map[string]bool, users map[str
 			if err != nil {
 				continue // the receive timeout: look at quit again
 			}
-			if len(req) < 6 {
-				continue
-			}
-			status, user := "400", ""
-			switch mech := string(req[5]); {
-			case mech == "CURVE" && len(req) == 7 && keys[zmq.Z85encode(string(req[6]))]:
-				status, user = "200", zmq.Z85encode(string(req[6]))
-			case mech == "PLAIN" && len(req) == 8 && users[string(req[6])] == string(req[7]) && users[string(req[6])] != "":
-				status, user = "200", string(req[6])
-			}
-			_, _ = s.SendMessage("1.0", req[1], status, "", user, "")
+			_, _ = s.SendMessage(answer(req))
 		}
 	})
 	t.Cleanup(func() { close(quit); wg.Wait() })
@@ -211,24 +220,7 @@ func testCLIReqSecure(t *testing.T, bin string) {
 		require.NoError(t, rep.Bind("tcp://127.0.0.1:*"))
 		ep, err := rep.GetLastEndpoint()
 		require.NoError(t, err)
-		var wg sync.WaitGroup
-		require.NoError(t, rep.SetRcvtimeo(20*time.Millisecond))
-		quit := make(chan struct{})
-		wg.Go(func() {
-			for {
-				select {
-				case <-quit:
-					return
-				default:
-				}
-				msg, err := rep.RecvMessage(0)
-				if err != nil {
-					continue
-				}
-				_, _ = rep.SendMessage(append([]string{"re:"}, msg...))
-			}
-		})
-		t.Cleanup(func() { close(quit); wg.Wait() })
+		cliAnswer(t, rep, func(req [][]byte) [][]byte { return append(bs("re:"), req...) })
 		return ep
 	}
 	req := func(args ...string) (int, string, string) {
