@@ -209,3 +209,58 @@ func ExampleRouter_loadBalancer() {
 	// worker-b got work: true
 	// worker-c got work: true
 }
+
+// A CURVE server that lets in only the clients it knows, and tells the
+// application which one sent each message.
+func ExampleRouter_curve() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	// Each side's key pair; the client knows the server's public key, and
+	// the server the clients'.
+	serverPublic, serverSecret, err := socket.NewCurveKeys()
+	if err != nil {
+		panic(err)
+	}
+	clientPublic, clientSecret, err := socket.NewCurveKeys()
+	if err != nil {
+		panic(err)
+	}
+	users := socket.AuthFunc(func(_ context.Context, r socket.AuthRequest) socket.AuthReply {
+		if r.ClientKey == clientPublic {
+			return socket.AuthReply{Status: socket.AuthOK, UserID: "alice"}
+		}
+		return socket.AuthReply{Status: socket.AuthRefused}
+	})
+
+	server, err := router.New(socket.WithCurveServer(serverSecret), socket.WithAuthenticator(users))
+	if err != nil {
+		panic(err)
+	}
+	defer server.Close()
+	if err := server.Bind("tcp://127.0.0.1:0"); err != nil {
+		panic(err)
+	}
+
+	client, err := dealer.New()
+	if err != nil {
+		panic(err)
+	}
+	defer client.Close()
+	if err := client.Connect(server.Addr(), socket.WithCurveClient(serverPublic, clientSecret)); err != nil {
+		panic(err)
+	}
+	if err := client.SendFrames(ctx, []byte("hello")); err != nil {
+		panic(err)
+	}
+
+	m, err := server.Recv(ctx)
+	if err != nil {
+		panic(err)
+	}
+	user, _ := server.Property(m, "User-Id")
+	fmt.Printf("%s from %s\n", m.Frames[1], user)
+	m.Release()
+	// Output:
+	// hello from alice
+}
