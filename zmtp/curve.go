@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"encoding/binary"
 	"io"
-	"sync"
 	"time"
 
 	"golang.org/x/crypto/curve25519"
@@ -21,8 +20,11 @@ import (
 //
 // The client knows the server's public key beforehand. The server learns
 // the client's from INITIATE and asks its authenticator whether to let it
-// in. A server keeps nothing for a client before INITIATE but what the
-// cookie it sent holds, sealed under a key it changes every minute.
+// in. Between WELCOME and INITIATE a server keeps only the key of the
+// cookie it sent, which holds its transient secret: a key of that
+// connection's own, discarded once INITIATE brings the cookie back, or
+// after a minute (RFC 26), so that a recorded INITIATE cannot be replayed
+// on another connection.
 //
 // A Curve is safe for concurrent use: one serves every handshake of a
 // socket.
@@ -33,8 +35,6 @@ type Curve struct {
 	Public, Secret [32]byte
 	// ServerKey is the server's public key, on a client.
 	ServerKey [32]byte
-
-	cookies cookieKeys
 }
 
 // CURVE's commands, beside HELLO, WELCOME, INITIATE and READY.
@@ -263,7 +263,9 @@ func (c *Curve) serve(hc *HandshakeConn, local Metadata) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	cookie, err := c.cookies.seal(cpub[:], ssec[:])
+	var ck cookieKey
+	defer clear(ck.key[:])
+	cookie, err := ck.seal(cpub[:], ssec[:])
 	clear(ssec[:])
 	if err != nil {
 		return nil, err
@@ -287,9 +289,9 @@ func (c *Curve) serve(hc *HandshakeConn, local Metadata) (*Outcome, error) {
 	if len(data)+9 < curveInitiateMin {
 		return nil, protoErr("CURVE INITIATE of %d bytes, want %d at least", len(data)+9, curveInitiateMin)
 	}
-	opened, ok := c.cookies.open(data[:curveCookieSize])
+	opened, ok := ck.open(data[:curveCookieSize])
 	if !ok || subtle.ConstantTimeCompare(opened[:32], cpub[:]) != 1 {
-		return nil, protoErr("CURVE INITIATE: the cookie is not ours, or not this client's")
+		return nil, protoErr("CURVE INITIATE: the cookie is not the one we sent, or has expired")
 	}
 	copy(ssec[:], opened[32:])
 	defer clear(ssec[:])
@@ -345,62 +347,39 @@ func (c *Curve) serve(hc *HandshakeConn, local Metadata) (*Outcome, error) {
 	return &Outcome{Peer: md, Codec: newCurveCodec(&key, true, nonce, peerNonce), UserID: rep.UserID, Metadata: rep.Metadata}, nil
 }
 
-// cookieKeys is a server's cookie key, which it changes every minute,
-// keeping the one before so that a handshake under way across the change
-// still completes.
-type cookieKeys struct {
-	mu       sync.Mutex
-	cur, old [32]byte
-	since    time.Time // when cur was made; zero before the first
+// cookieKey is the key of the cookie a server sends in one connection's
+// WELCOME: random, and good for that cookie alone, for at most cookieLife.
+type cookieKey struct {
+	key   [32]byte
+	since time.Time
 }
 
-// cookieLife is how long a cookie key seals cookies.
+// cookieLife is how long a cookie opens (RFC 26's "short interval").
 const cookieLife = time.Minute
 
-// keys returns the keys that open cookies now, the current first, making a
-// new one when it is time.
-func (k *cookieKeys) keys() (cur, old [32]byte, err error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if now := time.Now(); k.since.IsZero() || now.Sub(k.since) >= cookieLife {
-		k.old = k.cur
-		if _, err := io.ReadFull(rand.Reader, k.cur[:]); err != nil {
-			return cur, old, err
-		}
-		if k.since.IsZero() {
-			k.old = k.cur
-		}
-		k.since = now
-	}
-	return k.cur, k.old, nil
-}
-
-// seal makes a cookie of the client's and the server's transient keys.
-func (k *cookieKeys) seal(cpub, ssec []byte) ([]byte, error) {
-	cur, _, err := k.keys()
-	if err != nil {
+// seal makes the key and, with it, a cookie of the client's and the
+// server's transient keys.
+func (k *cookieKey) seal(cpub, ssec []byte) ([]byte, error) {
+	if _, err := io.ReadFull(rand.Reader, k.key[:]); err != nil {
 		return nil, err
 	}
+	k.since = time.Now()
 	long, err := randomBytes(16)
 	if err != nil {
 		return nil, err
 	}
 	n := longNonce(nonceCookie, long)
-	return secretbox.Seal(long, append(append(make([]byte, 0, 64), cpub...), ssec...), &n, &cur), nil
+	return secretbox.Seal(long, append(append(make([]byte, 0, 64), cpub...), ssec...), &n, &k.key), nil
 }
 
-// open returns what a cookie holds, under the current key or the one
-// before.
-func (k *cookieKeys) open(cookie []byte) ([]byte, bool) {
-	cur, old, err := k.keys()
-	if err != nil {
+// open returns what the cookie holds, if it is the one seal made and has
+// not expired, and discards the key: it opens one cookie, once.
+func (k *cookieKey) open(cookie []byte) ([]byte, bool) {
+	since := k.since
+	defer func() { clear(k.key[:]); k.since = time.Time{} }()
+	if since.IsZero() || time.Since(since) > cookieLife {
 		return nil, false
 	}
 	n := longNonce(nonceCookie, cookie[:16])
-	for _, key := range [...]*[32]byte{&cur, &old} {
-		if b, ok := secretbox.Open(nil, cookie[16:], &n, key); ok {
-			return b, true
-		}
-	}
-	return nil, false
+	return secretbox.Open(nil, cookie[16:], &n, &k.key)
 }

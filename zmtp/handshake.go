@@ -100,7 +100,7 @@ func Handshake(conn net.Conn, cfg *Config) (*Session, error) {
 	return s, nil
 }
 
-func handshake(conn net.Conn, cfg *Config) (*Session, error) {
+func handshake(conn net.Conn, cfg *Config) (_ *Session, err error) {
 	mech := cfg.Mechanism
 	if mech == nil {
 		mech = Null{}
@@ -122,6 +122,11 @@ func handshake(conn net.Conn, cfg *Config) (*Session, error) {
 	}
 
 	rd := NewReader(conn, cfg.MaxSize)
+	defer func() {
+		if err != nil {
+			rd.Release() // its pooled buffer back, not to the collector
+		}
+	}()
 	// Read the signature and major version first, so that an old peer is
 	// refused at once instead of waiting for bytes it will never send.
 	b, err := rd.Peek(signatureSize + 1)

@@ -52,8 +52,11 @@ func (p *Plain) client(hc *HandshakeConn, local Metadata) (*Outcome, error) {
 	if err := hc.writeBody(hello); err != nil {
 		return nil, err
 	}
-	if _, err := hc.expect("PLAIN", cmdWelcome); err != nil {
+	if data, err := hc.expect("PLAIN", cmdWelcome); err != nil {
 		return nil, err
+	} else if len(data) != 0 {
+		// As libzmq: WELCOME is its name alone.
+		return nil, protoErr("PLAIN WELCOME with %d bytes after its name", len(data))
 	}
 	if err := hc.writeBody(local.Append(appendName(nil, cmdInitiate))); err != nil {
 		return nil, err

@@ -279,3 +279,15 @@ func TestSharedKey(t *testing.T) {
 	assert.ErrorAs(t, hp.cerr, &pe)
 	assert.Error(t, hp.serr)
 }
+
+// TestPlainWelcomeIsItsName: a PLAIN client refuses a WELCOME with bytes
+// after its name, as libzmq's does (MALFORMED_COMMAND_WELCOME).
+func TestPlainWelcomeIsItsName(t *testing.T) {
+	sc, cc := tcpConns(t)
+	res := startHandshake(cc, &Config{SocketType: DEALER, Mechanism: &Plain{Username: []byte("u")}, Timeout: hsTimeout, MaxSize: -1})
+	g := Greeting{Major: 3, Minor: 1, Mechanism: "PLAIN"}
+	_, err := sc.Write(append(g.Append(nil), AppendFrame(nil, FlagCommand, []byte("\x07WELCOMEx"))...))
+	require.NoError(t, err)
+	var pe *ProtocolError
+	assert.ErrorAs(t, (<-res).err, &pe)
+}
