@@ -41,6 +41,11 @@ fuzz:
 	$(GO) test -run=^$$ -fuzz=^FuzzCommand$$ -fuzztime=$(FUZZTIME) ./zmtp
 	$(GO) test -run=^$$ -fuzz=^FuzzMetadata$$ -fuzztime=$(FUZZTIME) ./zmtp
 	$(GO) test -run=^$$ -fuzz=^FuzzHandshake$$ -fuzztime=$(FUZZTIME) ./zmtp
+	$(GO) test -run=^$$ -fuzz=^FuzzPlainServer$$ -fuzztime=$(FUZZTIME) ./zmtp
+	$(GO) test -run=^$$ -fuzz=^FuzzPlainClient$$ -fuzztime=$(FUZZTIME) ./zmtp
+	$(GO) test -run=^$$ -fuzz=^FuzzCurveServer$$ -fuzztime=$(FUZZTIME) ./zmtp
+	$(GO) test -run=^$$ -fuzz=^FuzzCurveClient$$ -fuzztime=$(FUZZTIME) ./zmtp
+	$(GO) test -run=^$$ -fuzz=^FuzzCurveOpen$$ -fuzztime=$(FUZZTIME) ./zmtp
 
 bench: deps
 	$(GO) test -run=^$$ -bench=. -benchmem ./...
