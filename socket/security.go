@@ -21,8 +21,9 @@ import (
 // characters (ZMQ_CURVE_PUBLICKEY and the others take either form).
 type CurveKey [32]byte
 
-// ErrBadKey reports text that is not a Z85 CURVE key.
-var ErrBadKey = errors.New("socket: not a CURVE key (40 characters of Z85)")
+// ErrBadKey reports text that is not a Z85 CURVE key, or a key that
+// cannot be a public key.
+var ErrBadKey = errors.New("socket: bad CURVE key")
 
 // NewCurveKeys makes a CURVE key pair from crypto/rand, as
 // zmq_curve_keypair does.
@@ -35,11 +36,11 @@ func NewCurveKeys() (public, secret CurveKey, err error) {
 func ParseCurveKey(s string) (CurveKey, error) {
 	var k CurveKey
 	if len(s) != 40 {
-		return k, ErrBadKey
+		return k, fmt.Errorf("%w: %d characters, want 40 of Z85", ErrBadKey, len(s))
 	}
 	b, err := zmtp.AppendZ85Decode(k[:0], s)
 	if err != nil || len(b) != 32 {
-		return k, ErrBadKey
+		return k, fmt.Errorf("%w: not Z85", ErrBadKey)
 	}
 	return k, nil
 }
@@ -81,7 +82,7 @@ func WithCurveClient(server, secret CurveKey) Option {
 	set := o.o.Set
 	o.o.Set = func(c *config.Config) error {
 		if !server.valid() {
-			return ErrBadKey
+			return fmt.Errorf("%w: the server's key is of small order (all zeros?), which no key pair has", ErrBadKey)
 		}
 		return set(c)
 	}
@@ -119,8 +120,12 @@ func WithPlainClient(username, password string) Option {
 	return o
 }
 
-// WithAuthenticator sets who a PLAIN or CURVE server lets in, as a ZAP
-// handler does (RFC 27).
+// WithAuthenticator sets who the socket lets in, as a ZAP handler does
+// (RFC 27): the clients of a PLAIN or CURVE server, or, on a socket of the
+// NULL mechanism, every peer, as libzmq asks its ZAP handler about NULL
+// peers when the socket has a ZAP domain (CheckAddresses is made for
+// that). An authenticator that answers after the handshake timeout counts
+// as a timeout.
 func WithAuthenticator(a Authenticator) Option {
 	return socketOption("ZAP authenticator", func(c *config.Config) error {
 		if a == nil {
@@ -155,10 +160,11 @@ func WithZAPDomain(domain string) Option {
 	})
 }
 
-// Authenticator decides whether a peer that completed a PLAIN or CURVE
-// handshake with a server socket is let in, as a ZAP handler does. It is
-// called from the connection's handshake, once per connection and
-// concurrently for different ones; ctx ends with the handshake.
+// Authenticator decides whether a peer is let in, as a ZAP handler does:
+// a client that proved its PLAIN or CURVE credentials to a server, or any
+// peer of a NULL socket. It is called from the connection's handshake,
+// once per connection and concurrently for different ones; ctx ends with
+// the handshake, and the authenticator should return when it does.
 type Authenticator interface {
 	Authenticate(ctx context.Context, req AuthRequest) AuthReply
 }
@@ -175,9 +181,10 @@ type AuthRequest struct {
 	Domain string
 	// Address is the peer's IP address.
 	Address string
-	// RoutingID is the routing id the peer announced, if any.
+	// RoutingID is the routing id a CURVE client announced, if any; a
+	// PLAIN or NULL peer has not sent it yet when it is asked about.
 	RoutingID []byte
-	// Mechanism is "PLAIN" or "CURVE".
+	// Mechanism is "NULL", "PLAIN" or "CURVE".
 	Mechanism string
 	// Username and Password are a PLAIN client's.
 	Username, Password string

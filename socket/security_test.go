@@ -338,3 +338,60 @@ func TestCheckAddresses(t *testing.T) {
 	all := socket.CheckAddresses(nil, deny, nil)
 	assert.Equal(t, socket.AuthOK, all.Authenticate(ctx, socket.AuthRequest{Address: "1.2.3.4"}).Status)
 }
+
+// TestNullAuthenticator: on a NULL socket the authenticator is asked about
+// every peer, as libzmq asks its ZAP handler when the socket has a ZAP
+// domain; CheckAddresses is its natural use.
+func TestNullAuthenticator(t *testing.T) {
+	deny := secServer(t, socket.WithAuthenticator(socket.CheckAddresses(nil, []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, nil)))
+	dmon := deny.Monitor(64)
+	c, err := dealer.New(socket.WithLinger(0))
+	require.NoError(t, err)
+	defer c.Close()
+	cmon := c.Monitor(64)
+	require.NoError(t, c.Connect(deny.Addr()))
+	ev := waitEvent(t, dmon, socket.EventHandshakeFailed)
+	assert.Equal(t, socket.HandshakeAuth, ev.Failure)
+	assert.Equal(t, socket.AuthRefused, ev.Status)
+	ev = waitEvent(t, cmon, socket.EventHandshakeFailed)
+	assert.Equal(t, socket.HandshakeAuth, ev.Failure)
+
+	allow := secServer(t, socket.WithAuthenticator(socket.AuthFunc(func(_ context.Context, r socket.AuthRequest) socket.AuthReply {
+		return socket.AuthReply{Status: socket.AuthOK, UserID: r.Mechanism + "@" + r.Address}
+	})))
+	cli := secClient(t, allow.Addr(), "n")
+	ctx, cancel := context.WithTimeout(context.Background(), secWait)
+	defer cancel()
+	require.NoError(t, cli.SendFrames(ctx, []byte("x")))
+	m := recvWithin(t, allow)
+	uid, _ := allow.Property(m, "User-Id")
+	assert.Equal(t, "NULL@127.0.0.1", uid)
+	m.Release()
+}
+
+// TestAuthenticatorTimeout: an authenticator that takes longer than the
+// handshake may is a handshake timeout, as a ZAP handler that does not
+// answer is in libzmq; its context ends with the handshake.
+func TestAuthenticatorTimeout(t *testing.T) {
+	_, ssec := curveKeys(t)
+	spub := ssec.Public()
+	_, csec := curveKeys(t)
+	ended := make(chan error, 1)
+	srv := secServer(t, socket.WithCurveServer(ssec), socket.WithHandshakeTimeout(200*time.Millisecond),
+		socket.WithAuthenticator(socket.AuthFunc(func(ctx context.Context, _ socket.AuthRequest) socket.AuthReply {
+			<-ctx.Done()
+			select {
+			case ended <- ctx.Err():
+			default:
+			}
+			return socket.AuthReply{Status: socket.AuthOK}
+		})))
+	mon := srv.Monitor(64)
+	secClient(t, srv.Addr(), "slow", socket.WithCurveClient(spub, csec))
+	ev := waitEvent(t, mon, socket.EventHandshakeFailed)
+	assert.Equal(t, socket.HandshakeNoDetail, ev.Failure, "%v", ev.Err)
+	ev = waitEvent(t, mon, socket.EventDisconnected)
+	assert.Equal(t, socket.HandshakeTimeout, ev.Reason)
+	assert.ErrorIs(t, <-ended, context.DeadlineExceeded)
+	assert.Zero(t, srv.Stats().Peers)
+}

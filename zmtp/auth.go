@@ -2,7 +2,9 @@ package zmtp
 
 import (
 	"fmt"
+	"os"
 	"strconv"
+	"time"
 )
 
 // AuthRequest is what a server's mechanism asks its authenticator about a
@@ -14,7 +16,7 @@ type AuthRequest struct {
 	Address string
 	// Identity is the routing id the peer announced, if any.
 	Identity []byte
-	// Mechanism is "PLAIN" or "CURVE".
+	// Mechanism is "NULL", "PLAIN" or "CURVE".
 	Mechanism string
 	// Username and Password are a PLAIN peer's credentials.
 	Username, Password []byte
@@ -56,6 +58,11 @@ func (e *AuthError) Error() string {
 // internal error.
 func (hc *HandshakeConn) authorize(req *AuthRequest, refuse func(reason string) error) (AuthReply, error) {
 	rep := hc.Authenticate(req)
+	if !hc.deadline.IsZero() && !time.Now().Before(hc.deadline) {
+		// Whatever it says, it said it too late: the handshake timed out
+		// while it decided, as libzmq's does while its ZAP handler does.
+		return rep, fmt.Errorf("zmtp: the authenticator took longer than the handshake may: %w", os.ErrDeadlineExceeded)
+	}
 	switch rep.Status {
 	case 200:
 		return rep, nil

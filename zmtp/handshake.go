@@ -23,10 +23,9 @@ type Config struct {
 	// MaxSize is the largest message frame the returned Reader accepts;
 	// negative means no limit.
 	MaxSize int64
-	// Authenticate decides, on a server of a mechanism that
-	// authenticates (PLAIN, CURVE), whether the peer is let in, as a ZAP
-	// handler does (RFC 27); nil lets every peer in that completes the
-	// handshake.
+	// Authenticate decides, on a PLAIN or CURVE server or on either side
+	// of NULL, whether the peer is let in, as a ZAP handler does (RFC 27);
+	// nil lets every peer in that completes the handshake.
 	Authenticate func(*AuthRequest) AuthReply
 	// Domain is the ZAP domain given to Authenticate.
 	Domain string
@@ -66,9 +65,14 @@ func (cfg *Config) LocalMetadata() Metadata {
 
 // Handshake runs the ZMTP 3 handshake on conn: greetings, then the security
 // mechanism's exchange, then a check that the peer's socket type may talk to
-// ours. It sends its whole greeting at once, so a peer that waits for 64
-// bytes before answering does not deadlock, and it refuses a peer older than
-// ZMTP 3.0 as soon as the peer's major version arrives.
+// ours. It refuses a peer older than ZMTP 3.0 as soon as the peer's major
+// version arrives.
+//
+// It sends its greeting in two parts, as libzmq does: the signature and
+// major version, then, once the peer's have come, the rest. A libzmq peer
+// that has a whole greeting of a mechanism other than its own hangs up
+// before it sends more of its own; this way its whole greeting has gone out
+// by then, and both sides can tell the mechanisms differ.
 //
 // Its writes are made by a goroutine of its own while it reads, so it also
 // works over an unbuffered connection such as net.Pipe; that goroutine has
@@ -83,12 +87,14 @@ func (cfg *Config) LocalMetadata() Metadata {
 // timeout is reported as os.ErrDeadlineExceeded (see IsTimeout). The caller
 // closes conn.
 func Handshake(conn net.Conn, cfg *Config) (*Session, error) {
+	var deadline time.Time
 	if cfg.Timeout > 0 {
-		if err := conn.SetDeadline(time.Now().Add(cfg.Timeout)); err != nil {
+		deadline = time.Now().Add(cfg.Timeout)
+		if err := conn.SetDeadline(deadline); err != nil {
 			return nil, err
 		}
 	}
-	s, err := handshake(conn, cfg)
+	s, err := handshake(conn, cfg, deadline)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +106,7 @@ func Handshake(conn net.Conn, cfg *Config) (*Session, error) {
 	return s, nil
 }
 
-func handshake(conn net.Conn, cfg *Config) (_ *Session, err error) {
+func handshake(conn net.Conn, cfg *Config, deadline time.Time) (_ *Session, err error) {
 	mech := cfg.Mechanism
 	if mech == nil {
 		mech = Null{}
@@ -117,7 +123,8 @@ func handshake(conn net.Conn, cfg *Config) (_ *Session, err error) {
 			out.abort(conn)
 		}
 	}()
-	if err := out.send(g.Append(make([]byte, 0, GreetingSize))); err != nil {
+	greeting := g.Append(make([]byte, 0, GreetingSize))
+	if err := out.send(greeting[:signatureSize+1]); err != nil {
 		return nil, err
 	}
 
@@ -136,6 +143,14 @@ func handshake(conn net.Conn, cfg *Config) (_ *Session, err error) {
 	if err := checkSignature(b); err != nil {
 		return nil, err
 	}
+	// Whether the peer's whole greeting came before the rest of ours went
+	// out: then the peer cannot have had ours when it sent its own, and
+	// never waits for our first command before sending its own (see
+	// HandshakeConn.PeerFirst).
+	peerFirst := rd.Buffered() >= GreetingSize
+	if err := out.send(greeting[signatureSize+1:]); err != nil {
+		return nil, err
+	}
 	if b, err = rd.Peek(GreetingSize); err != nil {
 		return nil, err
 	}
@@ -152,7 +167,7 @@ func handshake(conn net.Conn, cfg *Config) (_ *Session, err error) {
 		return nil, &MechanismError{Local: mech.Name(), Remote: peerG.Mechanism}
 	}
 
-	hc := &HandshakeConn{out: out, rd: rd, cfg: cfg, conn: conn}
+	hc := &HandshakeConn{out: out, rd: rd, cfg: cfg, conn: conn, deadline: deadline, peerFirst: peerFirst}
 	res, err := mech.Handshake(hc, local)
 	if err == nil {
 		err = hc.Check(res.Peer)

@@ -1,6 +1,9 @@
 package zmtp
 
-import "net"
+import (
+	"net"
+	"time"
+)
 
 // Mechanism is a ZMTP security mechanism (RFC 37 "Authentication and
 // Confidentiality"): NULL, PLAIN (RFC 24) or CURVE (RFC 26). A Mechanism
@@ -73,7 +76,21 @@ type HandshakeConn struct {
 	cfg   *Config
 	conn  net.Conn
 	erred bool // an ERROR went to the peer
+
+	deadline  time.Time // when the handshake times out; zero for never
+	peerFirst bool      // see PeerFirst
 }
+
+// PeerFirst reports that the peer's whole greeting came before the rest of
+// ours went out. Such a peer sends its first command without waiting for
+// ours: it did not have our greeting when it finished its own. A mechanism
+// whose sides both speak first (NULL: READY) then reads the peer's command
+// before it sends its own. libzmq wants that: a libzmq peer that reads our
+// READY with the end of our greeting checks it before it sends its own, and
+// hangs up on an incompatible one without a word. Of two zrouter peers at
+// most one waits, for each has the other's greeting first only if it
+// finished its own later.
+func (hc *HandshakeConn) PeerFirst() bool { return hc.peerFirst }
 
 // Check reports an *SocketTypeError when the peer's metadata names a socket
 // type that cannot talk to ours, after sending the peer an ERROR saying so
@@ -149,16 +166,39 @@ func (Null) Name() string { return "NULL" }
 // AsServer returns false: NULL has no roles.
 func (Null) AsServer() bool { return false }
 
-// Handshake sends READY, then reads the peer's READY or ERROR.
+// Handshake sends READY and reads the peer's READY or ERROR, the peer's
+// first when it spoke first (see HandshakeConn.PeerFirst). With an
+// authenticator, it asks it about the peer first, as libzmq's NULL asks
+// its ZAP handler when the socket has a ZAP domain, and refuses the peer
+// as PLAIN and CURVE servers do.
 func (Null) Handshake(hc *HandshakeConn, local Metadata) (*Outcome, error) {
+	var rep AuthReply
+	if hc.cfg.Authenticate != nil {
+		var err error
+		if rep, err = hc.authorize(&AuthRequest{Mechanism: "NULL"}, hc.Refuse); err != nil {
+			return nil, err
+		}
+	}
+	var md Metadata
+	if hc.PeerFirst() {
+		var err error
+		if md, err = hc.readReady("NULL"); err != nil {
+			return nil, err
+		}
+		if err := hc.Check(md); err != nil {
+			return nil, err
+		}
+	}
 	if err := hc.WriteCommand(&Ready{Metadata: local}); err != nil {
 		return nil, err
 	}
-	md, err := hc.readReady("NULL")
-	if err != nil {
-		return nil, err
+	if md == nil {
+		var err error
+		if md, err = hc.readReady("NULL"); err != nil {
+			return nil, err
+		}
 	}
-	return &Outcome{Peer: md, Codec: PlainCodec{}}, nil
+	return &Outcome{Peer: md, Codec: PlainCodec{}, UserID: rep.UserID, Metadata: rep.Metadata}, nil
 }
 
 // readReady reads the peer's READY, or its ERROR, and returns the READY's
