@@ -24,6 +24,23 @@
 // (-client-keep-freed) instead of letting glibc hand it back to the kernel
 // and fault it in again; the servers run with their defaults.
 //
+// The CURVE scenarios (curve-8x16B, curve-8x1KiB, curve-8x64KiB and
+// curve-handshake; -scenarios curve picks all four) run their own servers
+// (-curve-servers):
+//
+//	zrouter-curve     the zrouter echo as a CURVE server
+//	zrouter-p1-curve  the same, in a process with GOMAXPROCS=1
+//	libzmq-curve      the libzmq C echo loop on a CURVE ROUTER
+//	zrouter           the NULL zrouter echo, as the ceiling
+//
+// with libzmq CURVE DEALER clients (NULL ones for the NULL server). With
+// -curve-auth (the default) both CURVE servers check every client's key
+// against an allow-list: zrouter with socket.AllowCurveKeys, libzmq with a
+// ZAP handler in C in the server's process. curve-handshake counts whole
+// connections instead of messages: -handshake-parallel workers each
+// connect a fresh DEALER, wait for the echo of one 16-byte message and
+// close it, over and over.
+//
 // The broker scenario runs libzmq REQ clients and REP workers through
 // `zrouter broker` (built from ../cmd/zrouter) and through
 // zmq_proxy(ROUTER, DEALER) in C; without the zrouter CLI (when it cannot be

@@ -30,8 +30,11 @@ func main() {
 		return
 	}
 	var (
-		scenarios  = flag.String("scenarios", "all", "scenarios to run, comma separated: 1x16B,8x16B,8x1KiB,8x64KiB,latency,idle,broker")
+		scenarios  = flag.String("scenarios", "all", "scenarios to run, comma separated: 1x16B,8x16B,8x1KiB,8x64KiB,latency,idle,broker,curve-8x16B,curve-8x1KiB,curve-8x64KiB,curve-handshake; curve for the four CURVE ones")
 		serverList = flag.String("servers", strings.Join(servers.Kinds, ","), "echo servers to compare, in round order")
+		curveList  = flag.String("curve-servers", strings.Join(bench.DefaultCurveServers, ","), "servers of the CURVE scenarios, in round order (a NULL server gets NULL clients)")
+		curveAuth  = flag.Bool("curve-auth", true, "give the CURVE servers an allow-list of the clients' keys (zrouter: socket.AllowCurveKeys; libzmq: a ZAP handler in C); false: no authenticator, no ZAP handler")
+		hsPar      = flag.Int("handshake-parallel", 8, "connections the curve-handshake scenario makes at once")
 		rounds     = flag.Int("rounds", 5, "interleaved rounds per scenario")
 		idleRounds = flag.Int("idle-rounds", 2, "rounds of the idle scenario (a fresh server each)")
 		duration   = flag.Duration("duration", 600*time.Millisecond, "measured time per run")
@@ -72,7 +75,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	all := bench.Scenarios(*idle, *bClients, *bWorkers)
+	all := bench.Scenarios(*idle, *bClients, *bWorkers, *hsPar)
 	picked, err := bench.FindScenarios(all, *scenarios)
 	if err != nil {
 		log.Fatal(err)
@@ -91,6 +94,8 @@ func main() {
 		ClientKeepFreed: *keepFreed,
 		CPUProfile:      *cpuProfile,
 		IdlePerProcess:  *idleProc,
+		CurveServers:    strings.Split(*curveList, ","),
+		CurveAuth:       *curveAuth,
 		Self:            func(args []string) *exec.Cmd { return exec.Command(self, args...) },
 	}
 	if !*quiet {

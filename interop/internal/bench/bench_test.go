@@ -153,12 +153,13 @@ func TestStatistics(t *testing.T) {
 }
 
 func TestScenarios(t *testing.T) {
-	all := Scenarios(10000, 16, 4)
+	all := Scenarios(10000, 16, 4, 8)
 	var names []string
 	for _, sc := range all {
 		names = append(names, sc.Name)
 	}
-	assert.Equal(t, []string{"1x16B", "8x16B", "8x1KiB", "8x64KiB", "latency", "idle", "broker"}, names)
+	assert.Equal(t, []string{"1x16B", "8x16B", "8x1KiB", "8x64KiB", "latency", "idle", "broker",
+		"curve-8x16B", "curve-8x1KiB", "curve-8x64KiB", "curve-handshake"}, names)
 	got, err := FindScenarios(all, "latency, 8x16B")
 	require.NoError(t, err)
 	assert.Equal(t, "8x16B", got[0].Name, "in the default order")

@@ -36,6 +36,24 @@ type Child struct {
 	Timeout time.Duration
 	// CPUProfile is the file a server writes its CPU profile to.
 	CPUProfile string
+	// CurveSecret is a CURVE server's secret key in Z85. It travels in
+	// the child's environment (Env), not on its command line, which every
+	// user of the machine may read.
+	CurveSecret string
+	// CurveAllow are the public keys a CURVE server lets in.
+	CurveAllow []string
+}
+
+// curveSecretEnv carries Child.CurveSecret to the child.
+const curveSecretEnv = "ZBENCH_CURVE_SECRET"
+
+// Env returns the environment variables, NAME=VALUE, that the child needs
+// on top of the harness's own: its CURVE secret key, if any.
+func (c Child) Env() []string {
+	if c.CurveSecret == "" {
+		return nil
+	}
+	return []string{curveSecretEnv + "=" + c.CurveSecret}
 }
 
 // Args returns the command line that describes c, for ChildMain; it
@@ -54,6 +72,9 @@ func (c Child) Args() []string {
 	if c.CPUProfile != "" {
 		args = append(args, "-cpuprofile", c.CPUProfile)
 	}
+	if len(c.CurveAllow) > 0 {
+		args = append(args, "-curve-allow", strings.Join(c.CurveAllow, ","))
+	}
 	return args
 }
 
@@ -62,7 +83,8 @@ func (c Child) Args() []string {
 // ready, which the program prints as its READY line.
 func RunChild(ctx context.Context, c Child, ready func(fields []string)) error {
 	if c.Kind != idleZMQKind && c.Kind != idleRawKind {
-		return servers.Serve(ctx, servers.Config{Kind: c.Kind, Addrs: c.Addrs, HWM: c.HWM}, ready)
+		cfg := servers.Config{Kind: c.Kind, Addrs: c.Addrs, HWM: c.HWM, CurveSecret: c.CurveSecret, CurveAllow: c.CurveAllow}
+		return servers.Serve(ctx, cfg, ready)
 	}
 	if len(c.Addrs) != 1 || c.N <= 0 {
 		return errors.New("bench: idle peers need one address and a count")
@@ -94,10 +116,15 @@ func ChildMain(args []string) error {
 	fs.IntVar(&c.Batch, "idle-batch", 1, "idle peers connecting at once")
 	fs.DurationVar(&c.Timeout, "timeout", 10*time.Second, "wait for an echo")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "CPU profile file")
+	allow := fs.String("curve-allow", "", "public keys a CURVE server lets in, in Z85, comma separated")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	c.Addrs = strings.Split(*addrs, ",")
+	if *allow != "" {
+		c.CurveAllow = strings.Split(*allow, ",")
+	}
+	c.CurveSecret = os.Getenv(curveSecretEnv)
 	if _, err := RaiseFileLimit(FileLimit); err != nil {
 		return err
 	}

@@ -39,14 +39,15 @@ type zmqClients struct {
 	drv   *zmqc.Driver
 }
 
-// newZMQClients connects n sockets of type typ to endpoint.
-func newZMQClients(typ zmqc.Type, n int, endpoint string, hwm int, timeout time.Duration) (*zmqClients, error) {
+// newZMQClients connects n sockets of type typ to endpoint, CURVE clients
+// when keys is not nil.
+func newZMQClients(typ zmqc.Type, n int, endpoint string, hwm int, timeout time.Duration, keys *CurveKeys) (*zmqClients, error) {
 	ctx, err := zmqc.NewContext()
 	if err != nil {
 		return nil, err
 	}
 	zc := &zmqClients{ctx: ctx}
-	for range n {
+	for i := range n {
 		s, err := ctx.Socket(typ)
 		if err != nil {
 			_ = zc.close()
@@ -54,6 +55,10 @@ func newZMQClients(typ zmqc.Type, n int, endpoint string, hwm int, timeout time.
 		}
 		zc.socks = append(zc.socks, s)
 		if err := setup(s, hwm, timeout); err != nil {
+			_ = zc.close()
+			return nil, err
+		}
+		if err := curveClient(s, keys, i); err != nil {
 			_ = zc.close()
 			return nil, err
 		}
@@ -237,10 +242,12 @@ func newClients(kind string, sc Scenario, endpoint string, o *Options) (clients,
 	switch {
 	case kind == servers.RawTCP:
 		return newRawClients(sc.Clients, endpoint, o.Timeout)
+	case sc.Handshake:
+		return newHandshakeClients(sc.Clients, endpoint, o.curveFor(kind), o.Timeout)
 	case sc.Broker:
-		return newZMQClients(zmqc.REQ, sc.Clients, endpoint, o.HWM, o.Timeout)
+		return newZMQClients(zmqc.REQ, sc.Clients, endpoint, o.HWM, o.Timeout, nil)
 	}
-	return newZMQClients(zmqc.DEALER, sc.Clients, endpoint, o.HWM, o.Timeout)
+	return newZMQClients(zmqc.DEALER, sc.Clients, endpoint, o.HWM, o.Timeout, o.curveFor(kind))
 }
 
 // idlePeers are connections that exchanged one message with the server and

@@ -13,6 +13,10 @@
 // little and is exactly the same for zrouter, libzmq and go-zeromq. The raw
 // TCP ceiling cannot speak ZMTP: its clients are Go connections that keep
 // the same window of the same messages and check them the same way.
+// The CURVE scenarios compare the zrouter CURVE server with libzmq's, with
+// the NULL zrouter server as the ceiling, and measure handshakes per
+// second with fresh connections. Run makes the keys: one server key pair
+// and one per client.
 // Every client checks every reply (count, per-client order, and the payload
 // of a sample); a wrong reply fails the whole run.
 //

@@ -79,6 +79,8 @@ type Settings struct {
 	MaxOtherLoad float64 `json:"max_other_load_cores"`
 	// ClientKeepFreed is Options.ClientKeepFreed.
 	ClientKeepFreed int `json:"client_keep_freed_bytes,omitempty"`
+	// CurveAuth is Options.CurveAuth.
+	CurveAuth bool `json:"curve_auth,omitempty"`
 }
 
 // NewReport assembles the report of a run and evaluates the targets.
@@ -95,6 +97,7 @@ func NewReport(env Env, o *Options, command string, results []*ScenarioResult) *
 
 			MaxOtherLoad:    o.MaxOtherLoad,
 			ClientKeepFreed: o.ClientKeepFreed,
+			CurveAuth:       o.CurveAuth,
 		},
 		Scenarios: results,
 		Targets:   Evaluate(results),
@@ -135,34 +138,22 @@ func Evaluate(results []*ScenarioResult) []Target {
 	p50 := metric{func(s *ServerResult) float64 { return s.P50Micros }, func(s Sample) float64 { return s.P50Micros }}
 	var ts []Target
 	for _, zk := range zrouterEcho {
-		if !slices.ContainsFunc(results, func(r *ScenarioResult) bool { return r.Server(zk) != nil }) {
+		// The NULL server is the ceiling of the CURVE scenarios too; only
+		// the others make it a subject.
+		if !slices.ContainsFunc(results, func(r *ScenarioResult) bool { return !r.Curve && r.Server(zk) != nil }) {
 			continue
 		}
-		ratio := func(goal, name, other string, atLeast bool, want float64, m metric, unit string) {
-			t := Target{Server: zk, Goal: goal}
-			zr, ot := find(name, zk), find(name, other)
-			if zr == nil || ot == nil || m.median(ot) == 0 {
-				t.Measured = "not measured"
-				ts = append(ts, t)
-				return
-			}
-			got := m.median(zr) / m.median(ot)
-			met := got >= want
-			if !atLeast {
-				met = got <= want
-			}
-			t.Met = &met
-			t.Measured = fmt.Sprintf("%.2fx (%s vs %s %s%s)", got, num(m.median(zr)), num(m.median(ot)), unit, roundRange(zr, ot, m.sample))
-			ts = append(ts, t)
+		add := func(goal, name, other string, atLeast bool, want float64, m metric, unit string) {
+			ts = append(ts, ratio(find, zk, goal, name, other, atLeast, want, m, unit))
 		}
-		ratio("8x16B: msgs/s >= 1.5x libzmq C loop", "8x16B", servers.Libzmq, true, 1.5, tp, "msgs/s")
-		ratio("8x16B: server CPU/msg <= 0.7x libzmq C loop", "8x16B", servers.Libzmq, false, 0.7, cpu, "µs/msg")
-		ratio("1x16B: msgs/s >= 1.2x libzmq C loop", "1x16B", servers.Libzmq, true, 1.2, tp, "msgs/s")
-		ratio("8x1KiB: msgs/s >= 1.2x libzmq C loop", "8x1KiB", servers.Libzmq, true, 1.2, tp, "msgs/s")
-		ratio("8x64KiB: msgs/s >= 0.7x raw TCP", "8x64KiB", servers.RawTCP, true, 0.7, tp, "msgs/s")
-		ratio("latency: p50 <= 1.0x libzmq C loop", "latency", servers.Libzmq, false, 1.0, p50, "µs")
-		ratio("1x16B: msgs/s >= 40x go-zeromq", "1x16B", servers.GoZMQ, true, 40, tp, "msgs/s")
-		ratio("8x16B: msgs/s >= 40x go-zeromq", "8x16B", servers.GoZMQ, true, 40, tp, "msgs/s")
+		add("8x16B: msgs/s >= 1.5x libzmq C loop", "8x16B", servers.Libzmq, true, 1.5, tp, "msgs/s")
+		add("8x16B: server CPU/msg <= 0.7x libzmq C loop", "8x16B", servers.Libzmq, false, 0.7, cpu, "µs/msg")
+		add("1x16B: msgs/s >= 1.2x libzmq C loop", "1x16B", servers.Libzmq, true, 1.2, tp, "msgs/s")
+		add("8x1KiB: msgs/s >= 1.2x libzmq C loop", "8x1KiB", servers.Libzmq, true, 1.2, tp, "msgs/s")
+		add("8x64KiB: msgs/s >= 0.7x raw TCP", "8x64KiB", servers.RawTCP, true, 0.7, tp, "msgs/s")
+		add("latency: p50 <= 1.0x libzmq C loop", "latency", servers.Libzmq, false, 1.0, p50, "µs")
+		add("1x16B: msgs/s >= 40x go-zeromq", "1x16B", servers.GoZMQ, true, 40, tp, "msgs/s")
+		add("8x16B: msgs/s >= 40x go-zeromq", "8x16B", servers.GoZMQ, true, 40, tp, "msgs/s")
 
 		t := Target{Server: zk, Goal: "idle: <= 20 KiB RSS per idle peer at 10,000 peers", Measured: "not measured"}
 		if zr := find("idle", zk); zr != nil {
@@ -172,7 +163,40 @@ func Evaluate(results []*ScenarioResult) []Target {
 		}
 		ts = append(ts, t)
 	}
+	for _, zk := range zrouterCurve {
+		if !slices.ContainsFunc(results, func(r *ScenarioResult) bool { return r.Curve && r.Server(zk) != nil }) {
+			continue
+		}
+		for _, name := range curveTargetScenarios {
+			ts = append(ts,
+				ratio(find, zk, name+": msgs/s >= 1.0x libzmq CURVE C loop", name, servers.LibzmqCurve, true, 1.0, tp, "msgs/s"),
+				ratio(find, zk, name+": server CPU/msg <= 1.0x libzmq CURVE C loop", name, servers.LibzmqCurve, false, 1.0, cpu, "µs/msg"))
+		}
+	}
 	return ts
+}
+
+// curveTargetScenarios are the CURVE scenarios with targets: at least
+// libzmq's msgs/s at no more of its server CPU per message.
+var curveTargetScenarios = []string{"curve-8x16B", "curve-8x1KiB", "curve-8x64KiB"}
+
+// ratio evaluates the target that server kind zk's median of m in scenario
+// name be at least (atLeast) or at most want times that of server other.
+func ratio(find func(name, kind string) *ServerResult, zk, goal, name, other string, atLeast bool, want float64, m metric, unit string) Target {
+	t := Target{Server: zk, Goal: goal}
+	zr, ot := find(name, zk), find(name, other)
+	if zr == nil || ot == nil || m.median(ot) == 0 {
+		t.Measured = "not measured"
+		return t
+	}
+	got := m.median(zr) / m.median(ot)
+	met := got >= want
+	if !atLeast {
+		met = got <= want
+	}
+	t.Met = &met
+	t.Measured = fmt.Sprintf("%.2fx (%s vs %s %s%s)", got, num(m.median(zr)), num(m.median(ot)), unit, roundRange(zr, ot, m.sample))
+	return t
 }
 
 // metric is one measure of a server: its median, and its value in one run.
@@ -224,11 +248,29 @@ func group(n int64) string {
 	return b.String()
 }
 
-// table is a scenario's results as rows of cells, with a header.
+// unit is what the scenario counts: messages, or handshakes.
+func (r *ScenarioResult) unit() string {
+	if r.Handshake {
+		return "handshake"
+	}
+	return "msg"
+}
+
+// table is a scenario's results as rows of cells, with a header. A
+// handshake scenario has no MB/s, and its percentiles are those of whole
+// connect-echo-close cycles.
 func (r *ScenarioResult) table() [][]string {
-	head := []string{"server", "msgs/s", "MB/s", "server CPU µs/msg", "client CPU µs/msg"}
+	u := r.unit()
+	head := []string{"server", u + "s/s", "MB/s", "server CPU µs/" + u, "client CPU µs/" + u}
+	if r.Handshake {
+		head = slices.Delete(head, 2, 3)
+	}
 	if r.Latency {
-		head = append(head, "p50 µs", "p99 µs")
+		p := ""
+		if r.Handshake {
+			p = "cycle "
+		}
+		head = append(head, p+"p50 µs", p+"p99 µs")
 	}
 	if r.Idle > 0 {
 		head = append(head, "RSS KiB/idle peer")
@@ -236,6 +278,9 @@ func (r *ScenarioResult) table() [][]string {
 	rows := [][]string{head}
 	for _, s := range r.Servers {
 		row := []string{s.Kind, num(s.MsgsPerSec), num(s.MBPerSec), num(s.CPUMicrosPerMsg), num(s.ClientCPUMicrosPerMsg)}
+		if r.Handshake {
+			row = slices.Delete(row, 2, 3)
+		}
 		if r.Latency {
 			row = append(row, num(s.P50Micros), num(s.P99Micros))
 		}
@@ -248,24 +293,32 @@ func (r *ScenarioResult) table() [][]string {
 }
 
 // ratios compares every zrouter server (or broker) of the scenario with
-// every other server: one table for each, with its own header row.
+// every other server: one table for each, with its own header row. In a
+// CURVE scenario the zrouter CURVE servers are compared with every other,
+// the zrouter NULL ceiling included.
 func (r *ScenarioResult) ratios() [][][]string {
+	bases := zrouterKinds
+	if r.Curve {
+		bases = zrouterCurve
+	}
 	var tables [][][]string
-	for _, base := range zrouterKinds {
-		if t := r.ratiosTo(base); t != nil {
+	for _, base := range bases {
+		if t := r.ratiosTo(base, bases); t != nil {
 			tables = append(tables, t)
 		}
 	}
 	return tables
 }
 
-// ratiosTo compares the server of kind base with every other server.
-func (r *ScenarioResult) ratiosTo(base string) [][]string {
+// ratiosTo compares the server of kind base with every other server but
+// those of bases.
+func (r *ScenarioResult) ratiosTo(base string, bases []string) [][]string {
 	zr := r.Server(base)
 	if zr == nil {
 		return nil
 	}
-	head := []string{base + " vs", "msgs/s", "CPU/msg"}
+	u := r.unit()
+	head := []string{base + " vs", u + "s/s", "CPU/" + u}
 	if r.Latency {
 		head = append(head, "p50", "p99")
 	}
@@ -280,7 +333,7 @@ func (r *ScenarioResult) ratiosTo(base string) [][]string {
 		return fmt.Sprintf("%.2fx", a/b)
 	}
 	for _, s := range r.Servers {
-		if s == zr || slices.Contains(zrouterKinds, s.Kind) {
+		if s == zr || slices.Contains(bases, s.Kind) {
 			continue
 		}
 		row := []string{s.Kind, x(zr.MsgsPerSec, s.MsgsPerSec), x(zr.CPUMicrosPerMsg, s.CPUMicrosPerMsg)}
@@ -336,7 +389,7 @@ func (r *Report) WriteText(w io.Writer) {
 	}
 	fmt.Fprintln(w, "\n== targets")
 	for _, t := range r.Targets {
-		fmt.Fprintf(w, "%-8s %-11s %-52s %s\n", verdict(t), t.Server, t.Goal, t.Measured)
+		fmt.Fprintf(w, "%-8s %-16s %-58s %s\n", verdict(t), t.Server, t.Goal, t.Measured)
 	}
 }
 
@@ -388,6 +441,9 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 		fmt.Fprintf(w, "The clients' C allocator kept up to %d MiB of freed memory (glibc's M_TRIM_THRESHOLD); the servers ran with their defaults.\n",
 			st.ClientKeepFreed>>20)
 	}
+	if slices.ContainsFunc(r.Scenarios, func(sc *ScenarioResult) bool { return sc.Curve }) {
+		fmt.Fprintln(w, r.curveNote())
+	}
 	if st.Command != "" {
 		fmt.Fprintf(w, "Command: `%s`.\n", st.Command)
 	}
@@ -413,6 +469,14 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 		rows = append(rows, []string{t.Server, t.Goal, t.Measured, verdict(t)})
 	}
 	writeMDTable(w, rows)
+}
+
+// curveNote says how the CURVE servers authenticated their clients.
+func (r *Report) curveNote() string {
+	if r.Settings.CurveAuth {
+		return "The CURVE servers checked every client's key against an allow-list of the clients' keys: zrouter with socket.AllowCurveKeys, libzmq with a ZAP handler written in C in the server's process."
+	}
+	return "The CURVE servers authenticated no one beyond the handshake (no authenticator for zrouter, no ZAP handler for libzmq): every client that knew the server's key got in."
 }
 
 func writeMDTable(w io.Writer, rows [][]string) {

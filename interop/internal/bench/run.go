@@ -2,12 +2,14 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"slices"
 	"time"
 
+	"github.com/zrouter/zrouter/interop/internal/servers"
 	"github.com/zrouter/zrouter/interop/internal/zmqc"
 )
 
@@ -152,6 +154,16 @@ func Run(ctx context.Context, o *Options) ([]*ScenarioResult, error) {
 			return nil, err
 		}
 	}
+	if n := o.needCurve(); n > 0 && o.Curve == nil {
+		if !zmqc.HasCurve() {
+			return nil, errors.New("bench: this libzmq has no CURVE")
+		}
+		keys, err := NewCurveKeys(n)
+		if err != nil {
+			return nil, err
+		}
+		o.Curve = keys
+	}
 	var out []*ScenarioResult
 	for _, sc := range o.Scenarios {
 		if err := ctx.Err(); err != nil {
@@ -188,6 +200,12 @@ func (o *Options) kinds(sc Scenario) []string {
 			return []string{LibzmqProxy}
 		}
 		return []string{ZRouterBroker, ZRouterBrokerP1, LibzmqProxy}
+	}
+	if sc.Curve {
+		if o.CurveServers == nil {
+			return DefaultCurveServers
+		}
+		return o.CurveServers
 	}
 	return o.Servers
 }
@@ -229,10 +247,26 @@ func (o *Options) serverCmd(kind string, sc Scenario) (*exec.Cmd, []string, erro
 		return o.Self(c.Args()), nil, nil
 	}
 	c := Child{Kind: kind, Addrs: []string{"tcp://127.0.0.1:0"}, HWM: o.HWM}
-	if o.CPUProfile != "" && slices.Contains(zrouterEcho, kind) {
+	if o.CPUProfile != "" && slices.Contains(profiled, kind) {
 		c.CPUProfile = fmt.Sprintf("%s-%s-%s.pprof", o.CPUProfile, kind, sc.Name)
 	}
-	return o.Self(c.Args()), nil, nil
+	if servers.IsCurve(kind) {
+		if o.Curve == nil {
+			return nil, nil, fmt.Errorf("bench: %s needs CURVE keys", kind)
+		}
+		c.CurveSecret = o.Curve.Server.Secret
+		if o.CurveAuth {
+			c.CurveAllow = o.Curve.publics()
+		}
+	}
+	cmd := o.Self(c.Args())
+	if env := c.Env(); len(env) > 0 {
+		if cmd.Env == nil {
+			cmd.Env = os.Environ()
+		}
+		cmd.Env = append(cmd.Env, env...)
+	}
+	return cmd, nil, nil
 }
 
 // runShared starts one process per server for the whole scenario, then
@@ -377,14 +411,18 @@ func measure(o *Options, sc Scenario, p *server, round int) (s Sample, err error
 		if err != nil || s.OtherCPU <= o.MaxOtherLoad || o.MaxOtherLoad <= 0 || attempt == maxAttempts {
 			break
 		}
-		o.logf("  %-15s round %d: %.2f cores of other load; measuring again", p.kind, round+1, s.OtherCPU)
+		o.logf("  %-16s round %d: %.2f cores of other load; measuring again", p.kind, round+1, s.OtherCPU)
 	}
 	s.Round = round
 	if err != nil {
 		return s, err
 	}
-	line := fmt.Sprintf("  %-15s round %d: %10.0f msgs/s  %7.2f µs CPU/msg  %7.2f µs client CPU/msg",
-		p.kind, round+1, s.MsgsPerSec(), s.CPUMicrosPerMsg(), s.ClientCPUMicrosPerMsg())
+	unit := "msg"
+	if sc.Handshake {
+		unit = "handshake"
+	}
+	line := fmt.Sprintf("  %-16s round %d: %10.0f %ss/s  %7.2f µs CPU/%s  %7.2f µs client CPU/%s",
+		p.kind, round+1, s.MsgsPerSec(), unit, s.CPUMicrosPerMsg(), unit, s.ClientCPUMicrosPerMsg(), unit)
 	if sc.Latency {
 		line += fmt.Sprintf("  p50 %.1f µs  p99 %.1f µs", s.P50Micros, s.P99Micros)
 	}

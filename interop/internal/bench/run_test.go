@@ -28,7 +28,10 @@ func TestRun(t *testing.T) {
 		{Name: "latency", Clients: 1, Size: 16, Window: 1, Latency: true},
 		{Name: "idle", Clients: 2, Size: 16, Window: 10, Idle: 50},
 		{Name: "broker", Clients: 2, Size: 16, Window: 1, Broker: true, Workers: 1},
+		{Name: "curve-2x16B", Clients: 2, Size: 16, Window: 10, Curve: true},
+		{Name: "curve-handshake", Clients: 2, Size: 16, Window: 1, Latency: true, Curve: true, Handshake: true},
 	}
+	o.CurveAuth = true
 	results, err := Run(context.Background(), o)
 	require.NoError(t, err)
 	require.Len(t, results, len(o.Scenarios))
@@ -37,6 +40,8 @@ func TestRun(t *testing.T) {
 			require.Len(t, r.Servers, 1, "only the libzmq proxy without the zrouter CLI")
 			assert.Equal(t, LibzmqProxy, r.Servers[0].Kind)
 			assert.Contains(t, r.Note, "no zrouter CLI in this test")
+		} else if r.Curve {
+			require.Len(t, r.Servers, len(DefaultCurveServers), r.Name)
 		} else {
 			require.Len(t, r.Servers, len(servers.Kinds), r.Name)
 		}
@@ -75,6 +80,9 @@ func TestRun(t *testing.T) {
 		assert.Contains(t, out, "no zrouter CLI in this test")
 	}
 	assert.Contains(t, md.String(), "kept up to 64 MiB of freed memory")
+	assert.Contains(t, md.String(), "zrouter-curve vs")
+	assert.Contains(t, md.String(), "handshakes/s")
+	assert.Contains(t, md.String(), "allow-list")
 	assert.Contains(t, js.String(), `"msgs_per_sec"`)
 	assert.NoError(t, xml.Unmarshal(svg.Bytes(), new(struct{})), "the chart is well-formed XML")
 }

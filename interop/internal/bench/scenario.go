@@ -20,15 +20,30 @@ const (
 )
 
 // oneProc lists the kinds whose process runs with GOMAXPROCS=1.
-var oneProc = []string{servers.ZRouterP1, ZRouterBrokerP1}
+var oneProc = []string{servers.ZRouterP1, ZRouterBrokerP1, servers.ZRouterP1Curve}
 
 // zrouterEcho lists the zrouter echo servers: the targets are evaluated for
 // each, and each can write a CPU profile.
 var zrouterEcho = []string{servers.ZRouter, servers.ZRouterP1}
 
+// zrouterCurve lists the zrouter CURVE echo servers: the CURVE targets are
+// evaluated for each, and each can write a CPU profile.
+var zrouterCurve = []string{servers.ZRouterCurve, servers.ZRouterP1Curve}
+
+// profiled lists the kinds that write a CPU profile with -cpuprofile.
+var profiled = append(slices.Clip(zrouterEcho), zrouterCurve...)
+
 // zrouterKinds lists the kinds that are zrouter, the bases of the ratios,
 // in the order the reports show them.
-var zrouterKinds = append(slices.Clip(zrouterEcho), ZRouterBroker, ZRouterBrokerP1)
+var zrouterKinds = append(slices.Clip(profiled), ZRouterBroker, ZRouterBrokerP1)
+
+// DefaultCurveServers are the servers of the CURVE scenarios, in round
+// order: the zrouter CURVE server (as the runtime sets itself up and with
+// GOMAXPROCS=1), libzmq's, and the zrouter NULL server as the ceiling.
+var DefaultCurveServers = []string{servers.ZRouterCurve, servers.ZRouterP1Curve, servers.LibzmqCurve, servers.ZRouter}
+
+// CurveGroup names every CURVE scenario on the command line.
+const CurveGroup = "curve"
 
 // Scenario is one workload, run against every server.
 type Scenario struct {
@@ -51,6 +66,15 @@ type Scenario struct {
 	// DEALER clients against an echo server; Workers is the REP count.
 	Broker  bool `json:"broker,omitempty"`
 	Workers int  `json:"workers,omitempty"`
+	// Curve runs the CURVE servers (Options.CurveServers) instead of the
+	// echo servers; the clients of a CURVE server are CURVE clients, those
+	// of a NULL server (the ceiling) NULL clients.
+	Curve bool `json:"curve,omitempty"`
+	// Handshake measures whole connections instead of messages: Clients
+	// workers each connect a fresh DEALER, wait for the echo of one
+	// message of Size bytes and close it, again and again (Latency then
+	// records each cycle).
+	Handshake bool `json:"handshake,omitempty"`
 }
 
 // fullCheckSize is the largest message size whose payload is compared in
@@ -77,9 +101,10 @@ func sizeLabel(n int) string {
 }
 
 // Scenarios returns the default scenarios; idle is the number of idle peers
-// of the idle scenario, and brokerClients and brokerWorkers size the broker
-// scenario.
-func Scenarios(idle, brokerClients, brokerWorkers int) []Scenario {
+// of the idle scenario, brokerClients and brokerWorkers size the broker
+// scenario, and handshakers is the number of connections the CURVE
+// handshake scenario makes at once.
+func Scenarios(idle, brokerClients, brokerWorkers, handshakers int) []Scenario {
 	echo := func(clients, size, window int) Scenario {
 		return Scenario{
 			Name:    fmt.Sprintf("%dx%s", clients, sizeLabel(size)),
@@ -109,7 +134,24 @@ func Scenarios(idle, brokerClients, brokerWorkers int) []Scenario {
 			Title:   fmt.Sprintf("broker: %d REQ clients, %d REP workers, 16 B", brokerClients, brokerWorkers),
 			Clients: brokerClients, Size: 16, Window: 1, Broker: true, Workers: brokerWorkers,
 		},
+		curve(echo(8, 16, 1000)),
+		curve(echo(8, 1024, 1000)),
+		curve(echo(8, 64<<10, 100)),
+		{
+			Name: CurveGroup + "-handshake",
+			Title: fmt.Sprintf("CURVE handshakes: %d at a time, each a fresh DEALER that connects, gets one 16 B echo and closes",
+				handshakers),
+			Clients: handshakers, Size: 16, Window: 1, Latency: true, Curve: true, Handshake: true,
+		},
 	}
+}
+
+// curve makes an echo scenario a CURVE one.
+func curve(sc Scenario) Scenario {
+	sc.Name = CurveGroup + "-" + sc.Name
+	sc.Title = "CURVE: " + sc.Title
+	sc.Curve = true
+	return sc
 }
 
 // Options configures a run.
@@ -161,12 +203,22 @@ type Options struct {
 	// CPUProfile, when set, makes every zrouter server child write a CPU
 	// profile to CPUProfile-<scenario>.pprof.
 	CPUProfile string
+	// CurveServers are the servers of the CURVE scenarios
+	// (DefaultCurveServers by default), in round order.
+	CurveServers []string
+	// CurveAuth gives the CURVE servers an allow-list of the clients' keys:
+	// socket.AllowCurveKeys for zrouter, a ZAP handler in C for libzmq.
+	// Without it both let in every client that knows the server's key.
+	CurveAuth bool
+	// Curve holds the keys of the CURVE scenarios; Run makes them when it
+	// is nil.
+	Curve *CurveKeys
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
 }
 
 // FindScenarios picks the scenarios named in list (comma separated; "all"
-// for every one) from all, in all's order.
+// for every one, CurveGroup for every CURVE one) from all, in all's order.
 func FindScenarios(all []Scenario, list string) ([]Scenario, error) {
 	if list == "" || list == "all" {
 		return all, nil
@@ -175,9 +227,11 @@ func FindScenarios(all []Scenario, list string) ([]Scenario, error) {
 	for _, n := range strings.Split(list, ",") {
 		want[strings.TrimSpace(n)] = true
 	}
+	group := want[CurveGroup]
+	delete(want, CurveGroup)
 	var out []Scenario
 	for _, sc := range all {
-		if want[sc.Name] {
+		if want[sc.Name] || group && sc.Curve {
 			out = append(out, sc)
 			delete(want, sc.Name)
 		}

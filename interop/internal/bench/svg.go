@@ -37,7 +37,7 @@ func chartScenarios(results []*ScenarioResult) []*ScenarioResult {
 	var pick []*ScenarioResult
 	most := 0
 	for _, r := range results {
-		if r.Failed != "" || r.Latency || r.Idle > 0 || r.Broker {
+		if r.Failed != "" || r.Latency || r.Idle > 0 || r.Broker || r.Curve {
 			continue
 		}
 		switch {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 
@@ -40,10 +41,29 @@ const (
 	// LibzmqProxy is zmq_proxy(ROUTER, DEALER) in C: the frontend is the
 	// first address, the backend the second.
 	LibzmqProxy = "libzmq-proxy"
+
+	// ZRouterCurve is the zrouter echo as a CURVE server
+	// (socket.WithCurveServer), with socket.AllowCurveKeys of
+	// Config.CurveAllow as its authenticator.
+	ZRouterCurve = "zrouter-curve"
+	// ZRouterP1Curve is ZRouterCurve in a process with GOMAXPROCS=1.
+	ZRouterP1Curve = "zrouter-p1-curve"
+	// LibzmqCurve is the libzmq echo with its ROUTER a CURVE server
+	// (ZMQ_CURVE_SERVER, ZMQ_CURVE_SECRETKEY), and a ZAP handler written in
+	// C, in the server's context, that lets in the keys of
+	// Config.CurveAllow.
+	LibzmqCurve = "libzmq-curve"
 )
 
 // Kinds lists the echo servers in the order the harness runs them.
 var Kinds = []string{ZRouter, ZRouterP1, Libzmq, GoZMQ, RawTCP, RawTCPZMQ}
+
+// CurveKinds lists the CURVE echo servers.
+var CurveKinds = []string{ZRouterCurve, ZRouterP1Curve, LibzmqCurve}
+
+// IsCurve reports whether the server of the given kind is a CURVE server,
+// whose clients must be CURVE clients of its key.
+func IsCurve(kind string) bool { return slices.Contains(CurveKinds, kind) }
 
 // Config configures a server.
 type Config struct {
@@ -55,6 +75,12 @@ type Config struct {
 	// HWM is the send and receive high-water mark of the ZeroMQ sockets
 	// that have one (0: unlimited).
 	HWM int
+	// CurveSecret is a CURVE server's secret key, in Z85.
+	CurveSecret string
+	// CurveAllow are the public keys, in Z85, of the clients a CURVE
+	// server lets in; when it is empty the server has no authenticator (no
+	// ZAP handler for libzmq) and lets in every client that knows its key.
+	CurveAllow []string
 }
 
 // Serve runs the server described by cfg until ctx ends, then closes it and
@@ -68,10 +94,13 @@ func Serve(ctx context.Context, cfg Config, ready func(addrs []string)) error {
 	if len(cfg.Addrs) != want {
 		return fmt.Errorf("servers: %s needs %d address(es), got %d", cfg.Kind, want, len(cfg.Addrs))
 	}
+	if IsCurve(cfg.Kind) && cfg.CurveSecret == "" {
+		return fmt.Errorf("servers: %s needs a CURVE secret key", cfg.Kind)
+	}
 	switch cfg.Kind {
-	case ZRouter, ZRouterP1:
+	case ZRouter, ZRouterP1, ZRouterCurve, ZRouterP1Curve:
 		return serveZRouter(ctx, cfg, ready)
-	case Libzmq:
+	case Libzmq, LibzmqCurve:
 		return serveLibzmq(ctx, cfg, ready)
 	case LibzmqProxy:
 		return serveProxy(ctx, cfg, ready)
@@ -83,8 +112,35 @@ func Serve(ctx context.Context, cfg Config, ready func(addrs []string)) error {
 	return fmt.Errorf("servers: unknown kind %q", cfg.Kind)
 }
 
+// zrouterCurve returns the options of a zrouter CURVE server.
+func zrouterCurve(cfg Config) ([]socket.Option, error) {
+	secret, err := socket.ParseCurveKey(cfg.CurveSecret)
+	if err != nil {
+		return nil, fmt.Errorf("servers: CURVE secret key: %w", err)
+	}
+	opts := []socket.Option{socket.WithCurveServer(secret)}
+	if len(cfg.CurveAllow) == 0 {
+		return opts, nil
+	}
+	keys := make([]socket.CurveKey, len(cfg.CurveAllow))
+	for i, k := range cfg.CurveAllow {
+		if keys[i], err = socket.ParseCurveKey(k); err != nil {
+			return nil, fmt.Errorf("servers: CURVE client key %q: %w", k, err)
+		}
+	}
+	return append(opts, socket.WithAuthenticator(socket.AllowCurveKeys(keys...))), nil
+}
+
 func serveZRouter(ctx context.Context, cfg Config, ready func([]string)) error {
-	r, err := router.New(socket.WithSendHWM(cfg.HWM), socket.WithRecvHWM(cfg.HWM))
+	opts := []socket.Option{socket.WithSendHWM(cfg.HWM), socket.WithRecvHWM(cfg.HWM)}
+	if IsCurve(cfg.Kind) {
+		curve, err := zrouterCurve(cfg)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, curve...)
+	}
+	r, err := router.New(opts...)
 	if err != nil {
 		return err
 	}
@@ -121,7 +177,10 @@ func zmqEndpoint(ep string) string {
 
 // runC binds one libzmq socket per address, calls ready, then runs loop in
 // a goroutine until ctx ends, when it shuts the context down so that the
-// loop returns.
+// loop returns. For a CURVE kind the first socket is a CURVE server with
+// cfg.CurveSecret, and when cfg.CurveAllow lists keys a ZAP handler in C
+// (zmqc.ZAPAllow) runs in the same context, bound before any client can
+// connect.
 func runC(ctx context.Context, cfg Config, types []zmqc.Type, ready func([]string), loop func([]*zmqc.Socket) error) (err error) {
 	zctx, err := zmqc.NewContext()
 	if err != nil {
@@ -132,20 +191,37 @@ func runC(ctx context.Context, cfg Config, types []zmqc.Type, ready func([]strin
 			err = terr
 		}
 	}()
-	socks := make([]*zmqc.Socket, 0, len(types))
+	var opened []*zmqc.Socket
 	defer func() {
-		for _, s := range socks {
+		for _, s := range opened {
 			if cerr := s.Close(); err == nil {
 				err = cerr
 			}
 		}
 	}()
+	var loops []func() error
+	if IsCurve(cfg.Kind) && len(cfg.CurveAllow) > 0 {
+		zap, err := zctx.Socket(zmqc.REP)
+		if err != nil {
+			return err
+		}
+		opened = append(opened, zap)
+		if err := zap.SetInt(zmqc.Linger, 0); err != nil {
+			return err
+		}
+		if _, err := zap.Bind(zmqc.ZAPEndpoint); err != nil {
+			return err
+		}
+		loops = append(loops, func() error { return zmqc.ZAPAllow(zap, cfg.CurveAllow) })
+	}
+	socks := make([]*zmqc.Socket, 0, len(types))
 	addrs := make([]string, len(types))
 	for i, t := range types {
 		s, err := zctx.Socket(t)
 		if err != nil {
 			return err
 		}
+		opened = append(opened, s)
 		socks = append(socks, s)
 		for _, o := range []zmqc.Option{zmqc.SndHWM, zmqc.RcvHWM} {
 			if err := s.SetInt(o, cfg.HWM); err != nil {
@@ -155,25 +231,39 @@ func runC(ctx context.Context, cfg Config, types []zmqc.Type, ready func([]strin
 		if err := s.SetInt(zmqc.Linger, 0); err != nil {
 			return err
 		}
+		if i == 0 && IsCurve(cfg.Kind) {
+			if err := s.SetCurveServer(cfg.CurveSecret); err != nil {
+				return err
+			}
+		}
 		if addrs[i], err = s.Bind(zmqEndpoint(cfg.Addrs[i])); err != nil {
 			return err
 		}
 	}
+	loops = append(loops, func() error { return loop(socks) })
 	ready(addrs)
-	done := make(chan error, 1)
-	go func() { done <- loop(socks) }()
+	done := make(chan error, len(loops))
+	for _, l := range loops {
+		go func() { done <- l() }()
+	}
+	pending := len(loops)
+	var first error
 	select {
-	case err = <-done:
-		if err == nil {
-			err = errors.New("servers: libzmq loop ended on its own")
+	case first = <-done:
+		pending--
+		if first == nil {
+			first = errors.New("servers: libzmq loop ended on its own")
 		}
-		return err
 	case <-ctx.Done():
 	}
 	if err := zctx.Shutdown(); err != nil {
-		return err
+		return errors.Join(first, err)
 	}
-	return <-done
+	errs := []error{first}
+	for range pending {
+		errs = append(errs, <-done)
+	}
+	return errors.Join(errs...)
 }
 
 func serveLibzmq(ctx context.Context, cfg Config, ready func([]string)) error {

@@ -9,7 +9,9 @@
 // whole payload of a sample. It sends messages of ZeroCopyMin bytes or more
 // from buffers of its own, without a copy. Around those loops it offers
 // just enough of the libzmq API (contexts, sockets, options, bind, connect,
-// send, receive) to set them up, and KeepFreedMemory for the allocator of
+// send, receive) to set them up, the CURVE options (keys in Z85) with an
+// allow-list ZAP handler in C (ZAPAllow) for the CURVE comparison, monitor
+// events for the tests, and KeepFreedMemory for the allocator of
 // the process that runs the clients.
 //
 // Contexts are safe for concurrent use, as in libzmq; a Socket must be used

@@ -52,6 +52,87 @@ int zb_echo(void *sock) {
 	}
 }
 
+// send_frame sends one frame, copied, retrying when a signal interrupts.
+static int send_frame(void *sock, const void *data, size_t size, int flags) {
+	while (zmq_send(sock, data, size, flags) < 0) {
+		if (errno != EINTR)
+			return -1;
+	}
+	return 0;
+}
+
+static int frame_is(zmq_msg_t *m, const char *s) {
+	size_t n = strlen(s);
+	return zmq_msg_size(m) == n && memcmp(zmq_msg_data(m), s, n) == 0;
+}
+
+// The frames of a ZAP request that a REP handler sees: version, request
+// id, domain, address, identity, mechanism, then the credentials (for
+// CURVE, the client's 32-byte public key).
+#define ZAP_FRAMES 7
+
+int zb_zap_allow(void *sock, const char *keys_z85, int n) {
+	unsigned char *keys = malloc((size_t)(n > 0 ? n : 1) * 32);
+	if (keys == NULL)
+		return ENOMEM;
+	for (int i = 0; i < n; i++) {
+		char z[41];
+		memcpy(z, keys_z85 + 40 * i, 40);
+		z[40] = 0;
+		if (zmq_z85_decode(keys + 32 * i, z) == NULL) {
+			free(keys);
+			return EINVAL;
+		}
+	}
+	zmq_msg_t f[ZAP_FRAMES + 1]; // the last takes any frames beyond
+	for (int i = 0; i <= ZAP_FRAMES; i++)
+		zmq_msg_init(&f[i]);
+	int rc = 0;
+	for (;;) {
+		int nf = 0;
+		for (;;) {
+			zmq_msg_t *m = &f[nf < ZAP_FRAMES ? nf : ZAP_FRAMES];
+			if (zmq_msg_recv(m, sock, 0) < 0) {
+				if (errno == EINTR)
+					continue;
+				rc = errno == ETERM ? 0 : errno;
+				goto out;
+			}
+			nf++;
+			if (!zmq_msg_more(m))
+				break;
+		}
+		int ok = nf == ZAP_FRAMES && frame_is(&f[0], "1.0") && frame_is(&f[5], "CURVE") &&
+			zmq_msg_size(&f[6]) == 32;
+		const unsigned char *key = ok ? zmq_msg_data(&f[6]) : NULL;
+		ok = 0;
+		for (int i = 0; key != NULL && i < n && !ok; i++)
+			ok = memcmp(keys + 32 * i, key, 32) == 0;
+		char user[41] = "";
+		if (ok)
+			zmq_z85_encode(user, key, 32);
+		const char *status = ok ? "200" : "400";
+		const char *text = ok ? "OK" : "key not allowed";
+		// The reply: version, request id, status code and text, user id,
+		// metadata (none); REP puts the envelope back in front.
+		int bad = send_frame(sock, "1.0", 3, ZMQ_SNDMORE) < 0 ||
+			send_frame(sock, nf > 1 ? zmq_msg_data(&f[1]) : "", nf > 1 ? zmq_msg_size(&f[1]) : 0, ZMQ_SNDMORE) < 0 ||
+			send_frame(sock, status, 3, ZMQ_SNDMORE) < 0 ||
+			send_frame(sock, text, strlen(text), ZMQ_SNDMORE) < 0 ||
+			send_frame(sock, user, strlen(user), ZMQ_SNDMORE) < 0 ||
+			send_frame(sock, "", 0, 0) < 0;
+		if (bad) {
+			rc = errno == ETERM ? 0 : errno;
+			goto out;
+		}
+	}
+out:
+	for (int i = 0; i <= ZAP_FRAMES; i++)
+		zmq_msg_close(&f[i]);
+	free(keys);
+	return rc;
+}
+
 int zb_proxy(void *front, void *back) {
 	for (;;) {
 		zmq_proxy(front, back, NULL); // returns only on failure

@@ -68,6 +68,15 @@ int zb_keep_freed(long bytes);
 // fails (then it returns the errno).
 int zb_echo(void *sock);
 
+// zb_zap_allow answers the ZAP requests (RFC 27) that arrive on sock, a REP
+// socket bound to inproc://zeromq.zap.01 in the server's context, until the
+// context is shut down (then it returns 0) or a call fails (then it returns
+// the errno). It lets in the CURVE clients whose public key is one of the n
+// keys in keys_z85 (n keys of 40 Z85 characters each, one after the other),
+// naming each by its key in Z85 (the User-Id), and refuses every other peer
+// with status 400. It returns EINVAL at once when a key is not Z85.
+int zb_zap_allow(void *sock, const char *keys_z85, int n);
+
 // zb_proxy runs zmq_proxy(front, back) until the context is shut down; it
 // returns 0 then, or the errno of a failure.
 int zb_proxy(void *front, void *back);
