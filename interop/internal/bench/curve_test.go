@@ -236,3 +236,16 @@ func TestCurveReport(t *testing.T) {
 	assert.Contains(t, md.String(), "authenticated no one")
 	assert.Empty(t, chartScenarios(results), "the chart is of the NULL echo scenarios")
 }
+
+// TestAttempts checks how often a run may be measured again on a busy
+// machine: three times unless MaxAttempts says otherwise, as the report
+// states.
+func TestAttempts(t *testing.T) {
+	o := &Options{MaxOtherLoad: 0.3}
+	assert.Equal(t, 3, o.attempts())
+	o.MaxAttempts = 8
+	assert.Equal(t, 8, o.attempts())
+	var md bytes.Buffer
+	NewReport(Env{}, o, "", nil).WriteMarkdown(&md)
+	assert.Contains(t, md.String(), "measured again, up to 8 times in all")
+}

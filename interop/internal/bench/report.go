@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -77,6 +78,8 @@ type Settings struct {
 	HWM        int    `json:"hwm"`
 	// MaxOtherLoad is Options.MaxOtherLoad.
 	MaxOtherLoad float64 `json:"max_other_load_cores"`
+	// MaxAttempts is Options.MaxAttempts, when set.
+	MaxAttempts int `json:"max_attempts,omitempty"`
 	// ClientKeepFreed is Options.ClientKeepFreed.
 	ClientKeepFreed int `json:"client_keep_freed_bytes,omitempty"`
 	// CurveAuth is Options.CurveAuth.
@@ -96,6 +99,7 @@ func NewReport(env Env, o *Options, command string, results []*ScenarioResult) *
 			HWM:        o.HWM,
 
 			MaxOtherLoad:    o.MaxOtherLoad,
+			MaxAttempts:     o.MaxAttempts,
 			ClientKeepFreed: o.ClientKeepFreed,
 			CurveAuth:       o.CurveAuth,
 		},
@@ -435,7 +439,7 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 		st.Rounds, st.IdleRounds, st.Duration, st.Warmup, st.HWM)
 	if st.MaxOtherLoad > 0 {
 		fmt.Fprintf(w, "A run during which other processes used more than %.2f cores was measured again, up to %d times in all.\n",
-			st.MaxOtherLoad, maxAttempts)
+			st.MaxOtherLoad, cmp.Or(st.MaxAttempts, maxAttempts))
 	}
 	if st.ClientKeepFreed > 0 {
 		fmt.Fprintf(w, "The clients' C allocator kept up to %d MiB of freed memory (glibc's M_TRIM_THRESHOLD); the servers ran with their defaults.\n",

@@ -375,11 +375,20 @@ func withExit(p *server, err error) error {
 }
 
 // maxAttempts bounds the runs measure makes while the rest of the machine
-// is busier than Options.MaxOtherLoad.
+// is busier than Options.MaxOtherLoad, unless Options.MaxAttempts says
+// otherwise.
 const maxAttempts = 3
 
+// attempts returns the most runs measure makes of one sample.
+func (o *Options) attempts() int {
+	if o.MaxAttempts > 0 {
+		return o.MaxAttempts
+	}
+	return maxAttempts
+}
+
 // measure connects the scenario's clients to p, warms up, and measures one
-// run; it measures again, up to maxAttempts times, while other processes
+// run; it measures again, up to o.attempts() times, while other processes
 // take more than o.MaxOtherLoad cores.
 func measure(o *Options, sc Scenario, p *server, round int) (s Sample, err error) {
 	s.Round = round
@@ -408,7 +417,7 @@ func measure(o *Options, sc Scenario, p *server, round int) (s Sample, err error
 	}()
 	for attempt := 1; ; attempt++ {
 		s, err = measureOnce(o, sc, p, cl)
-		if err != nil || s.OtherCPU <= o.MaxOtherLoad || o.MaxOtherLoad <= 0 || attempt == maxAttempts {
+		if err != nil || s.OtherCPU <= o.MaxOtherLoad || o.MaxOtherLoad <= 0 || attempt >= o.attempts() {
 			break
 		}
 		o.logf("  %-16s round %d: %.2f cores of other load; measuring again", p.kind, round+1, s.OtherCPU)

@@ -173,8 +173,10 @@ type Options struct {
 	Settle time.Duration
 	// MaxOtherLoad is the CPU, in cores, that the rest of the machine may
 	// use during a run; a run during which it used more is measured again
-	// (up to three times, keeping the last). Zero disables the check.
+	// (up to MaxAttempts times, 3 when it is 0, keeping the last). Zero
+	// disables the check.
 	MaxOtherLoad float64
+	MaxAttempts  int
 	// Timeout is the longest a client waits without any reply, and the
 	// longest a server may take to start or stop.
 	Timeout time.Duration
