@@ -43,6 +43,7 @@ func main() {
 		settle     = flag.Duration("settle", 500*time.Millisecond, "pause after the idle peers connect before reading RSS")
 		maxOther   = flag.Float64("max-other-load", 0.3, "measure a run again (up to 3 times) when other processes used more than this many cores during it; 0: never")
 		attempts   = flag.Int("max-attempts", 3, "most runs of one sample while the machine is busier than -max-other-load (the last is kept)")
+		busyPause  = flag.Duration("busy-pause", 0, "pause before measuring a run again on a busy machine")
 		timeout    = flag.Duration("timeout", 10*time.Second, "longest wait for a reply, a server start or stop")
 		hwm        = flag.Int("hwm", 10000, "SNDHWM/RCVHWM of every ZeroMQ socket; must exceed the window")
 		keepFreed  = flag.Int("client-keep-freed", 256<<20, "bytes of freed memory the libzmq clients' C allocator keeps instead of trimming (glibc M_TRIM_THRESHOLD); 0: glibc's default")
@@ -92,6 +93,7 @@ func main() {
 		Timeout:         *timeout,
 		MaxOtherLoad:    *maxOther,
 		MaxAttempts:     *attempts,
+		BusyPause:       *busyPause,
 		HWM:             *hwm,
 		ClientKeepFreed: *keepFreed,
 		CPUProfile:      *cpuProfile,

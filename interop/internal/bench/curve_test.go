@@ -248,4 +248,8 @@ func TestAttempts(t *testing.T) {
 	var md bytes.Buffer
 	NewReport(Env{}, o, "", nil).WriteMarkdown(&md)
 	assert.Contains(t, md.String(), "measured again, up to 8 times in all")
+	o.BusyPause = 2 * time.Second
+	md.Reset()
+	NewReport(Env{}, o, "", nil).WriteMarkdown(&md)
+	assert.Contains(t, md.String(), "measured again after a pause of 2s, up to 8 times in all")
 }

@@ -80,6 +80,8 @@ type Settings struct {
 	MaxOtherLoad float64 `json:"max_other_load_cores"`
 	// MaxAttempts is Options.MaxAttempts, when set.
 	MaxAttempts int `json:"max_attempts,omitempty"`
+	// BusyPause is Options.BusyPause, when set.
+	BusyPause string `json:"busy_pause,omitempty"`
 	// ClientKeepFreed is Options.ClientKeepFreed.
 	ClientKeepFreed int `json:"client_keep_freed_bytes,omitempty"`
 	// CurveAuth is Options.CurveAuth.
@@ -100,12 +102,21 @@ func NewReport(env Env, o *Options, command string, results []*ScenarioResult) *
 
 			MaxOtherLoad:    o.MaxOtherLoad,
 			MaxAttempts:     o.MaxAttempts,
+			BusyPause:       durationOrEmpty(o.BusyPause),
 			ClientKeepFreed: o.ClientKeepFreed,
 			CurveAuth:       o.CurveAuth,
 		},
 		Scenarios: results,
 		Targets:   Evaluate(results),
 	}
+}
+
+// durationOrEmpty formats d, or gives "" for 0.
+func durationOrEmpty(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return d.String()
 }
 
 // WriteJSON writes the report as indented JSON.
@@ -438,8 +449,12 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 	fmt.Fprintf(w, "Medians of %d interleaved rounds (%d for the idle scenario) of %s each, after %s of warm-up; HWM %d.\n",
 		st.Rounds, st.IdleRounds, st.Duration, st.Warmup, st.HWM)
 	if st.MaxOtherLoad > 0 {
-		fmt.Fprintf(w, "A run during which other processes used more than %.2f cores was measured again, up to %d times in all.\n",
-			st.MaxOtherLoad, cmp.Or(st.MaxAttempts, maxAttempts))
+		pause := ""
+		if st.BusyPause != "" {
+			pause = " after a pause of " + st.BusyPause
+		}
+		fmt.Fprintf(w, "A run during which other processes used more than %.2f cores was measured again%s, up to %d times in all.\n",
+			st.MaxOtherLoad, pause, cmp.Or(st.MaxAttempts, maxAttempts))
 	}
 	if st.ClientKeepFreed > 0 {
 		fmt.Fprintf(w, "The clients' C allocator kept up to %d MiB of freed memory (glibc's M_TRIM_THRESHOLD); the servers ran with their defaults.\n",

@@ -421,6 +421,9 @@ func measure(o *Options, sc Scenario, p *server, round int) (s Sample, err error
 			break
 		}
 		o.logf("  %-16s round %d: %.2f cores of other load; measuring again", p.kind, round+1, s.OtherCPU)
+		// Other work often comes in bursts longer than a run: give it
+		// time to end.
+		time.Sleep(o.BusyPause)
 	}
 	s.Round = round
 	if err != nil {

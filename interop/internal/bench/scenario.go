@@ -177,6 +177,8 @@ type Options struct {
 	// disables the check.
 	MaxOtherLoad float64
 	MaxAttempts  int
+	// BusyPause is the pause before a run is measured again.
+	BusyPause time.Duration
 	// Timeout is the longest a client waits without any reply, and the
 	// longest a server may take to start or stop.
 	Timeout time.Duration
