@@ -51,5 +51,6 @@
 //	go run ./cmd/zbench [-scenarios all] [-rounds 3] [-scale 1] \
 //		[-md FILE] [-json FILE] [-svg FILE] [-cpuprofile PREFIX]
 //
-// A full default run takes four to five minutes on two cores.
+// A full default run takes six to seven minutes on two cores, a minute and
+// a half of it for the CURVE scenarios.
 package main

@@ -41,7 +41,7 @@ func main() {
 		warmup     = flag.Duration("warmup", 200*time.Millisecond, "warm-up time before each measured run")
 		scale      = flag.Float64("scale", 1, "multiply -duration and -warmup by this")
 		settle     = flag.Duration("settle", 500*time.Millisecond, "pause after the idle peers connect before reading RSS")
-		maxOther   = flag.Float64("max-other-load", 0.3, "measure a run again (up to 3 times) when other processes used more than this many cores during it; 0: never")
+		maxOther   = flag.Float64("max-other-load", 0.3, "measure a run again (up to -max-attempts times) when other processes used more than this many cores during it; 0: never")
 		attempts   = flag.Int("max-attempts", 3, "most runs of one sample while the machine is busier than -max-other-load (the last is kept)")
 		busyPause  = flag.Duration("busy-pause", 0, "pause before measuring a run again on a busy machine")
 		timeout    = flag.Duration("timeout", 10*time.Second, "longest wait for a reply, a server start or stop")
