@@ -52,7 +52,7 @@ func main() {
 		bClients   = flag.Int("broker-clients", 16, "REQ clients in the broker scenario")
 		bWorkers   = flag.Int("broker-workers", 4, "REP workers in the broker scenario")
 		zrBin      = flag.String("zrouter-bin", "", "zrouter CLI for the broker scenario (default: build it from -zrouter-src)")
-		zrSrc      = flag.String("zrouter-src", "..", "the zrouter module, to build ./cmd/zrouter from")
+		zrSrc      = flag.String("zrouter-src", "..", "the zrouter repository (its go.work), to build ./cmd/zrouter from")
 		cpuProfile = flag.String("cpuprofile", "", "write CPU profiles of the zrouter echo servers to PREFIX-<kind>-<scenario>.pprof")
 		jsonOut    = flag.String("json", "", "write the full results as JSON to FILE")
 		mdOut      = flag.String("md", "", "write the tables as markdown to FILE")
@@ -206,6 +206,11 @@ func zrouterCLI(bin, src string) (path, missing string) {
 	out := filepath.Join(dir, "zrouter")
 	cmd := exec.Command("go", "build", "-o", out, "./cmd/zrouter")
 	cmd.Dir = src
+	// cmd/zrouter is a module of its own, built against the library next
+	// to it through the repository's workspace, whatever GOWORK says.
+	if abs, err := filepath.Abs(filepath.Join(src, "go.work")); err == nil {
+		cmd.Env = append(os.Environ(), "GOWORK="+abs)
+	}
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		_ = os.RemoveAll(dir)
 		first, _, _ := strings.Cut(strings.TrimSpace(string(msg)), "\n")
