@@ -206,32 +206,46 @@ func TestProxyTerminate(t *testing.T) {
 		assert.ErrorIs(t, r.wait(t), net.ErrClosed)
 	})
 	t.Run("send waiting", func(t *testing.T) {
-		// A request with no worker to take it waits in the backend's
-		// Send; Terminate ends the wait and counts it dropped.
-		p, front, _ := sharedQueue(t)
+		// A request the backend cannot take waits in its Send; Pause
+		// cannot finish meanwhile, and Terminate ends the wait and
+		// counts the request dropped.
+		front, back := newRouter(t), boundDealer(t)
+		entered := make(chan struct{}, 1)
+		p, err := device.NewProxy(front, stuck{back, make(chan struct{}), entered})
+		require.NoError(t, err)
 		r := runProxy(t, p)
 		ctx := testCtx(t)
 		c := newDealer(t, front.Addr())
 		sendFrames(t, ctx, c, "x")
-		testutil.CheckFor(t, waitFor, func() bool { return front.Stats().MsgsIn == 1 }, "received")
-		// Pause cannot finish while the message waits for a worker.
+		select {
+		case <-entered:
+		case <-ctx.Done():
+			t.Fatal("the request never reached the backend's Send")
+		}
 		pctx, cancel := context.WithCancel(ctx)
 		cancel()
 		assert.ErrorIs(t, p.Pause(pctx), context.Canceled)
 		p.Terminate()
 		assert.NoError(t, r.wait(t))
 		assert.Equal(t, uint64(1), p.Stats().Dropped)
+		assert.Zero(t, p.Stats().Frontend.MsgsIn)
 	})
 }
 
 // stuck is a socket whose Send waits until release is closed: a side that
-// cannot take messages for now.
+// cannot take messages for now. Each Send that begins is told on entered,
+// if it is not nil and has room.
 type stuck struct {
 	device.Socket
 	release chan struct{}
+	entered chan struct{}
 }
 
 func (s stuck) Send(ctx context.Context, m *wire.Msg) error {
+	select {
+	case s.entered <- struct{}{}:
+	default:
+	}
 	select {
 	case <-s.release:
 		return s.Socket.Send(ctx, m)
@@ -246,7 +260,7 @@ func (s stuck) Send(ctx context.Context, m *wire.Msg) error {
 func TestProxyDirectionsIndependent(t *testing.T) {
 	front, back := newRouter(t), boundDealer(t)
 	release := make(chan struct{})
-	p, err := device.NewProxy(front, stuck{back, release})
+	p, err := device.NewProxy(front, stuck{back, release, nil})
 	require.NoError(t, err)
 	runProxy(t, p)
 	ctx := testCtx(t)
@@ -343,17 +357,24 @@ func TestProxyControl(t *testing.T) {
 	testutil.CheckFor(t, waitFor, func() bool { return p.Stats().IgnoredCommands == 3 }, "bad commands counted")
 	assert.False(t, p.Paused())
 
-	sendFrames(t, ctx, boss, "STATISTICS")
-	recvFrames(t, ctx, tap)
-	got := recvFrames(t, ctx, boss)
-	require.Len(t, got, 8)
-	var vals [8]uint64
-	for i, f := range got {
-		require.Len(t, f, 8)
-		vals[i] = binary.LittleEndian.Uint64(f)
+	statistics := func() [8]uint64 {
+		sendFrames(t, ctx, boss, "STATISTICS")
+		got := recvFrames(t, ctx, boss)
+		require.Len(t, got, 8)
+		var vals [8]uint64
+		for i, f := range got {
+			require.Len(t, f, 8)
+			vals[i] = binary.LittleEndian.Uint64(f)
+		}
+		return vals
 	}
 	req, rep := uint64(len("c")+len("hi")), uint64(len("c")+len("w:hi"))
-	assert.Equal(t, [8]uint64{1, req, 1, rep, 1, rep, 1, req}, vals)
+	want := [8]uint64{1, req, 1, rep, 1, rep, 1, req}
+	// A message counts once its Send has returned, which may be just
+	// after the client has it.
+	var got [8]uint64
+	testutil.CheckFor(t, waitFor, func() bool { got = statistics(); return got == want }, "statistics")
+	assert.Equal(t, want, got)
 
 	sendFrames(t, ctx, boss, "TERMINATE")
 	assert.NoError(t, r.wait(t))
