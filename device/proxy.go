@@ -37,7 +37,8 @@ type Socket interface {
 // a control socket (WithControl), and copies what it receives to a capture
 // socket (WithCapture). Pausing loses nothing: the messages that arrive
 // meanwhile wait in the sockets, within their receive high-water marks,
-// and move once it resumes.
+// and move once it resumes. A socket closed during a pause ends Run once
+// the proxy resumes or is terminated.
 //
 // All methods are safe for concurrent use.
 type Proxy struct {
@@ -161,7 +162,7 @@ func (p *Proxy) pump(ctx context.Context, from, to Socket, in, out *counters) er
 			switch {
 			case ctx.Err() != nil:
 				return nil
-			case rctx.Err() != nil: // a pause began
+			case rctx.Err() != nil && errors.Is(err, context.Canceled): // a pause began
 				continue
 			case errors.Is(err, errors.ErrUnsupported):
 				return nil
