@@ -4,8 +4,9 @@
 //
 //   - [Proxy] is libzmq's zmq_proxy and zmq_proxy_steerable over any two
 //     sockets: ROUTER and DEALER make the shared queue that spreads
-//     requests round robin over REP workers (zrouter broker --lb rr),
-//     PULL and PUSH a streamer, XSUB and XPUB a forwarder. It copies every
+//     requests round robin over REP workers (zrouter broker --lb rr); as
+//     in libzmq, PULL and PUSH make a streamer, and XSUB and XPUB a
+//     forwarder, with the socket types that have them. It copies every
 //     message to an optional capture socket, and it can be paused,
 //     resumed, terminated and asked for its counters, by its methods or
 //     by libzmq's PAUSE, RESUME, TERMINATE and STATISTICS commands on a

@@ -37,8 +37,8 @@ type Socket interface {
 // a control socket (WithControl), and copies what it receives to a capture
 // socket (WithCapture). Pausing loses nothing: the messages that arrive
 // meanwhile wait in the sockets, within their receive high-water marks,
-// and move once it resumes. A socket closed during a pause ends Run once
-// the proxy resumes or is terminated.
+// and move once it resumes. A socket closed during a pause is noticed, and
+// ends Run, when the proxy resumes.
 //
 // All methods are safe for concurrent use.
 type Proxy struct {
