@@ -44,8 +44,8 @@ type LoadBalancer struct {
 	started     atomic.Bool
 
 	// Mirrors of the loop's state, for Stats.
-	queued, readyWorkers              atomic.Int64
-	queueDropped, dispatched, replied atomic.Uint64
+	queued, readyWorkers                             atomic.Int64
+	queueDropped, dispatched, replied, readyRepeated atomic.Uint64
 }
 
 // NewLoadBalancer returns a LoadBalancer between frontend and backend,
@@ -84,17 +84,22 @@ type LoadBalancerStats struct {
 	Dispatched uint64
 	// Replied counts replies handed to the frontend for their client.
 	Replied uint64
+	// ReadyRepeated counts READYs (and replies) from workers that were
+	// already waiting for a request: a slip in the worker's protocol. A
+	// worker waits in the ready list once, however often it asks.
+	ReadyRepeated uint64
 }
 
 // Stats returns the LoadBalancer's figures. It never waits for its
 // goroutines.
 func (l *LoadBalancer) Stats() LoadBalancerStats {
 	return LoadBalancerStats{
-		Queued:       int(l.queued.Load()),
-		ReadyWorkers: int(l.readyWorkers.Load()),
-		QueueDropped: l.queueDropped.Load(),
-		Dispatched:   l.dispatched.Load(),
-		Replied:      l.replied.Load(),
+		Queued:        int(l.queued.Load()),
+		ReadyWorkers:  int(l.readyWorkers.Load()),
+		QueueDropped:  l.queueDropped.Load(),
+		Dispatched:    l.dispatched.Load(),
+		Replied:       l.replied.Load(),
+		ReadyRepeated: l.readyRepeated.Load(),
 	}
 }
 
@@ -123,7 +128,7 @@ func (l *LoadBalancer) Run(ctx context.Context) error {
 	}
 	wg.Go(func() { fail(feed(ctx, l.front.Recv, reqs)) })
 	wg.Go(func() { fail(feed(ctx, l.back.Recv, reps)) })
-	s := &lbLoop{l: l, pruneAt: minPrune}
+	s := newLBLoop(l)
 	defer func() {
 		cancel()
 		wg.Wait()
@@ -181,8 +186,10 @@ type worker struct {
 
 // lbLoop is the state of a LoadBalancer's Run, owned by its goroutine.
 type lbLoop struct {
-	l       *LoadBalancer
-	ready   lb.Ready[worker]
+	l     *LoadBalancer
+	ready lb.Ready[worker]
+	// waiting holds the ids in ready: a worker is there once at most.
+	waiting map[string]struct{}
 	pending []*wire.Msg // requests waiting for a worker, oldest first
 	head    int
 	// pruneAt is the ready length at which entries of workers that have
@@ -190,8 +197,13 @@ type lbLoop struct {
 	pruneAt int
 }
 
-// minPrune is the smallest ready length at which dead entries are pruned.
-const minPrune = 1024
+// minPrune is the smallest ready length at which dead entries are pruned;
+// a variable for tests.
+var minPrune = 1024
+
+func newLBLoop(l *LoadBalancer) *lbLoop {
+	return &lbLoop{l: l, pruneAt: minPrune, waiting: make(map[string]struct{})}
+}
 
 // request handles [client-id, frames...] from the frontend: it goes to the
 // longest-waiting worker, or waits for one, or is dropped when too many
@@ -229,6 +241,7 @@ func (s *lbLoop) dispatch(m *wire.Msg) bool {
 		if !ok {
 			return false
 		}
+		delete(s.waiting, w.id)
 		out := wire.Get()
 		out.AppendString(w.id)
 		if w.delim {
@@ -283,6 +296,14 @@ func (s *lbLoop) fromWorker(ctx context.Context, m *wire.Msg) {
 			s.l.replied.Add(1)
 		}
 	}
+	if _, ok := s.waiting[w.id]; ok {
+		// Asked again before it was given anything: one entry is
+		// enough, or one worker could fill the list without bound.
+		s.l.readyRepeated.Add(1)
+		log.Debug("device: worker already ready", "worker", fmt.Sprintf("%x", m.Frames[0]))
+		return
+	}
+	s.waiting[w.id] = struct{}{}
 	s.ready.Push(w)
 	if s.ready.Len() >= s.pruneAt {
 		s.prune()
@@ -310,12 +331,14 @@ func (s *lbLoop) prune() {
 		live[string(ps.ID)] = true
 	}
 	var kept lb.Ready[worker]
+	clear(s.waiting)
 	for {
 		w, ok := s.ready.Next(func(w worker) bool { return live[w.id] })
 		if !ok {
 			break
 		}
 		kept.Push(w)
+		s.waiting[w.id] = struct{}{}
 	}
 	s.ready = kept
 	s.pruneAt = max(minPrune, 2*kept.Len())

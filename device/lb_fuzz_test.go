@@ -42,7 +42,7 @@ func FuzzLoadBalancerMessages(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		s := &lbLoop{l: l, pruneAt: minPrune}
+		s := newLBLoop(l)
 		defer func() {
 			for _, m := range s.pending[s.head:] {
 				m.Release()

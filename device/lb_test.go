@@ -146,24 +146,54 @@ func TestLoadBalancerQueue(t *testing.T) {
 // TestLoadBalancerPrune: ready entries of workers that came and went are
 // pruned once they pile up.
 func TestLoadBalancerPrune(t *testing.T) {
+	defer device.SetMinPrune(8)()
 	l, _, back := runLB(t, 10)
 	ctx := testCtx(t)
-	const dead, live = 1500, 600
+	const dead, live = 6, 4
+	var gone []*dealer.Dealer
+	for i := range dead {
+		w := newDealer(t, back.Addr())
+		sendFrames(t, ctx, w, "", device.Ready)
+		testutil.CheckFor(t, waitFor, func() bool { return l.Stats().ReadyWorkers == i+1 }, "entry queued")
+		gone = append(gone, w)
+	}
+	for _, w := range gone {
+		require.NoError(t, w.Close())
+	}
+	testutil.CheckFor(t, waitFor, func() bool { return back.Stats().Peers == 0 }, "workers gone")
+	// The second new worker takes the list to 8, where the gone workers'
+	// entries are pruned: fewer than 6 can only be the new workers'.
+	for i := range live {
+		w := newDealer(t, back.Addr())
+		sendFrames(t, ctx, w, "", device.Ready)
+		if i == 1 {
+			testutil.CheckFor(t, waitFor, func() bool { return l.Stats().ReadyWorkers == 2 }, "dead entries pruned")
+		}
+	}
+	testutil.CheckFor(t, waitFor, func() bool { return l.Stats().ReadyWorkers == live }, "live workers ready")
+}
+
+// TestLoadBalancerRepeatedReady: a worker that sends READY again and again
+// waits in the ready list once, and the repeats are counted; it once put an
+// entry in the list for every READY, without bound.
+func TestLoadBalancerRepeatedReady(t *testing.T) {
+	l, front, back := runLB(t, 10)
+	ctx := testCtx(t)
+	const n = 1000
 	w := newDealer(t, back.Addr())
-	for range dead {
+	for range n {
 		sendFrames(t, ctx, w, "", device.Ready)
 	}
-	testutil.CheckFor(t, waitFor, func() bool { return l.Stats().ReadyWorkers == dead }, "entries queued")
-	require.NoError(t, w.Close())
-	testutil.CheckFor(t, waitFor, func() bool { return back.Stats().Peers == 0 }, "worker gone")
-	// The new worker's announcements take the list to 2048, where the gone
-	// worker's entries are pruned: fewer than 1500 can only be the new
-	// worker's.
-	w2 := newDealer(t, back.Addr())
-	for range live {
-		sendFrames(t, ctx, w2, "", device.Ready)
-	}
-	testutil.CheckFor(t, waitFor, func() bool { return l.Stats().ReadyWorkers == live }, "dead entries pruned")
+	testutil.CheckFor(t, waitFor, func() bool { return l.Stats().ReadyRepeated == n-1 }, "repeats counted")
+	assert.Equal(t, 1, l.Stats().ReadyWorkers)
+
+	// Still one worker, and it is given a request.
+	c := newDealer(t, front.Addr())
+	sendFrames(t, ctx, c, "", "req")
+	got := recvFrames(t, ctx, w)
+	require.Len(t, got, 4)
+	assert.Equal(t, frames("", "", "req"), [][]byte{got[0], got[2], got[3]})
+	testutil.CheckFor(t, waitFor, func() bool { return l.Stats().ReadyWorkers == 0 }, "worker busy")
 }
 
 // TestLoadBalancerEnd: Run returns ctx's error when ctx ends and
