@@ -65,7 +65,7 @@ func New(opts ...socket.Option) (*Rep, error) {
 // so the pipes need no bookkeeping of the Rep's own.
 type routing struct{}
 
-func (routing) AddPipe(*core.Pipe) error            { return nil }
+func (routing) AddPipe(*core.Pipe) error           { return nil }
 func (routing) Up(*core.Pipe, *zmtp.Session) error { return nil }
 func (routing) Down(*core.Pipe)                    {}
 func (routing) RemovePipe(*core.Pipe)              {}

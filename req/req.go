@@ -41,7 +41,7 @@ type Req struct {
 	// mu guards the fields below; it is never held across I/O or a wait.
 	mu        sync.Mutex
 	sending   bool          // a Send is in progress
-	sent      chan struct{} // closed when that Send returns
+	sent      chan struct{} // made by a Recv that waits for that Send; closed when it returns
 	awaiting  bool          // a request is out: Recv may take its reply
 	receiving bool          // a Recv is in progress
 	replyPipe *core.Pipe    // the pipe the request went to
@@ -126,8 +126,6 @@ func (r *Req) send(ctx context.Context, m *wire.Msg, wait bool) error {
 	// is taken until this request is out.
 	r.awaiting = false
 	r.sending = true
-	sent := make(chan struct{})
-	r.sent = sent
 	id := r.id + 1
 	r.mu.Unlock()
 
@@ -149,7 +147,10 @@ func (r *Req) send(ctx context.Context, m *wire.Msg, wait bool) error {
 
 	r.mu.Lock()
 	r.sending = false
-	close(sent)
+	if r.sent != nil {
+		close(r.sent)
+		r.sent = nil
+	}
 	if err != nil {
 		m.Frames = m.Frames[n:]
 		r.mu.Unlock()
@@ -267,6 +268,9 @@ func (r *Req) recv(ctx context.Context, wait bool) (*wire.Msg, error) {
 // has stripped m's envelope and ended the wait for the reply.
 func (r *Req) judgeLocked(m *wire.Msg) (verdict, chan struct{}) {
 	if r.sending {
+		if r.sent == nil {
+			r.sent = make(chan struct{})
+		}
 		return hold, r.sent
 	}
 	if !r.awaiting {
