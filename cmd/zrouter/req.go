@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/zrouter/zrouter/dealer"
+	"github.com/zrouter/zrouter/req"
 	"github.com/zrouter/zrouter/socket"
 	"github.com/zrouter/zrouter/wire"
 )
@@ -117,22 +117,19 @@ func runReq(ctx context.Context, c *cli, args []string) error {
 
 // request runs the requests of cfg, printing each reply.
 func request(ctx context.Context, c *cli, cfg reqConfig, opts ...socket.Option) error {
-	d, err := dealer.New(append(opts, socket.WithLinger(0))...)
+	r, err := req.New(append(opts, socket.WithLinger(0))...)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	mon := d.Monitor(64)
+	defer r.Close()
+	mon := r.Monitor(64)
 	defer mon.Stop()
-	if err := d.Connect(cfg.endpoint, cfg.opts...); err != nil {
+	if err := r.Connect(cfg.endpoint, cfg.opts...); err != nil {
 		return err
 	}
-	// A REQ socket's envelope: an empty delimiter, then the request; the
-	// reply comes back behind the same delimiter.
-	req := append([][]byte{nil}, cfg.frames...)
 	for range cfg.count {
 		rctx, cancel := context.WithTimeout(ctx, cfg.timeout)
-		reply, err := roundTrip(rctx, d, mon, req)
+		reply, err := roundTrip(rctx, r, mon, cfg.frames)
 		cancel()
 		if err != nil {
 			return err
@@ -147,11 +144,11 @@ func request(ctx context.Context, c *cli, cfg reqConfig, opts ...socket.Option) 
 // errNoReply is what a request that got no reply in time returns.
 var errNoReply = errors.New("no reply in time")
 
-// roundTrip sends req and returns the reply's frames after the delimiter.
-// It gives up at once when the server refuses our handshake for good, and
-// says why when the time runs out after a failed handshake.
-func roundTrip(ctx context.Context, d *dealer.Dealer, mon *socket.Monitor, req [][]byte) ([][]byte, error) {
-	if err := d.SendFrames(ctx, req...); err != nil {
+// roundTrip sends the request and returns the reply's frames. It gives up
+// at once when the server refuses our handshake for good, and says why
+// when the time runs out after a failed handshake.
+func roundTrip(ctx context.Context, r *req.Req, mon *socket.Monitor, request [][]byte) ([][]byte, error) {
+	if err := r.SendFrames(ctx, request...); err != nil {
 		return nil, timedOut(err, nil)
 	}
 	replies := make(chan *wire.Msg, 1)
@@ -159,17 +156,8 @@ func roundTrip(ctx context.Context, d *dealer.Dealer, mon *socket.Monitor, req [
 	defer cancel()
 	go func() {
 		defer close(replies)
-		for {
-			m, err := d.Recv(rctx)
-			if err != nil {
-				return
-			}
-			// As a REQ socket, drop what does not carry the delimiter.
-			if len(m.Frames) > 0 && len(m.Frames[0]) == 0 {
-				replies <- m
-				return
-			}
-			m.Release()
+		if m, err := r.Recv(rctx); err == nil {
+			replies <- m
 		}
 	}()
 	var last *socket.Event // the last failed handshake
@@ -180,8 +168,8 @@ func roundTrip(ctx context.Context, d *dealer.Dealer, mon *socket.Monitor, req [
 				return nil, timedOut(ctx.Err(), last)
 			}
 			defer m.Release()
-			out := make([][]byte, len(m.Frames)-1)
-			for i, f := range m.Frames[1:] {
+			out := make([][]byte, len(m.Frames))
+			for i, f := range m.Frames {
 				out[i] = bytes.Clone(f)
 			}
 			return out, nil
