@@ -30,7 +30,7 @@ func main() {
 		return
 	}
 	var (
-		scenarios  = flag.String("scenarios", "all", "scenarios to run, comma separated: 1x16B,8x16B,8x1KiB,8x64KiB,latency,idle,broker,curve-8x16B,curve-8x1KiB,curve-8x64KiB,curve-handshake; curve for the four CURVE ones")
+		scenarios  = flag.String("scenarios", "all", "scenarios to run, comma separated: 1x16B,8x16B,8x1KiB,8x64KiB,latency,idle,broker,curve-8x16B,curve-8x1KiB,curve-8x64KiB,curve-handshake,reqrep-latency,reqrep-latency-zreq; curve for the four CURVE ones, reqrep for the two REQ/REP ones")
 		serverList = flag.String("servers", strings.Join(servers.Kinds, ","), "echo servers to compare, in round order")
 		curveList  = flag.String("curve-servers", strings.Join(bench.DefaultCurveServers, ","), "servers of the CURVE scenarios, in round order (a NULL server gets NULL clients)")
 		curveAuth  = flag.Bool("curve-auth", true, "give the CURVE servers an allow-list of the clients' keys (zrouter: socket.AllowCurveKeys; libzmq: a ZAP handler in C); false: no authenticator, no ZAP handler")

@@ -31,7 +31,7 @@ var zrouterEcho = []string{servers.ZRouter, servers.ZRouterP1}
 var zrouterCurve = []string{servers.ZRouterCurve, servers.ZRouterP1Curve}
 
 // profiled lists the kinds that write a CPU profile with -cpuprofile.
-var profiled = append(slices.Clip(zrouterEcho), zrouterCurve...)
+var profiled = append(append(slices.Clip(zrouterEcho), zrouterCurve...), servers.ZRouterRep)
 
 // zrouterKinds lists the kinds that are zrouter, the bases of the ratios,
 // in the order the reports show them.
@@ -75,6 +75,10 @@ type Scenario struct {
 	// message of Size bytes and close it, again and again (Latency then
 	// records each cycle).
 	Handshake bool `json:"handshake,omitempty"`
+	// ReqRep runs the REP servers (servers.RepKinds) with one REQ client:
+	// libzmq's in C, or with ZReq a zrouter req.Req.
+	ReqRep bool `json:"reqrep,omitempty"`
+	ZReq   bool `json:"zreq,omitempty"`
 }
 
 // fullCheckSize is the largest message size whose payload is compared in
@@ -112,7 +116,7 @@ func Scenarios(idle, brokerClients, brokerWorkers, handshakers int) []Scenario {
 			Clients: clients, Size: size, Window: window,
 		}
 	}
-	return []Scenario{
+	return append([]Scenario{
 		echo(1, 16, 1000),
 		echo(8, 16, 1000),
 		echo(8, 1024, 1000),
@@ -143,7 +147,7 @@ func Scenarios(idle, brokerClients, brokerWorkers, handshakers int) []Scenario {
 				handshakers),
 			Clients: handshakers, Size: 16, Window: 1, Latency: true, Curve: true, Handshake: true,
 		},
-	}
+	}, reqrepScenarios()...)
 }
 
 // curve makes an echo scenario a CURVE one.
@@ -222,7 +226,8 @@ type Options struct {
 }
 
 // FindScenarios picks the scenarios named in list (comma separated; "all"
-// for every one, CurveGroup for every CURVE one) from all, in all's order.
+// for every one, CurveGroup for every CURVE one, ReqRepGroup for every
+// REQ/REP one) from all, in all's order.
 func FindScenarios(all []Scenario, list string) ([]Scenario, error) {
 	if list == "" || list == "all" {
 		return all, nil
@@ -231,11 +236,12 @@ func FindScenarios(all []Scenario, list string) ([]Scenario, error) {
 	for _, n := range strings.Split(list, ",") {
 		want[strings.TrimSpace(n)] = true
 	}
-	group := want[CurveGroup]
+	group, rr := want[CurveGroup], want[ReqRepGroup]
 	delete(want, CurveGroup)
+	delete(want, ReqRepGroup)
 	var out []Scenario
 	for _, sc := range all {
-		if want[sc.Name] || group && sc.Curve {
+		if want[sc.Name] || group && sc.Curve || rr && sc.ReqRep {
 			out = append(out, sc)
 			delete(want, sc.Name)
 		}
