@@ -25,7 +25,8 @@ import (
 // none has; TrySend returns socket.ErrWouldBlock instead. Recv returns the
 // reply with those frames taken off. Send then Recv, in turn: a call out of
 // turn returns socket.ErrState, and so does a Send or a Recv while another
-// is in progress.
+// is in progress. A message with no frames asks nothing: it is dropped and
+// counted in Stats.DroppedEmpty, and no request is then out.
 //
 // All methods are safe for concurrent use. Messages passed to Send and
 // returned by Recv are owned by whoever holds them: Send takes ownership on
@@ -85,7 +86,8 @@ func WithCorrelate(on bool) socket.Option {
 // come (ZMQ_REQ_RELAXED): the new request abandons the old one, whose reply
 // is then dropped if it comes from another peer than the new request's.
 // Use it with WithCorrelate, so that a late reply from the same peer is
-// told apart from the new one too.
+// told apart from the new one too. As with libzmq, a Send that fails has
+// still abandoned the old request; the Req may then send again.
 func WithRelaxed(on bool) socket.Option {
 	return core.Option(config.Opt{Name: "ZMQ_REQ_RELAXED", Types: reqOnly, Socket: true, Set: func(c *config.Config) error {
 		c.Relaxed = on
