@@ -549,3 +549,32 @@ func TestReqRepThroughLibzmqProxy(t *testing.T) {
 		require.Equal(t, []string{"GHI", n}, zRecv(t, c))
 	}
 }
+
+// TestReqRepSameIdentity: two libzmq REQs that announce the same routing
+// id are both served by a zrouter REP, which tells peers apart by pipe.
+// (libzmq's own REP, a ROUTER inside, leaves the second unserved while the
+// first is connected: rep/doc.go.)
+func TestReqRepSameIdentity(t *testing.T) {
+	t.Parallel()
+	zctx := newContext(t)
+	s := repNew(t)
+	require.NoError(t, s.Bind("tcp://127.0.0.1:0"))
+	var cs []*zmq.Socket
+	for range 2 {
+		c := newSocket(t, zctx, zmq.REQ)
+		require.NoError(t, c.SetIdentity("same"))
+		require.NoError(t, c.Connect(s.Addr()))
+		cs = append(cs, c)
+	}
+	testutil.CheckFor(t, waitLimit, func() bool { return s.Stats().Peers == 2 }, "both up")
+	for i, c := range cs {
+		zmqSend(t, c, bs("from "+strconv.Itoa(i))...)
+	}
+	for range cs {
+		got := zRecv(t, s)
+		zSend(t, s, "re "+got[0])
+	}
+	for i, c := range cs {
+		require.Equal(t, []string{"re from " + strconv.Itoa(i)}, strs(zmqRecv(t, c)))
+	}
+}

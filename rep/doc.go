@@ -16,6 +16,10 @@
 //     drops it.
 //   - A call out of turn (Send before Recv, Recv before the reply) returns
 //     socket.ErrState, libzmq's EFSM.
+//   - Peers are told apart by their pipes, not by the routing ids they
+//     announce: two peers with the same ZMQ_ROUTING_ID are both served.
+//     libzmq's REP, a ROUTER inside, ignores the second while the first is
+//     up.
 //
 // A reply to a request that had nothing waiting behind it is written by
 // Send itself when its connection is idle, saving the hand-off to the
