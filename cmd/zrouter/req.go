@@ -146,30 +146,45 @@ var errNoReply = errors.New("no reply in time")
 
 // roundTrip sends the request and returns the reply's frames. It gives up
 // at once when the server refuses our handshake for good, and says why
-// when the time runs out after a failed handshake.
+// when the time runs out after a failed handshake. The monitor is watched
+// while the request waits to go out too: a handshake that fails for good
+// leaves the request no connection to go out on.
 func roundTrip(ctx context.Context, r *req.Req, mon *socket.Monitor, request [][]byte) ([][]byte, error) {
-	if err := r.SendFrames(ctx, request...); err != nil {
-		return nil, timedOut(err, nil)
+	type result struct {
+		m   *wire.Msg
+		err error
 	}
-	replies := make(chan *wire.Msg, 1)
+	done := make(chan result, 1)
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
-		defer close(replies)
-		if m, err := r.Recv(rctx); err == nil {
-			replies <- m
+		if err := r.SendFrames(rctx, request...); err != nil {
+			done <- result{err: err}
+			return
 		}
+		m, err := r.Recv(rctx)
+		done <- result{m, err}
 	}()
+	// stop ends the request early and waits for its goroutine.
+	stop := func() {
+		cancel()
+		if res := <-done; res.m != nil {
+			res.m.Release()
+		}
+	}
 	var last *socket.Event // the last failed handshake
 	for {
 		select {
-		case m, ok := <-replies:
-			if !ok {
-				return nil, timedOut(ctx.Err(), last)
+		case res := <-done:
+			if res.err != nil {
+				if ctx.Err() != nil {
+					return nil, timedOut(ctx.Err(), last)
+				}
+				return nil, res.err
 			}
-			defer m.Release()
-			out := make([][]byte, len(m.Frames))
-			for i, f := range m.Frames {
+			defer res.m.Release()
+			out := make([][]byte, len(res.m.Frames))
+			for i, f := range res.m.Frames {
 				out[i] = bytes.Clone(f)
 			}
 			return out, nil
@@ -181,13 +196,11 @@ func roundTrip(ctx context.Context, r *req.Req, mon *socket.Monitor, request [][
 			switch ev.Failure {
 			case socket.HandshakeAuth:
 				if ev.Status != socket.AuthTemporary {
-					cancel()
-					<-replies
+					stop()
 					return nil, fmt.Errorf("the server refused our credentials (status %d)", ev.Status)
 				}
 			case socket.HandshakeMechanism, socket.HandshakeSocketType, socket.HandshakeProtocol:
-				cancel()
-				<-replies
+				stop()
 				return nil, fmt.Errorf("handshake with the server failed: %v", ev.Err)
 			}
 		}
