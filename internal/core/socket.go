@@ -57,6 +57,11 @@ type Spec struct {
 	// filters what the inbox holds (REQ, REP) or cannot receive; nil to
 	// receive straight from the inbox.
 	Receiver Receiver
+	// DropIn makes the readers drop every message a peer sends, counted
+	// in Stats.DroppedIn, for a type that cannot receive (PUSH): the
+	// connection is still read, so commands such as PING get through,
+	// and nothing is kept.
+	DropIn bool
 }
 
 // Receiver is a socket type's Recv. Recv waits while ctx allows; TryRecv
