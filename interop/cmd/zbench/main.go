@@ -58,6 +58,7 @@ func main() {
 		mdOut      = flag.String("md", "", "write the tables as markdown to FILE")
 		svgOut     = flag.String("svg", "", "write a chart of throughput and CPU against message size to FILE")
 		quiet      = flag.Bool("q", false, "do not log progress")
+		pushpull   = flag.Bool("pushpull", false, "run the PUSH to PULL throughput scenarios instead (libzmq's local_thr/remote_thr shape): 1x1 and 4x4 at 16B, 1KiB and 64KiB, for libzmq, zrouter, each with the other, and raw TCP; -rounds, -scale, -timeout and -md apply")
 		fromJSON   = flag.String("report", "", "measure nothing: read a report written by -json from FILE, evaluate its targets again, and print and write it (to redraw -md and -svg)")
 	)
 	flag.Parse()
@@ -66,6 +67,12 @@ func main() {
 	out := outputs{json: *jsonOut, md: *mdOut, svg: *svgOut}
 	if *fromJSON != "" {
 		if err := rewrite(*fromJSON, out); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
+	if *pushpull {
+		if err := runPipeline(*rounds, *scale, *timeout, *quiet, *mdOut); err != nil {
 			log.Fatal(err)
 		}
 		return
@@ -217,4 +224,25 @@ func zrouterCLI(bin, src string) (path, missing string) {
 		return "", fmt.Sprintf("the zrouter CLI (cmd/zrouter) could not be built: %s", first)
 	}
 	return out, ""
+}
+
+// runPipeline runs the PUSH to PULL scenarios and prints their table, also
+// to md when it is set.
+func runPipeline(rounds int, scale float64, timeout time.Duration, quiet bool, md string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	o := &bench.PipeOptions{Scenarios: bench.PipeScenarios(scale), Rounds: rounds, Timeout: timeout}
+	if !quiet {
+		o.Log = os.Stderr
+	}
+	results, err := bench.RunPipeline(ctx, o)
+	fmt.Printf("go run ./cmd/zbench %s\n\n", strings.Join(os.Args[1:], " "))
+	bench.PipeMarkdown(os.Stdout, results)
+	if err != nil {
+		return fmt.Errorf("run failed: %w", err)
+	}
+	if md == "" {
+		return nil
+	}
+	return writeFile(md, func(w io.Writer) error { bench.PipeMarkdown(w, results); return nil })
 }
