@@ -52,7 +52,9 @@
 // PUSHes each connected to four PULLs, at 16 B, 1 KiB and 64 KiB. It
 // compares libzmq (C loops on both sides), zrouter (push.Push to
 // pull.Pull), each with the other, and a raw TCP stream of the same bytes,
-// all in this process, in interleaved rounds.
+// in interleaved rounds. As with local_thr and remote_thr, the receivers
+// run in a process of their own (zbench starts itself again with
+// -pipe-recv) and the senders in zbench's.
 //
 // Usage, from the interop module:
 //

@@ -21,6 +21,14 @@ import (
 
 func main() {
 	log.SetFlags(0)
+	if bench.IsPipeChild(os.Args[1:]) {
+		// The receivers of a pipeline run, started by the harness.
+		log.SetPrefix("zbench pipe-recv: ")
+		if err := bench.PipeChildMain(os.Args[1:], os.Stdout); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	if bench.IsChild(os.Args[1:]) {
 		// A server or a set of idle peers, started by the harness.
 		log.SetPrefix("zbench " + os.Args[2] + ": ")
@@ -231,7 +239,14 @@ func zrouterCLI(bin, src string) (path, missing string) {
 func runPipeline(rounds int, scale float64, timeout time.Duration, quiet bool, md string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	o := &bench.PipeOptions{Scenarios: bench.PipeScenarios(scale), Rounds: rounds, Timeout: timeout}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	o := &bench.PipeOptions{
+		Scenarios: bench.PipeScenarios(scale), Rounds: rounds, Timeout: timeout,
+		Self: func(args []string) *exec.Cmd { return exec.Command(self, args...) },
+	}
 	if !quiet {
 		o.Log = os.Stderr
 	}

@@ -1,11 +1,16 @@
 package bench
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,8 +28,9 @@ import (
 // connect and send as fast as they can, and the rate is taken over the
 // messages after a warm-up, from when the warm-up's last message is in to
 // when the last one is. One pair, or four PUSHes each connected to all of
-// four PULLs (4x4). Every kind of pipe runs in this process, one after the
-// other in interleaved rounds:
+// four PULLs (4x4). The receivers run in a child process and the senders in
+// this one (PipeOptions.Self), or both here; every kind of pipe runs one
+// after the other, in interleaved rounds:
 //
 //   - libzmq: C loops over libzmq (zmqc.Push, zmqc.Pull), the baseline;
 //   - zrouter: zrouter's push.Push to pull.Pull;
@@ -86,7 +92,12 @@ type PipeOptions struct {
 	Rounds    int
 	// Timeout bounds each run.
 	Timeout time.Duration
-	Log     io.Writer
+	// Self, when set, runs this program as the receivers' child process,
+	// with arguments that it must pass to PipeChildMain (IsPipeChild tells
+	// them), so that senders and receivers are processes of their own, as
+	// remote_thr and local_thr are; without it both run in this process.
+	Self func(args []string) *exec.Cmd
+	Log  io.Writer
 }
 
 // PipeResult holds the rates of one scenario: for each kind, messages per
@@ -115,7 +126,13 @@ func RunPipeline(ctx context.Context, o *PipeOptions) ([]*PipeResult, error) {
 				if err := ctx.Err(); err != nil {
 					return out, err
 				}
-				rate, err := runPipe(k, sc, o.Timeout)
+				var rate float64
+				var err error
+				if o.Self != nil {
+					rate, err = runPipeProcs(o.Self, k, sc, o.Timeout)
+				} else {
+					rate, err = runPipe(k, sc, o.Timeout)
+				}
 				if err != nil {
 					return out, fmt.Errorf("%s %s: %w", sc.Name, k, err)
 				}
@@ -171,18 +188,38 @@ func (r *pipeRun) rate(msgs uint64) (float64, error) {
 // perSender returns how many messages each sender sends.
 func (r *pipeRun) perSender(sc PipeScenario) uint64 { return r.total / uint64(sc.Senders) }
 
-func runPipe(kind string, sc PipeScenario, timeout time.Duration) (float64, error) {
-	r := newPipeRun(sc)
-	var err error
+// pipeSides returns who sends and who receives in a pipeline kind:
+// "zrouter", "libzmq" or "tcp".
+func pipeSides(kind string) (send, recv string, err error) {
 	switch kind {
+	case PipeLibzmq:
+		return "libzmq", "libzmq", nil
+	case PipeZRouter:
+		return "zrouter", "zrouter", nil
+	case PipeZRouterLibzmq:
+		return "zrouter", "libzmq", nil
+	case PipeLibzmqZRouter:
+		return "libzmq", "zrouter", nil
 	case PipeTCP:
-		err = runTCP(r, sc, timeout)
-	case PipeLibzmq, PipeZRouter, PipeZRouterLibzmq, PipeLibzmqZRouter:
-		err = runZMQPipe(r, sc, kind, timeout)
-	default:
-		return 0, fmt.Errorf("bench: unknown pipeline kind %q", kind)
+		return "tcp", "tcp", nil
 	}
+	return "", "", fmt.Errorf("bench: unknown pipeline kind %q", kind)
+}
+
+// runPipe runs one pipeline in this process and returns its rate.
+func runPipe(kind string, sc PipeScenario, timeout time.Duration) (float64, error) {
+	send, recv, err := pipeSides(kind)
 	if err != nil {
+		return 0, err
+	}
+	r := newPipeRun(sc)
+	rc, err := startReceivers(recv, sc, r, timeout)
+	if err != nil {
+		return 0, err
+	}
+	closeSenders, serr := runSenders(send, sc, rc.eps, r.perSender(sc), timeout)
+	werr := rc.wait(timeout)
+	if err := errors.Join(serr, werr, closeSenders(), rc.close()); err != nil {
 		return 0, err
 	}
 	if got := r.count.Load(); got != r.total {
@@ -191,125 +228,274 @@ func runPipe(kind string, sc PipeScenario, timeout time.Duration) (float64, erro
 	return r.rate(sc.Msgs)
 }
 
-// runZMQPipe runs one ZeroMQ pipeline: receivers bind, senders connect to
-// every receiver, all start together.
-func runZMQPipe(r *pipeRun, sc PipeScenario, kind string, timeout time.Duration) (err error) {
-	zrSend := kind == PipeZRouter || kind == PipeZRouterLibzmq
-	zrRecv := kind == PipeZRouter || kind == PipeLibzmqZRouter
-	zctx, err := zmqc.NewContext()
-	if err != nil {
-		return err
-	}
-	var closers []func() error
-	defer func() {
-		for i := len(closers) - 1; i >= 0; i-- {
-			err = errors.Join(err, closers[i]())
-		}
-		err = errors.Join(err, zctx.Term())
-	}()
+// receivers is the receiving half of a pipeline: its bound endpoints, and
+// the goroutines that count into r.
+type receivers struct {
+	eps     []string
+	r       *pipeRun
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	errs    []error
+	stop    chan struct{} // closed to end the loops early
+	closers []func() error
+	zctx    *zmqc.Context
+	count   *zmqc.Counter
+}
 
+func (rc *receivers) fail(err error) {
+	rc.mu.Lock()
+	rc.errs = append(rc.errs, err)
+	rc.mu.Unlock()
+}
+
+// wait waits until every message is in, or timeout passes; then the loops
+// end, and it returns what went wrong.
+func (rc *receivers) wait(timeout time.Duration) error {
+	var err error
+	select {
+	case <-rc.r.done:
+	case <-time.After(timeout):
+		err = fmt.Errorf("bench: %d of %d messages within %v", rc.r.count.Load(), rc.r.total, timeout)
+	}
+	close(rc.stop)
+	if err != nil && rc.zctx != nil {
+		// The C loops end once their context is shut down.
+		_ = rc.zctx.Shutdown()
+	}
+	rc.wg.Wait()
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return errors.Join(append(rc.errs, err)...)
+}
+
+// close closes the receivers' sockets; wait must have returned.
+func (rc *receivers) close() error {
+	var err error
+	for i := len(rc.closers) - 1; i >= 0; i-- {
+		err = errors.Join(err, rc.closers[i]())
+	}
+	if rc.zctx != nil {
+		err = errors.Join(err, rc.zctx.Term())
+	}
+	if rc.count != nil {
+		rc.count.Free()
+	}
+	return err
+}
+
+// startReceivers binds sc.Receivers PULLs of the given side (or TCP
+// listeners, each taking sc.Senders connections) and starts counting what
+// arrives into r.
+func startReceivers(side string, sc PipeScenario, r *pipeRun, timeout time.Duration) (_ *receivers, err error) {
+	rc := &receivers{r: r, stop: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			close(rc.stop)
+			if rc.zctx != nil {
+				_ = rc.zctx.Shutdown()
+			}
+			rc.wg.Wait()
+			err = errors.Join(err, rc.close())
+		}
+	}()
+	switch side {
+	case "zrouter":
+		for range sc.Receivers {
+			q, err := pull.New(socket.WithLinger(0))
+			if err != nil {
+				return nil, err
+			}
+			rc.closers = append(rc.closers, q.Close)
+			if err := q.Bind("tcp://127.0.0.1:0"); err != nil {
+				return nil, err
+			}
+			rc.eps = append(rc.eps, q.Addr())
+			rc.wg.Add(1)
+			go func() {
+				defer rc.wg.Done()
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				go func() {
+					select {
+					case <-rc.stop:
+					case <-r.done:
+					}
+					cancel()
+				}()
+				for {
+					m, err := q.Recv(ctx)
+					if err != nil {
+						return
+					}
+					ok := len(m.Frames) == 1 && len(m.Frames[0]) == sc.Size
+					m.Release()
+					if !ok {
+						rc.fail(fmt.Errorf("%w: not one frame of %d bytes", ErrBadReply, sc.Size))
+						return
+					}
+					r.add(1)
+				}
+			}()
+		}
+	case "libzmq":
+		if rc.zctx, err = zmqc.NewContext(); err != nil {
+			return nil, err
+		}
+		rc.count = zmqc.NewCounter()
+		for range sc.Receivers {
+			s, err := rc.zctx.Socket(zmqc.PULL)
+			if err != nil {
+				return nil, err
+			}
+			rc.closers = append(rc.closers, s.Close)
+			if err := s.SetInt(zmqc.Linger, 0); err != nil {
+				return nil, err
+			}
+			if err := s.SetInt(zmqc.RcvTimeo, 20); err != nil {
+				return nil, err
+			}
+			ep, err := s.Bind("tcp://127.0.0.1:*")
+			if err != nil {
+				return nil, err
+			}
+			rc.eps = append(rc.eps, ep)
+			rc.wg.Add(1)
+			go func() {
+				defer rc.wg.Done()
+				// Two phases, so that the clock starts when the warm-up is in.
+				if err := zmqc.Pull(s, sc.Size, rc.count, r.warm); err != nil {
+					if err != zmqc.ETERM {
+						rc.fail(err)
+					}
+					return
+				}
+				r.t0.CompareAndSwap(0, time.Now().UnixNano())
+				if err := zmqc.Pull(s, sc.Size, rc.count, r.total); err != nil {
+					if err != zmqc.ETERM {
+						rc.fail(err)
+					}
+					return
+				}
+				r.t1.CompareAndSwap(0, time.Now().UnixNano())
+				r.count.Store(rc.count.Load())
+				r.once.Do(func() { close(r.done) })
+			}()
+		}
+	case "tcp":
+		var bytesIn atomic.Uint64
+		size := uint64(sc.Size)
+		for range sc.Receivers {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return nil, err
+			}
+			rc.closers = append(rc.closers, ln.Close)
+			rc.eps = append(rc.eps, ln.Addr().String())
+			for range sc.Senders {
+				rc.wg.Add(1)
+				go func() {
+					defer rc.wg.Done()
+					c, err := ln.Accept()
+					if err != nil {
+						select {
+						case <-rc.stop:
+						default:
+							rc.fail(err)
+						}
+						return
+					}
+					defer c.Close()
+					// Once every message is in, a reader still waiting on its
+					// connection is let go by closing it.
+					quit := make(chan struct{})
+					defer close(quit)
+					rc.wg.Add(1)
+					go func() {
+						defer rc.wg.Done()
+						select {
+						case <-rc.stop:
+							_ = c.Close()
+						case <-quit:
+						}
+					}()
+					buf := make([]byte, 256<<10)
+					for {
+						_ = c.SetReadDeadline(time.Now().Add(timeout))
+						k, err := c.Read(buf)
+						if k > 0 {
+							after := bytesIn.Add(uint64(k))
+							// Count whole messages as they complete.
+							if m := after/size - (after-uint64(k))/size; m > 0 {
+								r.add(m)
+							}
+						}
+						if err != nil {
+							select {
+							case <-rc.stop:
+							default:
+								if !errors.Is(err, io.EOF) {
+									rc.fail(err)
+								}
+							}
+							return
+						}
+					}
+				}()
+			}
+		}
+	default:
+		return nil, fmt.Errorf("bench: unknown receiving side %q", side)
+	}
+	return rc, nil
+}
+
+// runSenders runs sc.Senders senders of the given side, each connected to
+// every endpoint of eps, sending n messages of sc.Size bytes, and returns
+// when they have all been sent, with what failed. The senders stay open,
+// so that what they still hold goes out, until closeAll, which the caller
+// calls once the receivers are done.
+func runSenders(side string, sc PipeScenario, eps []string, n uint64, timeout time.Duration) (closeAll func() error, err error) {
 	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		errs    []error
+		closers []func() error
+		zctx    *zmqc.Context
 	)
 	fail := func(e error) {
 		mu.Lock()
 		errs = append(errs, e)
 		mu.Unlock()
 	}
-	stop := make(chan struct{})
-	var eps []string
-	var ccount *zmqc.Counter
-	if !zrRecv {
-		ccount = zmqc.NewCounter()
-		defer ccount.Free()
+	closeAll = func() error {
+		var err error
+		for i := len(closers) - 1; i >= 0; i-- {
+			err = errors.Join(err, closers[i]())
+		}
+		if zctx != nil {
+			err = errors.Join(err, zctx.Term())
+		}
+		return err
 	}
-	for range sc.Receivers {
-		if zrRecv {
-			q, err := pull.New(socket.WithLinger(0))
-			if err != nil {
-				return err
-			}
-			closers = append(closers, q.Close)
-			if err := q.Bind("tcp://127.0.0.1:0"); err != nil {
-				return err
-			}
-			eps = append(eps, q.Addr())
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				rctx, cancel := context.WithCancel(context.Background())
-				defer cancel()
-				go func() {
-					select {
-					case <-stop:
-					case <-r.done:
-					}
-					cancel()
-				}()
-				for {
-					m, err := q.Recv(rctx)
-					if err != nil {
-						return
-					}
-					if len(m.Frames) != 1 || len(m.Frames[0]) != sc.Size {
-						fail(fmt.Errorf("%w: a message of %d frame(s)", ErrBadReply, len(m.Frames)))
-						m.Release()
-						return
-					}
-					m.Release()
-					r.add(1)
-				}
-			}()
-			continue
-		}
-		s, err := zctx.Socket(zmqc.PULL)
-		if err != nil {
-			return err
-		}
-		closers = append(closers, s.Close)
-		if err := s.SetInt(zmqc.Linger, 0); err != nil {
-			return err
-		}
-		if err := s.SetInt(zmqc.RcvTimeo, 20); err != nil {
-			return err
-		}
-		ep, err := s.Bind("tcp://127.0.0.1:*")
-		if err != nil {
-			return err
-		}
-		eps = append(eps, ep)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			// Two phases, so that the clock starts when the warm-up is in.
-			if err := zmqc.Pull(s, sc.Size, ccount, r.warm); err != nil {
-				fail(err)
-				return
-			}
-			if r.t0.Load() == 0 {
-				r.t0.CompareAndSwap(0, time.Now().UnixNano())
-			}
-			if err := zmqc.Pull(s, sc.Size, ccount, r.total); err != nil {
-				fail(err)
-				return
-			}
-			r.t1.CompareAndSwap(0, time.Now().UnixNano())
-			r.count.Store(ccount.Load())
-			r.once.Do(func() { close(r.done) })
-		}()
-	}
+	err = startSenders(side, sc, eps, n, timeout, &wg, fail, &closers, &zctx)
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	return closeAll, errors.Join(append(errs, err)...)
+}
 
-	n := r.perSender(sc)
+// startSenders starts the senders of runSenders.
+func startSenders(side string, sc PipeScenario, eps []string, n uint64, timeout time.Duration,
+	wg *sync.WaitGroup, fail func(error), closers *[]func() error, zctxp **zmqc.Context) (err error) {
 	payload := make([]byte, sc.Size)
 	for range sc.Senders {
-		if zrSend {
+		switch side {
+		case "zrouter":
 			p, err := push.New(socket.WithLinger(0))
 			if err != nil {
 				return err
 			}
-			closers = append(closers, p.Close)
+			*closers = append(*closers, p.Close)
 			for _, ep := range eps {
 				if err := p.Connect(ep); err != nil {
 					return err
@@ -324,12 +510,8 @@ func runZMQPipe(r *pipeRun, sc PipeScenario, kind string, timeout time.Duration)
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				ctx, cancel := context.WithCancel(context.Background())
+				ctx, cancel := context.WithTimeout(context.Background(), timeout)
 				defer cancel()
-				go func() {
-					<-stop
-					cancel()
-				}()
 				for range n {
 					m := wire.Get()
 					m.AppendFrame(payload)
@@ -340,140 +522,171 @@ func runZMQPipe(r *pipeRun, sc PipeScenario, kind string, timeout time.Duration)
 					}
 				}
 			}()
-			continue
-		}
-		s, err := zctx.Socket(zmqc.PUSH)
-		if err != nil {
-			return err
-		}
-		closers = append(closers, s.Close)
-		if err := s.SetInt(zmqc.Linger, 0); err != nil {
-			return err
-		}
-		for _, ep := range eps {
-			if err := s.Connect(ep); err != nil {
-				return err
-			}
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := zmqc.Push(s, sc.Size, n); err != nil {
-				fail(err)
-			}
-		}()
-	}
-	select {
-	case <-r.done:
-	case <-time.After(timeout):
-		close(stop)
-		// The C loops end once the sockets close; the timeout is the
-		// error either way.
-		for i := len(closers) - 1; i >= 0; i-- {
-			_ = closers[i]()
-		}
-		closers = nil
-		_ = zctx.Shutdown()
-		wg.Wait()
-		return fmt.Errorf("bench: %d of %d messages within %v", r.count.Load(), r.total, timeout)
-	}
-	wg.Wait()
-	close(stop)
-	return errors.Join(errs...)
-}
-
-// runTCP streams the same bytes over raw TCP: every sender has a connection
-// to every receiver and writes whole messages, 64 KiB or more at a time,
-// round robin; the receivers count bytes.
-func runTCP(r *pipeRun, sc PipeScenario, timeout time.Duration) error {
-	var (
-		lns  []net.Listener
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
-	)
-	fail := func(e error) {
-		mu.Lock()
-		errs = append(errs, e)
-		mu.Unlock()
-	}
-	var bytesIn atomic.Uint64
-	size := uint64(sc.Size)
-	for range sc.Receivers {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return err
-		}
-		defer ln.Close()
-		lns = append(lns, ln)
-		for range sc.Senders {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				c, err := ln.Accept()
-				if err != nil {
-					fail(err)
-					return
+		case "libzmq":
+			if *zctxp == nil {
+				if *zctxp, err = zmqc.NewContext(); err != nil {
+					return err
 				}
-				defer c.Close()
-				buf := make([]byte, 256<<10)
-				for {
-					_ = c.SetReadDeadline(time.Now().Add(timeout))
-					k, err := c.Read(buf)
-					if k > 0 {
-						after := bytesIn.Add(uint64(k))
-						// Count whole messages as they complete.
-						if m := after/size - (after-uint64(k))/size; m > 0 {
-							r.add(m)
-						}
-					}
-					if err != nil {
-						if !errors.Is(err, io.EOF) {
-							fail(err)
-						}
-						return
-					}
-				}
-			}()
-		}
-	}
-	// The stream goes in writes of whole messages, at least 64 KiB each:
-	// a stream's bytes as fast as TCP takes them, the ceiling of any
-	// framing on top.
-	n := r.perSender(sc)
-	per := max(1, (64<<10)/sc.Size)
-	chunk := make([]byte, per*sc.Size)
-	for range sc.Senders {
-		conns := make([]net.Conn, len(lns))
-		for i, ln := range lns {
-			c, err := net.Dial("tcp", ln.Addr().String())
+			}
+			s, err := (*zctxp).Socket(zmqc.PUSH)
 			if err != nil {
 				return err
 			}
-			conns[i] = c
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() {
-				for _, c := range conns {
-					_ = c.Close()
+			*closers = append(*closers, s.Close)
+			if err := s.SetInt(zmqc.Linger, 0); err != nil {
+				return err
+			}
+			// A stuck receiver fails the send instead of hanging it.
+			if err := s.SetInt(zmqc.SndTimeo, int(timeout/time.Millisecond)); err != nil {
+				return err
+			}
+			for _, ep := range eps {
+				if err := s.Connect(ep); err != nil {
+					return err
+				}
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := zmqc.Push(s, sc.Size, n); err != nil {
+					fail(err)
 				}
 			}()
-			for i, left := 0, n; left > 0; i++ {
-				k := min(left, uint64(per))
-				c := conns[i%len(conns)]
-				_ = c.SetWriteDeadline(time.Now().Add(timeout))
-				if _, err := c.Write(chunk[:k*uint64(sc.Size)]); err != nil {
-					fail(err)
-					return
+		case "tcp":
+			// Whole messages, at least 64 KiB per write: a stream's bytes
+			// as fast as TCP takes them, the ceiling of any framing.
+			per := max(1, (64<<10)/sc.Size)
+			chunk := make([]byte, per*sc.Size)
+			conns := make([]net.Conn, len(eps))
+			for i, ep := range eps {
+				c, err := net.Dial("tcp", strings.TrimPrefix(ep, "tcp://"))
+				if err != nil {
+					return err
 				}
-				left -= k
+				*closers = append(*closers, c.Close)
+				conns[i] = c
 			}
-		}()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i, left := 0, n; left > 0; i++ {
+					k := min(left, uint64(per))
+					c := conns[i%len(conns)]
+					_ = c.SetWriteDeadline(time.Now().Add(timeout))
+					if _, err := c.Write(chunk[:k*uint64(sc.Size)]); err != nil {
+						fail(err)
+						return
+					}
+					left -= k
+				}
+			}()
+		default:
+			return fmt.Errorf("bench: unknown sending side %q", side)
+		}
 	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return nil
+}
+
+// pipeChildFlag starts the command line of a pipeline's receiving child.
+const pipeChildFlag = "-pipe-recv"
+
+// IsPipeChild reports whether args (without the program name) are the
+// command line of a pipeline's receiving child, which PipeChildMain runs.
+func IsPipeChild(args []string) bool { return len(args) > 0 && args[0] == pipeChildFlag }
+
+func pipeChildArgs(side string, sc PipeScenario, timeout time.Duration) []string {
+	return []string{pipeChildFlag, side, "-senders", strconv.Itoa(sc.Senders), "-receivers", strconv.Itoa(sc.Receivers),
+		"-size", strconv.Itoa(sc.Size), "-msgs", strconv.FormatUint(sc.Msgs, 10), "-timeout", timeout.String()}
+}
+
+// PipeChildMain runs the receiving half of one pipeline run, as libzmq's
+// local_thr does in a process of its own: it binds, prints "READY EP,EP...",
+// counts every message, prints "DONE COUNT NANOSECONDS" (the time from the
+// end of the warm-up to the last message) and returns.
+func PipeChildMain(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("pipe-recv", flag.ContinueOnError)
+	side := fs.String(pipeChildFlag[1:], "", "receiving side: zrouter, libzmq or tcp")
+	var sc PipeScenario
+	fs.IntVar(&sc.Senders, "senders", 1, "senders")
+	fs.IntVar(&sc.Receivers, "receivers", 1, "receivers")
+	fs.IntVar(&sc.Size, "size", 16, "message size")
+	fs.Uint64Var(&sc.Msgs, "msgs", 0, "messages measured")
+	timeout := fs.Duration("timeout", 10*time.Second, "longest run")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	r := newPipeRun(sc)
+	rc, err := startReceivers(*side, sc, r, *timeout)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "READY %s\n", strings.Join(rc.eps, ","))
+	if err := errors.Join(rc.wait(*timeout), rc.close()); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "DONE %d %d\n", r.count.Load(), r.t1.Load()-r.t0.Load())
+	return nil
+}
+
+// runPipeProcs runs one pipeline with its receivers in a child process
+// (self), its senders here, and returns its rate.
+func runPipeProcs(self func([]string) *exec.Cmd, kind string, sc PipeScenario, timeout time.Duration) (rate float64, err error) {
+	send, recv, err := pipeSides(kind)
+	if err != nil {
+		return 0, err
+	}
+	cmd := self(pipeChildArgs(recv, sc, timeout))
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return 0, err
+	}
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	defer func() {
+		if werr := cmd.Wait(); werr != nil {
+			err = errors.Join(err, fmt.Errorf("bench: receiver: %w", werr))
+		}
+	}()
+	lines := bufio.NewScanner(stdout)
+	line := func(prefix string) ([]string, error) {
+		if !lines.Scan() {
+			return nil, fmt.Errorf("bench: receiver ended before %s: %v", prefix, lines.Err())
+		}
+		f := strings.Fields(lines.Text())
+		if len(f) == 0 || f[0] != prefix {
+			return nil, fmt.Errorf("bench: receiver said %q, want %s", lines.Text(), prefix)
+		}
+		return f[1:], nil
+	}
+	ready, err := line("READY")
+	if err != nil || len(ready) != 1 {
+		_ = cmd.Process.Kill()
+		return 0, errors.Join(err, errors.New("bench: no endpoints from the receiver"))
+	}
+	r := newPipeRun(sc)
+	closeSenders, serr := runSenders(send, sc, strings.Split(ready[0], ","), r.perSender(sc), timeout)
+	done, derr := line("DONE")
+	_, _ = io.Copy(io.Discard, stdout)
+	if err := errors.Join(serr, derr, closeSenders()); err != nil {
+		return 0, err
+	}
+	if len(done) != 2 {
+		return 0, fmt.Errorf("bench: receiver said DONE %q", done)
+	}
+	count, err1 := strconv.ParseUint(done[0], 10, 64)
+	ns, err2 := strconv.ParseInt(done[1], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, err
+	}
+	if count != r.total {
+		return 0, fmt.Errorf("%w: %d messages received, want %d", ErrBadReply, count, r.total)
+	}
+	if ns <= 0 {
+		return 0, errors.New("bench: no time measured")
+	}
+	return float64(sc.Msgs) / time.Duration(ns).Seconds(), nil
 }
 
 // PipeMarkdown writes the results as a markdown table: median messages per

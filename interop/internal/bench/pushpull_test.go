@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -14,11 +15,21 @@ import (
 // TestRunPipeline runs every pipeline kind once on a small scenario of each
 // shape: each must count exactly what was sent and measure a rate.
 func TestRunPipeline(t *testing.T) {
+	for _, procs := range []bool{false, true} {
+		t.Run(fmt.Sprintf("child=%v", procs), func(t *testing.T) { testRunPipeline(t, procs) })
+	}
+}
+
+func testRunPipeline(t *testing.T, procs bool) {
 	scs := []PipeScenario{
 		{Name: "t-1x1", Senders: 1, Receivers: 1, Size: 100, Msgs: 4000},
 		{Name: "t-4x4", Senders: 4, Receivers: 4, Size: 2000, Msgs: 4000},
 	}
-	res, err := RunPipeline(context.Background(), &PipeOptions{Scenarios: scs, Rounds: 1, Timeout: 20 * time.Second})
+	o := &PipeOptions{Scenarios: scs, Rounds: 1, Timeout: 20 * time.Second}
+	if procs {
+		o.Self = testOptions(t).Self
+	}
+	res, err := RunPipeline(context.Background(), o)
 	require.NoError(t, err)
 	require.Len(t, res, 2)
 	for _, r := range res {
