@@ -147,9 +147,10 @@ func TestRoundRobinOverPeersWithRoom(t *testing.T) {
 	for i := 1; i < len(seq); i++ {
 		require.Less(t, seq[i-1], seq[i], "order kept on the live pipe")
 	}
-	s := p.Stats()
-	assert.Equal(t, 2, s.Queued, "the dead pipe holds its two")
-	assert.Zero(t, s.Dropped())
+	// The live pipe's writer counts its last write once it returns, which
+	// may be after the PULL has read it: wait for that.
+	testutil.CheckFor(t, waitFor, func() bool { return p.Stats().Queued == 2 }, "the dead pipe holds its two")
+	assert.Zero(t, p.Stats().Dropped())
 }
 
 // TestBlockOnSendNoPeers ports push_block_on_send_no_peers: with no peer,
