@@ -21,6 +21,8 @@ import (
 	"github.com/zrouter/zrouter/pair"
 	"github.com/zrouter/zrouter/pull"
 	"github.com/zrouter/zrouter/push"
+	"github.com/zrouter/zrouter/rep"
+	"github.com/zrouter/zrouter/req"
 	"github.com/zrouter/zrouter/router"
 	"github.com/zrouter/zrouter/socket"
 	"github.com/zrouter/zrouter/wire"
@@ -62,6 +64,8 @@ var compatZrouter = []struct {
 	{zmtp.PUSH, func(o ...socket.Option) (compatSocket, error) { return push.New(o...) }},
 	{zmtp.PULL, func(o ...socket.Option) (compatSocket, error) { return pull.New(o...) }},
 	{zmtp.PAIR, func(o ...socket.Option) (compatSocket, error) { return pair.New(o...) }},
+	{zmtp.REQ, func(o ...socket.Option) (compatSocket, error) { return req.New(o...) }},
+	{zmtp.REP, func(o ...socket.Option) (compatSocket, error) { return rep.New(o...) }},
 }
 
 // compatLibzmq lists libzmq's ZMTP socket types (STREAM is raw TCP).
@@ -191,12 +195,16 @@ func compatCase(t *testing.T, zctx *zmq.Context, ztyp zmtp.SocketType, newZ func
 	// naming a peer, or else from the libzmq ROUTER to "Z".
 	switch {
 	case sendsUnaddressed(ltyp) && receives(ztyp):
-		_, err := ls.SendMessage("hello")
+		msg := []any{"hello"}
+		if ztyp == zmtp.REP && ltyp != zmtp.REQ {
+			msg = []any{"", "hello"} // a REP takes the envelope up to the delimiter
+		}
+		_, err := ls.SendMessage(msg...)
 		require.NoError(t, err)
 		compatRecvHello(t, ctx, zs)
 	case sendsUnaddressed(ztyp) && receives(ltyp):
 		var frames [][]byte
-		if ltyp == zmtp.REP {
+		if ltyp == zmtp.REP && ztyp != zmtp.REQ {
 			frames = append(frames, nil) // a REP takes the envelope up to the delimiter
 		}
 		m := wire.New(append(frames, []byte("hello"))...)
