@@ -443,3 +443,59 @@ func (in *Inbox) Close() {
 	in.mu.Unlock()
 	close(in.done)
 }
+
+// room returns how many messages s takes before it is full, at most max.
+func (s *Source) room(max int) int {
+	in := s.in
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.closed || s.hwm == 0 {
+		return max
+	}
+	return min(max, s.hwm-s.len())
+}
+
+// waitRoom waits until s has room, the inbox closes, or gone closes; it
+// reports false for the last.
+func (s *Source) waitRoom(gone <-chan struct{}) bool {
+	in := s.in
+	in.mu.Lock()
+	if in.closed || s.hwm == 0 || s.len() < s.hwm {
+		in.mu.Unlock()
+		return true
+	}
+	s.waiting = true
+	in.mu.Unlock()
+	select {
+	case <-s.space:
+		return true
+	case <-in.done:
+		return true
+	case <-gone:
+		in.mu.Lock()
+		s.waiting = false
+		in.mu.Unlock()
+		return false
+	}
+}
+
+// pushNow appends m, of bytes frame bytes, for a producer that has made
+// sure of the room; it releases m once the inbox is closed.
+func (s *Source) pushNow(m *wire.Msg, bytes uint64) {
+	in := s.in
+	s.bytes.Add(bytes)
+	s.received.Add(1)
+	in.mu.Lock()
+	if in.closed {
+		in.mu.Unlock()
+		m.Release()
+		return
+	}
+	one := [1]*wire.Msg{m}
+	s.appendLocked(one[:])
+	wake := in.waiters > 0
+	in.mu.Unlock()
+	if wake {
+		in.wakeOne()
+	}
+}

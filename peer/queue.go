@@ -367,3 +367,31 @@ func (q *Queue) resetControl() {
 	q.conn++
 	q.mu.Unlock()
 }
+
+// takeN moves up to n messages from the front of the queue into batch, for
+// an inproc peer, which has no control bytes and no direct-write tails.
+// It returns nothing while a direct write is under way: that writer
+// signals when it is done.
+func (q *Queue) takeN(batch []*wire.Msg, n int) []*wire.Msg {
+	q.mu.Lock()
+	if q.busy {
+		q.mu.Unlock()
+		return batch
+	}
+	for q.head < len(q.msgs) && len(batch) < n {
+		batch = append(batch, q.msgs[q.head])
+		q.msgs[q.head] = nil
+		q.head++
+	}
+	if q.head == len(q.msgs) {
+		q.msgs, q.head = q.msgs[:0], 0
+	}
+	q.taken += len(batch)
+	q.busy = len(batch) > 0
+	if q.space != nil && len(batch) > 0 {
+		close(q.space)
+		q.space = nil
+	}
+	q.mu.Unlock()
+	return batch
+}
