@@ -21,8 +21,8 @@ const acceptRetry = 100 * time.Millisecond
 
 // binding is one bound endpoint.
 type binding struct {
-	endpoint string // as Bind was given it
-	addr     string // as bound
+	endpoint string          // as Bind was given it
+	addr     string          // as bound
 	ln       net.Listener    // nil for inproc
 	inproc   string          // the name, for inproc
 	ctx      context.Context // ends at Unbind or Close: handshakes stop
