@@ -203,11 +203,7 @@ func prepare(m *wire.Msg, skip int, id []byte) bool {
 	}
 	if id != nil {
 		// Each message gets a copy of its own, as the reader gives it.
-		m.AppendFrame(id)
-		f := m.Frames
-		last := f[len(f)-1]
-		copy(f[1:], f[:len(f)-1])
-		f[0] = last
+		m.PrependFrame(id)
 	}
 	return true
 }

@@ -129,6 +129,28 @@ func (m *Msg) addFrame(f []byte) {
 	}
 }
 
+// PrependFrame puts a copy of p in front of the frames. It never moves the
+// frames already there: when the message's storage for small frames has
+// no room left, the copy gets pooled storage of its own.
+func (m *Msg) PrependFrame(p []byte) {
+	if m.ab == nil {
+		m.ab = m.inline[:0]
+	}
+	var f []byte
+	if off, n := len(m.ab), len(p); off+n <= cap(m.ab) {
+		m.ab = m.ab[:off+n]
+		f = m.ab[off : off+n : off+n]
+	} else {
+		b := getBuf(n)
+		m.large = append(m.large, b)
+		f = *b
+	}
+	copy(f, p)
+	m.addFrame(nil)
+	copy(m.Frames[1:], m.Frames[:len(m.Frames)-1])
+	m.Frames[0] = f
+}
+
 // NewFrame appends a frame of n bytes owned by the message and returns it for
 // the caller to fill. The returned slice stays valid until the next call that
 // adds a frame; Frames always points at the current storage.

@@ -20,7 +20,10 @@ const inprocScheme = "inproc://"
 // endpoint is of another transport. An inproc endpoint needs a name.
 func inprocName(endpoint string) (name string, ok bool, err error) {
 	name, ok = strings.CutPrefix(endpoint, inprocScheme)
-	if ok && name == "" {
+	if !ok {
+		return "", false, nil
+	}
+	if name == "" {
 		err = fmt.Errorf("%w %q: an inproc endpoint needs a name", socket.ErrBadEndpoint, endpoint)
 	}
 	return name, ok, err
