@@ -67,12 +67,26 @@ func main() {
 		svgOut     = flag.String("svg", "", "write a chart of throughput and CPU against message size to FILE")
 		quiet      = flag.Bool("q", false, "do not log progress")
 		pushpull   = flag.Bool("pushpull", false, "run the PUSH to PULL throughput scenarios instead (libzmq's local_thr/remote_thr shape): 1x1 and 4x4 at 16B, 1KiB and 64KiB, for libzmq, zrouter, each with the other, and raw TCP; -rounds, -scale, -timeout and -md apply")
+		inproc     = flag.Bool("inproc", false, "run only the inproc comparison: a zrouter ROUTER and DEALER against libzmq's over inproc in C, in this process")
+		inprocMsgs = flag.Int64("inproc-msgs", 1_000_000, "messages per inproc throughput run")
+		inprocRTT  = flag.Int64("inproc-trips", 100_000, "round trips per inproc latency run")
 		fromJSON   = flag.String("report", "", "measure nothing: read a report written by -json from FILE, evaluate its targets again, and print and write it (to redraw -md and -svg)")
 	)
 	flag.Parse()
 	log.SetPrefix("zbench: ")
 
 	out := outputs{json: *jsonOut, md: *mdOut, svg: *svgOut}
+	if *inproc {
+		o := bench.InprocOptions{Sizes: []int{16, 1 << 10}, Rounds: *rounds, Msgs: *inprocMsgs, Trips: *inprocRTT,
+			HWM: *hwm, CPUProfile: *cpuProfile}
+		if !*quiet {
+			o.Log = os.Stderr
+		}
+		if err := runInproc(o, out); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	if *fromJSON != "" {
 		if err := rewrite(*fromJSON, out); err != nil {
 			log.Fatal(err)
@@ -260,4 +274,39 @@ func runPipeline(rounds int, scale float64, timeout time.Duration, quiet bool, m
 		return nil
 	}
 	return writeFile(md, func(w io.Writer) error { bench.PipeMarkdown(w, results); return nil })
+}
+
+// runInproc runs the inproc comparison, prints its table and writes it to
+// the markdown and JSON outputs.
+func runInproc(o bench.InprocOptions, out outputs) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	env := bench.CollectEnv()
+	rs, err := bench.RunInproc(ctx, o)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("inproc, %d rounds, %s, libzmq %s, %s, %d cores\n\n", o.Rounds, env.CPUModel, env.Libzmq, env.GoVersion, env.NumCPU)
+	bench.WriteInproc(os.Stdout, rs)
+	if out.md != "" {
+		f, err := os.Create(out.md)
+		if err != nil {
+			return err
+		}
+		bench.WriteInproc(f, rs)
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	if out.json != "" {
+		b, err := json.MarshalIndent(struct {
+			Env    bench.Env            `json:"env"`
+			Inproc []bench.InprocResult `json:"inproc"`
+		}{env, rs}, "", "  ")
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(out.json, b, 0o644)
+	}
+	return nil
 }
