@@ -43,4 +43,3 @@ func TestInprocSteadyStateAllocs(t *testing.T) {
 		})
 	}
 }
-
