@@ -66,7 +66,8 @@ func (s *Socket) Type() string { return s.e.Type() }
 // may be * for every interface and PORT may be * or 0 for any free port.
 // Addr reports the endpoint actually bound. A bad endpoint is refused with
 // ErrBadEndpoint; a failure to listen is returned, and reported to
-// monitors as EventBindFailed.
+// monitors as EventBindFailed. inproc://NAME binds NAME among the sockets
+// of the process (see the package doc).
 func (s *Socket) Bind(endpoint string) error { return s.e.Bind(endpoint) }
 
 // Unbind stops listening on endpoint and closes the connections accepted
