@@ -130,6 +130,11 @@ func (p *Peer) moveLoop() {
 	}
 	far := p.end.l.peers[1-p.end.i]
 	dst, id := far.src, far.cfg.ID
+	// While the link is up, a Push that finds nothing queued delivers
+	// from the sender's goroutine, as WriteNow does: the mover only takes
+	// what queues up behind a full source, or came before the link.
+	p.q.sink.Store(p)
+	defer p.q.sink.CompareAndSwap(p, nil)
 	batch := make([]*wire.Msg, 0, moveBatch)
 	for {
 		select {

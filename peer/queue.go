@@ -45,6 +45,10 @@ type Queue struct {
 
 	hwm  int
 	skip int
+	// sink is the inproc peer serving the queue while its link is up:
+	// Push then hands a message straight to the other end when nothing
+	// waits before it.
+	sink atomic.Pointer[Peer]
 	wake chan struct{} // capacity 1: tells the writer there is work
 	idle chan struct{} // closed when nothing is left to write; nil until Idle asks
 
@@ -67,6 +71,9 @@ func NewQueue(hwm, skip int) *Queue {
 // at its high-water mark and net.ErrClosed when it is closed; in both cases
 // the caller keeps ownership of m.
 func (q *Queue) Push(m *wire.Msg) error {
+	if p := q.sink.Load(); p != nil && p.inprocWriteNow(m) {
+		return nil
+	}
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()

@@ -41,6 +41,9 @@ type Msg struct {
 	ab       []byte // small frames, back to back: inline or *arena
 	meta     msgmeta.Meta
 	released bool // set by Release and cleared by Get: a second Release panics
+	// spare is how much of inline PrependFrame has used since the small
+	// frames moved to an arena, which leaves inline free.
+	spare uint8
 	fbuf     [4][]byte
 	inline   [inlineSize]byte
 
@@ -140,6 +143,11 @@ func (m *Msg) PrependFrame(p []byte) {
 	if off, n := len(m.ab), len(p); off+n <= cap(m.ab) {
 		m.ab = m.ab[:off+n]
 		f = m.ab[off : off+n : off+n]
+	} else if at := int(m.spare); m.arena != nil && at+n <= inlineSize {
+		// The small frames are in the arena: inline is free, and a
+		// routing id fits there.
+		f = m.inline[at : at+n : at+n]
+		m.spare = uint8(at + n)
 	} else {
 		b := getBuf(n)
 		m.large = append(m.large, b)
@@ -247,6 +255,7 @@ func (m *Msg) Reset() {
 		m.retired = nil
 	}
 	m.ab = m.inline[:0]
+	m.spare = 0
 	for i, b := range m.large {
 		putBuf(b)
 		m.large[i] = nil

@@ -525,6 +525,18 @@ func TestPrependFrame(t *testing.T) {
 		if string(m.Frames[0]) != "id" || string(m.Frames[2]) != "tail" || !bytes.Equal(m.Frames[1], want) {
 			t.Errorf("%d bytes: after an append: %q", size, m.Frames)
 		}
+		// Enough ids to fill every spare byte, and more.
+		for i := range 100 {
+			m.PrependFrame(bytes.Repeat([]byte{byte(i)}, 3))
+		}
+		for i := range 100 {
+			if f := m.Frames[99-i]; !bytes.Equal(f, bytes.Repeat([]byte{byte(i)}, 3)) {
+				t.Fatalf("%d bytes: id %d is %q", size, i, f)
+			}
+		}
+		if !bytes.Equal(m.Frames[101], want) {
+			t.Errorf("%d bytes: the frame changed under the ids", size)
+		}
 		m.Release()
 	}
 }

@@ -31,7 +31,7 @@ import (
 //
 // Both fill every message from a template and check the size of each
 // received one. zrouter's allocations per message are counted by the Go
-// runtime over its runs.
+// runtime over its measured runs, after a warm-up run of each.
 
 // InprocOptions configures the inproc comparison.
 type InprocOptions struct {
@@ -88,6 +88,19 @@ func RunInproc(ctx context.Context, o InprocOptions) ([]InprocResult, error) {
 	out := make([]InprocResult, len(o.Sizes))
 	type samples struct{ zt, lt, zp, lp []float64 }
 	all := make([]samples, len(o.Sizes))
+	// A warm-up of each, not measured: zrouter's pools grow to what its
+	// queues hold at once, as libzmq's allocator does.
+	for _, size := range o.Sizes {
+		if _, _, err := zrouterInprocThroughput(size, o.Msgs, o.HWM); err != nil {
+			return nil, err
+		}
+		if _, _, err := zrouterInprocLatency(size, o.Trips, o.HWM); err != nil {
+			return nil, err
+		}
+		if _, err := zmqc.InprocThroughput(size, o.Msgs, o.HWM); err != nil {
+			return nil, err
+		}
+	}
 	var mallocs, msgs uint64
 	for round := range o.Rounds {
 		for i, size := range o.Sizes {
