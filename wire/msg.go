@@ -43,9 +43,9 @@ type Msg struct {
 	released bool // set by Release and cleared by Get: a second Release panics
 	// spare is how much of inline PrependFrame has used since the small
 	// frames moved to an arena, which leaves inline free.
-	spare uint8
-	fbuf     [4][]byte
-	inline   [inlineSize]byte
+	spare  uint8
+	fbuf   [4][]byte
+	inline [inlineSize]byte
 
 	// fheap is the largest array Frames has grown into beyond fbuf, kept
 	// for reuse after Reset.
