@@ -479,23 +479,37 @@ func (s *Source) waitRoom(gone <-chan struct{}) bool {
 	}
 }
 
-// pushNow appends m, of bytes frame bytes, for a producer that has made
-// sure of the room; it releases m once the inbox is closed.
-func (s *Source) pushNow(m *wire.Msg, bytes uint64) {
+// pushIfRoom readies m for s with prepare (skip frames off, id in front)
+// and appends it, when s has room, for a producer that holds its queue's
+// write side; it reports false, m untouched, when s is full. It returns
+// m's frame bytes, and releases m once the inbox is closed.
+func (s *Source) pushIfRoom(m *wire.Msg, skip int, id []byte) (int, bool) {
 	in := s.in
-	s.bytes.Add(bytes)
-	s.received.Add(1)
 	in.mu.Lock()
 	if in.closed {
 		in.mu.Unlock()
 		m.Release()
-		return
+		s.received.Add(1)
+		return 0, true
 	}
+	if s.hwm > 0 && s.len() >= s.hwm {
+		in.mu.Unlock()
+		return 0, false
+	}
+	if !prepare(m, skip, id) {
+		in.mu.Unlock()
+		m.Release()
+		return 0, true
+	}
+	bytes := m.Size() - len(id)
 	one := [1]*wire.Msg{m}
 	s.appendLocked(one[:])
 	wake := in.waiters > 0
 	in.mu.Unlock()
+	s.received.Add(1)
+	s.bytes.Add(uint64(bytes))
 	if wake {
 		in.wakeOne()
 	}
+	return bytes, true
 }

@@ -232,19 +232,12 @@ func (p *Peer) inprocWriteNow(m *wire.Msg) bool {
 		p.q.finish(conn, nil, false, 0)
 		return false
 	default:
-		if far.src.room(1) == 0 {
-			p.q.finish(conn, nil, false, 0)
-			return false
-		}
 	}
-	id := far.cfg.ID
-	if !prepare(m, p.q.skip, id) {
-		p.q.finish(conn, nil, true, 0)
-		m.Release()
-		return true
+	bytes, ok := far.src.pushIfRoom(m, p.q.skip, far.cfg.ID)
+	if !ok {
+		p.q.finish(conn, nil, false, 0)
+		return false
 	}
-	bytes := m.Size() - len(id)
-	far.src.pushNow(m, uint64(bytes))
 	p.q.finish(conn, nil, true, bytes)
 	return true
 }
