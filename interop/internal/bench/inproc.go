@@ -86,7 +86,10 @@ func RunInproc(ctx context.Context, o InprocOptions) ([]InprocResult, error) {
 		defer pprof.StopCPUProfile()
 	}
 	out := make([]InprocResult, len(o.Sizes))
-	type samples struct{ zt, lt, zp, lp []float64 }
+	type samples struct {
+		zt, lt, zp, lp []float64
+		mallocs, msgs  uint64
+	}
 	all := make([]samples, len(o.Sizes))
 	// A warm-up of each, not measured: zrouter's pools grow to what its
 	// queues hold at once, as libzmq's allocator does.
@@ -101,7 +104,6 @@ func RunInproc(ctx context.Context, o InprocOptions) ([]InprocResult, error) {
 			return nil, err
 		}
 	}
-	var mallocs, msgs uint64
 	for round := range o.Rounds {
 		for i, size := range o.Sizes {
 			if err := ctx.Err(); err != nil {
@@ -115,8 +117,8 @@ func RunInproc(ctx context.Context, o InprocOptions) ([]InprocResult, error) {
 			if err != nil {
 				return nil, err
 			}
-			mallocs += ta + la
-			msgs += uint64(o.Msgs + 2*o.Trips)
+			all[i].mallocs += ta + la
+			all[i].msgs += uint64(o.Msgs + 2*o.Trips)
 			lt, err := zmqc.InprocThroughput(size, o.Msgs, o.HWM)
 			if err != nil {
 				return nil, err
@@ -141,8 +143,8 @@ func RunInproc(ctx context.Context, o InprocOptions) ([]InprocResult, error) {
 		out[i].Size = size
 		out[i].ZRouterMsgs, out[i].LibzmqMsgs = median(s.zt), median(s.lt)
 		out[i].ZRouterP50, out[i].LibzmqP50 = median(s.zp), median(s.lp)
-		if msgs > 0 {
-			out[i].ZRouterAllocs = float64(mallocs) / float64(msgs)
+		if s.msgs > 0 {
+			out[i].ZRouterAllocs = float64(s.mallocs) / float64(s.msgs)
 		}
 	}
 	return out, nil
@@ -162,7 +164,7 @@ func WriteInproc(w io.Writer, rs []InprocResult) {
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rs {
 		tr, pr := r.ZRouterMsgs/r.LibzmqMsgs, r.ZRouterP50/r.LibzmqP50
-		fmt.Fprintf(w, "| %s | %.0f | %.0f | %.2fx (%s) | %s | %.2f | %.2f | %.2fx (%s) | %s | %.3f |\n",
+		fmt.Fprintf(w, "| %s | %.0f | %.0f | %.2fx (%s) | %s | %.2f | %.2f | %.2fx (%s) | %s | %.4f |\n",
 			sizeLabel(r.Size), r.ZRouterMsgs, r.LibzmqMsgs, tr, spread(r.TputRatios), inprocVerdict(tr >= 2),
 			r.ZRouterP50, r.LibzmqP50, pr, spread(r.P50Ratios), inprocVerdict(pr <= 0.5), r.ZRouterAllocs)
 	}
