@@ -61,6 +61,7 @@ fuzz:
 bench: deps
 	$(GO) test -run=^$$ -bench=. -benchmem ./...
 	cd interop && $(GO) run ./cmd/zbench
+	cd interop && $(GO) run ./cmd/zbench -inproc
 
 lint: deps
 	@if [ ! -x "$(STATICCHECK)" ]; then \
