@@ -90,15 +90,6 @@ func TestInprocRouterWithDealers(t *testing.T) {
 	assert.Equal(t, []string{"to early"}, recv(t, early))
 }
 
-// stringsOf returns the frames of m as strings.
-func stringsOf(m *wire.Msg) []string {
-	out := make([]string, len(m.Frames))
-	for i, f := range m.Frames {
-		out[i] = string(f)
-	}
-	return out
-}
-
 func TestInprocRouterWithRouter(t *testing.T) {
 	ep := inprocName(t, "r")
 	bound := newRouter(t, socket.WithRoutingID([]byte("B")), router.WithMandatory(true))
