@@ -70,6 +70,10 @@ func NewQueue(hwm, skip int) *Queue {
 // Push appends m without blocking. It returns ErrQueueFull when the queue is
 // at its high-water mark and net.ErrClosed when it is closed; in both cases
 // the caller keeps ownership of m.
+//
+// On a queue served by an inproc peer, Push that finds nothing queued
+// hands m straight to the other end's inbox when that has room, from the
+// caller's goroutine, as WriteNow does; m counts as written at once.
 func (q *Queue) Push(m *wire.Msg) error {
 	if p := q.sink.Load(); p != nil && p.inprocWriteNow(m) {
 		return nil
