@@ -216,31 +216,7 @@ func prepare(m *wire.Msg, skip int, id []byte) bool {
 // inprocWriteNow is WriteNow on an inproc peer: m goes straight into the
 // other end's source from the caller's goroutine when nothing is queued
 // before it and the source has room.
-func (p *Peer) inprocWriteNow(m *wire.Msg) bool {
-	far := p.end.l.far(p.end.i)
-	if far == nil {
-		return false
-	}
-	conn, ok := p.q.acquire()
-	if !ok {
-		return false
-	}
-	// The room is looked at with the write side held: the mover, the
-	// only other producer into the source, waits meanwhile.
-	select {
-	case <-p.done:
-		p.q.finish(conn, nil, false, 0)
-		return false
-	default:
-	}
-	bytes, ok := far.src.pushIfRoom(m, p.q.skip, far.cfg.ID)
-	if !ok {
-		p.q.finish(conn, nil, false, 0)
-		return false
-	}
-	p.q.finish(conn, nil, true, bytes)
-	return true
-}
+func (p *Peer) inprocWriteNow(m *wire.Msg) bool { return p.q.deliver(p, m) }
 
 // Start starts the end's link (Link.Start).
 func (e *inprocEnd) Start() { e.l.Start() }

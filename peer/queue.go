@@ -75,7 +75,7 @@ func NewQueue(hwm, skip int) *Queue {
 // hands m straight to the other end's inbox when that has room, from the
 // caller's goroutine, as WriteNow does; m counts as written at once.
 func (q *Queue) Push(m *wire.Msg) error {
-	if p := q.sink.Load(); p != nil && p.inprocWriteNow(m) {
+	if p := q.sink.Load(); p != nil && q.deliver(p, m) {
 		return nil
 	}
 	q.mu.Lock()
@@ -405,4 +405,36 @@ func (q *Queue) takeN(batch []*wire.Msg, n int) []*wire.Msg {
 	}
 	q.mu.Unlock()
 	return batch
+}
+
+// deliver hands m to the other end of p, the inproc peer serving q, when
+// nothing waits in q before it and the other end's source has room, and
+// reports whether it did. It holds q.mu throughout, which keeps the mover
+// (the only other producer into that source) out, and takes the source's
+// lock inside it: nothing takes the two the other way round.
+func (q *Queue) deliver(p *Peer, m *wire.Msg) bool {
+	far := p.end.l.far(p.end.i)
+	if far == nil {
+		return false
+	}
+	q.mu.Lock()
+	if q.closed || q.busy || q.waitingLocked() {
+		q.mu.Unlock()
+		return false
+	}
+	select {
+	case <-p.done:
+		q.mu.Unlock()
+		return false
+	default:
+	}
+	bytes, ok := far.src.pushIfRoom(m, q.skip, far.cfg.ID)
+	q.mu.Unlock()
+	if ok {
+		q.pushed.Add(1)
+		q.written.Add(1)
+		q.direct.Add(1)
+		q.bytes.Add(uint64(bytes))
+	}
+	return ok
 }
