@@ -527,3 +527,32 @@ func TestInprocSecurityDoesNotApply(t *testing.T) {
 	send(t, d, "in")
 	assert.Equal(t, []string{"d", "in"}, recv(t, r))
 }
+
+func TestInprocImmediateAndMaxPeers(t *testing.T) {
+	ep := inprocName(t, "r")
+	d := newDealer(t, socket.WithImmediate(true))
+	require.NoError(t, d.Connect(ep))
+	assert.ErrorIs(t, d.TrySend(wire.New([]byte("x"))), socket.ErrWouldBlock, "immediate: no pipe before the bind")
+	r := newRouter(t, socket.WithMaxPeers(1))
+	require.NoError(t, r.Bind(ep))
+	require.NoError(t, d.WaitPeers(testutil.Context(t, 5*time.Second), 1))
+	send(t, d, "now")
+	assert.Equal(t, "now", recv(t, r)[1])
+
+	over := newDealer(t, socket.WithReconnectInterval(time.Hour))
+	require.NoError(t, over.Connect(ep))
+	testutil.CheckFor(t, 5*time.Second, func() bool { return r.Stats().RefusedMaxPeers == 1 }, "the second peer refused")
+	assert.Equal(t, 1, r.Stats().Peers)
+	assert.Equal(t, 0, over.Stats().Peers)
+}
+
+func TestInprocConnectToItself(t *testing.T) {
+	// As libzmq lets a socket connect to its own inproc name.
+	ep := inprocName(t, "self")
+	d := newDealer(t)
+	require.NoError(t, d.Bind(ep))
+	require.NoError(t, d.Connect(ep))
+	require.NoError(t, d.WaitPeers(testutil.Context(t, 5*time.Second), 2), "both ends are the dealer's")
+	send(t, d, "round")
+	assert.Equal(t, []string{"round"}, recv(t, d))
+}
