@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/zrouter/zrouter/dealer"
+	"github.com/zrouter/zrouter/device"
 	"github.com/zrouter/zrouter/internal/testutil"
 	"github.com/zrouter/zrouter/router"
 	"github.com/zrouter/zrouter/socket"
@@ -555,4 +556,35 @@ func TestInprocConnectToItself(t *testing.T) {
 	require.NoError(t, d.WaitPeers(testutil.Context(t, 5*time.Second), 2), "both ends are the dealer's")
 	send(t, d, "round")
 	assert.Equal(t, []string{"round"}, recv(t, d))
+}
+
+func TestInprocThroughAProxy(t *testing.T) {
+	// The broker's zmq_proxy(ROUTER, DEALER) with everything in one
+	// process: clients and workers on inproc.
+	front, back := newRouter(t), newDealer(t)
+	fe, be := inprocName(t, "front"), inprocName(t, "back")
+	require.NoError(t, front.Bind(fe))
+	require.NoError(t, back.Bind(be))
+	p, err := device.NewProxy(front, back)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- p.Run(ctx) }()
+	defer func() {
+		cancel()
+		assert.ErrorIs(t, <-ran, context.Canceled)
+	}()
+
+	worker := newDealer(t)
+	require.NoError(t, worker.Connect(be))
+	client := newDealer(t)
+	require.NoError(t, client.Connect(fe))
+	for i := range 10 {
+		send(t, client, "", fmt.Sprint("request ", i))
+		req := recv(t, worker)
+		require.Len(t, req, 3, "[client id, \"\", request]")
+		assert.Equal(t, fmt.Sprint("request ", i), req[2])
+		send(t, worker, req[0], "", fmt.Sprint("reply ", i))
+		assert.Equal(t, []string{"", fmt.Sprint("reply ", i)}, recv(t, client))
+	}
 }
