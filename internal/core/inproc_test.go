@@ -14,6 +14,8 @@ import (
 	"github.com/zrouter/zrouter/dealer"
 	"github.com/zrouter/zrouter/device"
 	"github.com/zrouter/zrouter/internal/testutil"
+	"github.com/zrouter/zrouter/rep"
+	"github.com/zrouter/zrouter/req"
 	"github.com/zrouter/zrouter/router"
 	"github.com/zrouter/zrouter/socket"
 	"github.com/zrouter/zrouter/wire"
@@ -586,5 +588,27 @@ func TestInprocThroughAProxy(t *testing.T) {
 		assert.Equal(t, fmt.Sprint("request ", i), req[2])
 		send(t, worker, req[0], "", fmt.Sprint("reply ", i))
 		assert.Equal(t, []string{"", fmt.Sprint("reply ", i)}, recv(t, client))
+	}
+}
+
+func TestInprocReqRep(t *testing.T) {
+	// Every socket type has inproc through the core: REQ and REP too,
+	// the REQ connecting before the REP binds.
+	ep := inprocName(t, "rep")
+	q, err := req.New(socket.WithLinger(0))
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, q.Close()) })
+	require.NoError(t, q.Connect(ep))
+	p, err := rep.New(socket.WithLinger(0))
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, p.Close()) })
+	for i := range 3 {
+		send(t, q, fmt.Sprint("ping ", i))
+		if i == 0 {
+			require.NoError(t, p.Bind(ep))
+		}
+		assert.Equal(t, []string{fmt.Sprint("ping ", i)}, recv(t, p))
+		send(t, p, fmt.Sprint("pong ", i))
+		assert.Equal(t, []string{fmt.Sprint("pong ", i)}, recv(t, q))
 	}
 }
