@@ -481,18 +481,29 @@ func (s *Source) waitRoom(gone <-chan struct{}) bool {
 
 // pushIfRoom readies m for s with prepare (skip frames off, id in front)
 // and appends it, when s has room, for a producer that holds its queue's
-// write side; it reports false, m untouched, when s is full. It returns
-// m's frame bytes, and releases m once the inbox is closed.
+// write side; it reports false, m untouched, when s is full or held. It
+// returns m's frame bytes, and releases m once the inbox is closed or s
+// discarded, or drops and counts it when s is dropping.
 func (s *Source) pushIfRoom(m *wire.Msg, skip int, id []byte) (int, bool) {
+	if s.dropping {
+		// As Push drops it: counted, with its bytes.
+		prepare(m, skip, id)
+		bytes := m.Size() - len(id)
+		m.Release()
+		s.bytes.Add(uint64(bytes))
+		s.received.Add(1)
+		s.dropped.Add(1)
+		return bytes, true
+	}
 	in := s.in
 	in.mu.Lock()
-	if in.closed {
+	if in.closed || s.ended {
 		in.mu.Unlock()
 		m.Release()
 		s.received.Add(1)
 		return 0, true
 	}
-	if s.hwm > 0 && s.len() >= s.hwm {
+	if s.held || s.hwm > 0 && s.len() >= s.hwm {
 		in.mu.Unlock()
 		return 0, false
 	}
