@@ -32,6 +32,10 @@ var (
 	// ErrUnknownEndpoint reports an Unbind or Disconnect of an endpoint
 	// the socket is not bound or connected to (libzmq's ENOENT).
 	ErrUnknownEndpoint = errors.New("socket: endpoint not bound or connected")
+	// ErrPeerFiltered is what the Err of an EventAcceptFailed wraps when
+	// an ipc peer was closed as it was accepted because its credentials
+	// matched none of the socket's IPC filters (WithIPCFilter).
+	ErrPeerFiltered = errors.New("socket: peer refused by the IPC credential filters")
 )
 
 // UnroutableError reports a message whose routing id names no peer of the
