@@ -75,6 +75,9 @@ type Scenario struct {
 	// message of Size bytes and close it, again and again (Latency then
 	// records each cycle).
 	Handshake bool `json:"handshake,omitempty"`
+	// IPC runs the echo servers that have ipc (Options.IPCServers) on
+	// ipc://* instead of tcp, with libzmq DEALER clients.
+	IPC bool `json:"ipc,omitempty"`
 }
 
 // fullCheckSize is the largest message size whose payload is compared in
@@ -134,6 +137,9 @@ func Scenarios(idle, brokerClients, brokerWorkers, handshakers int) []Scenario {
 			Title:   fmt.Sprintf("broker: %d REQ clients, %d REP workers, 16 B", brokerClients, brokerWorkers),
 			Clients: brokerClients, Size: 16, Window: 1, Broker: true, Workers: brokerWorkers,
 		},
+		ipcScenario(echo(8, 16, 1000)),
+		ipcScenario(echo(8, 1024, 1000)),
+		ipcScenario(echo(8, 64<<10, 100)),
 		curve(echo(8, 16, 1000)),
 		curve(echo(8, 1024, 1000)),
 		curve(echo(8, 64<<10, 100)),
@@ -214,6 +220,9 @@ type Options struct {
 	// socket.AllowCurveKeys for zrouter, a ZAP handler in C for libzmq.
 	// Without it both let in every client that knows the server's key.
 	CurveAuth bool
+	// IPCServers are the servers of the ipc scenarios
+	// (DefaultIPCServers by default), in round order.
+	IPCServers []string
 	// Curve holds the keys of the CURVE scenarios; Run makes them when it
 	// is nil.
 	Curve *CurveKeys
@@ -222,7 +231,8 @@ type Options struct {
 }
 
 // FindScenarios picks the scenarios named in list (comma separated; "all"
-// for every one, CurveGroup for every CURVE one) from all, in all's order.
+// for every one, CurveGroup for every CURVE one, IPCGroup for every ipc
+// one) from all, in all's order.
 func FindScenarios(all []Scenario, list string) ([]Scenario, error) {
 	if list == "" || list == "all" {
 		return all, nil
@@ -231,11 +241,12 @@ func FindScenarios(all []Scenario, list string) ([]Scenario, error) {
 	for _, n := range strings.Split(list, ",") {
 		want[strings.TrimSpace(n)] = true
 	}
-	group := want[CurveGroup]
+	group, ipc := want[CurveGroup], want[IPCGroup]
 	delete(want, CurveGroup)
+	delete(want, IPCGroup)
 	var out []Scenario
 	for _, sc := range all {
-		if want[sc.Name] || group && sc.Curve {
+		if want[sc.Name] || group && sc.Curve || ipc && sc.IPC {
 			out = append(out, sc)
 			delete(want, sc.Name)
 		}
