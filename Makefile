@@ -3,7 +3,7 @@
 #   make build   build bin/zrouter
 #   make run     run the demo (a broker, workers and clients) until Ctrl-C
 #   make test    install what the tests need when missing, then run every test
-#   make fuzz    run each zmtp fuzz target for FUZZTIME (default 30s)
+#   make fuzz    run each fuzz target (zmtp, endpoints) for FUZZTIME (default 30s)
 #   make bench   Go benchmarks, then the comparison with libzmq and go-zeromq
 #   make lint    gofmt, go vet and staticcheck on both modules
 
@@ -46,6 +46,7 @@ fuzz:
 	$(GO) test -run=^$$ -fuzz=^FuzzCurveServer$$ -fuzztime=$(FUZZTIME) ./zmtp
 	$(GO) test -run=^$$ -fuzz=^FuzzCurveClient$$ -fuzztime=$(FUZZTIME) ./zmtp
 	$(GO) test -run=^$$ -fuzz=^FuzzCurveOpen$$ -fuzztime=$(FUZZTIME) ./zmtp
+	$(GO) test -run=^$$ -fuzz=^FuzzParse$$ -fuzztime=$(FUZZTIME) ./internal/transport
 
 bench: deps
 	$(GO) test -run=^$$ -bench=. -benchmem ./...
