@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/zrouter/zrouter/internal/testutil"
+	"github.com/zrouter/zrouter/interop/internal/zmqc"
 	"github.com/zrouter/zrouter/router"
 	"github.com/zrouter/zrouter/socket"
 )
@@ -333,4 +334,48 @@ func leaveStaleSocket(t *testing.T, path string) {
 	require.NoError(t, err)
 	ln.SetUnlinkOnClose(false)
 	require.NoError(t, ln.Close())
+}
+
+// TestIPCFilterAsLibzmq: what libzmq's own ipc listener does with
+// ZMQ_IPC_FILTER_UID, which zrouter's WithIPCFilter follows: a peer of
+// another user is closed as it is accepted, reported as
+// ZMQ_EVENT_ACCEPT_FAILED and never as accepted; one of a listed user is
+// accepted.
+func TestIPCFilterAsLibzmq(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		uid  int
+		want int
+	}{
+		{"other user", 1<<30 + 7, zmqc.EventAcceptFailed},
+		{"this user", os.Getuid(), zmqc.EventAccepted},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			zc, err := zmqc.NewContext()
+			require.NoError(t, err)
+			defer func() { assert.NoError(t, zc.Term()) }()
+			lz, err := zc.Socket(zmqc.ROUTER)
+			require.NoError(t, err)
+			defer lz.Close()
+			require.NoError(t, lz.SetInt(zmqc.Linger, 0))
+			require.NoError(t, lz.SetInt(zmqc.IPCFilterUID, tc.uid))
+			mon := fmt.Sprintf("inproc://ipc-filter-%x", rand.Uint64())
+			require.NoError(t, lz.Monitor(mon, zmqc.EventAccepted|zmqc.EventAcceptFailed))
+			watch, err := zc.Socket(zmqc.PAIR)
+			require.NoError(t, err)
+			defer watch.Close()
+			require.NoError(t, watch.SetInt(zmqc.Linger, 0))
+			require.NoError(t, watch.SetTimeouts(ioTimeout))
+			require.NoError(t, watch.Connect(mon))
+			ep, err := lz.Bind(testutil.Endpoint(t, "ipc"))
+			require.NoError(t, err)
+
+			d := newSocket(t, newContext(t), zmq.DEALER)
+			require.NoError(t, d.Connect(ep))
+			ev, _, err := zmqc.ReadEvent(watch)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, ev)
+		})
+	}
 }
