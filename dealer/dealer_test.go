@@ -15,7 +15,6 @@ import (
 
 	"github.com/zrouter/zrouter/socket"
 
-	zmq4 "github.com/go-zeromq/zmq4"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -376,42 +375,6 @@ func testReconnect(t *testing.T, transport string) {
 	require.Equal(t, []byte("three"), m.Frames[1])
 	m.Release()
 	require.Equal(t, 1, d.Stats().Peers)
-}
-
-func TestBindWithZmq4Router(t *testing.T) {
-	ctx := testCtx(t)
-	d := newDealer(t, socket.WithRoutingID([]byte("d1")))
-	require.NoError(t, d.Bind("tcp://127.0.0.1:0"))
-	require.Contains(t, d.Addr(), "tcp://127.0.0.1:")
-
-	zr := zmq4.NewRouter(ctx)
-	defer zr.Close()
-	require.NoError(t, zr.Dial(d.Addr()))
-
-	// No pipe yet, or one that is coming up: Send waits for it.
-	require.NoError(t, d.SendFrames(ctx, []byte{}, []byte("ping")))
-	got, err := zr.Recv()
-	require.NoError(t, err)
-	require.Equal(t, [][]byte{[]byte("d1"), {}, []byte("ping")}, got.Frames)
-	require.NoError(t, zr.Send(zmq4.NewMsgFrom([]byte("d1"), []byte{}, []byte("pong"))))
-	require.Equal(t, [][]byte{{}, []byte("pong")}, recvFrames(t, ctx, d))
-}
-
-func TestBindWithZmq4Dealer(t *testing.T) {
-	ctx := testCtx(t)
-	d := newDealer(t)
-	require.NoError(t, d.Bind("tcp://127.0.0.1:0"))
-
-	zd := zmq4.NewDealer(ctx)
-	defer zd.Close()
-	require.NoError(t, zd.Dial(d.Addr()))
-
-	require.NoError(t, zd.Send(zmq4.NewMsgFrom([]byte("a"), []byte{}, []byte("b"))))
-	require.Equal(t, [][]byte{[]byte("a"), {}, []byte("b")}, recvFrames(t, ctx, d))
-	require.NoError(t, d.SendFrames(ctx, []byte("c")))
-	got, err := zd.Recv()
-	require.NoError(t, err)
-	require.Equal(t, [][]byte{[]byte("c")}, got.Frames)
 }
 
 func TestBoundPipesRoundRobin(t *testing.T) {

@@ -20,21 +20,23 @@ import (
 	"github.com/zrouter/zrouter/internal/testutil"
 )
 
-// buildCLI builds the zrouter command from the parent module into a
+// buildCLI builds the zrouter command (the module in ../cmd/zrouter) into a
 // directory removed when the test ends, and returns the binary's path. It
 // runs the go command that runs the tests (go test puts its own first on
-// PATH).
+// PATH), in the repository's workspace whatever GOWORK says, so that the
+// command is built against the library next to it.
 func buildCLI(t *testing.T) string {
 	t.Helper()
 	root, err := filepath.Abs("..")
 	require.NoError(t, err)
-	_, err = os.Stat(filepath.Join(root, "cmd", "zrouter"))
-	require.NoError(t, err, "the zrouter command's source next to the interop module")
+	_, err = os.Stat(filepath.Join(root, "cmd", "zrouter", "go.mod"))
+	require.NoError(t, err, "the zrouter command's module next to the interop module")
 	goBin, err := exec.LookPath("go")
 	require.NoError(t, err, "the go command")
 	bin := filepath.Join(t.TempDir(), "zrouter")
 	build := exec.Command(goBin, "build", "-o", bin, "./cmd/zrouter")
 	build.Dir = root
+	build.Env = append(os.Environ(), "GOWORK="+filepath.Join(root, "go.work"))
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, "go build ./cmd/zrouter:\n%s", out)
 	return bin

@@ -28,6 +28,9 @@ const directInline = 256
 // exchange then reaches the network one wake-up sooner. A sender with more
 // to come should queue, so that the writer batches.
 func (p *Peer) WriteNow(m *wire.Msg) bool {
+	if p.end != nil {
+		return p.inprocWriteNow(m)
+	}
 	size := m.Size()
 	if p.direct == nil || size >= directMax {
 		return false

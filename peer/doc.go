@@ -2,7 +2,9 @@
 // goroutine that decodes messages into a socket's [Inbox], a writer goroutine
 // that drains an outbound [Queue] into as few writes as it can, the direct
 // write of a lone reply from the sender's goroutine ([Peer.WriteNow]),
-// heartbeats, and the reason the connection ended.
+// heartbeats, and the reason the connection ended. Over an inproc [Link] a
+// peer has no reader or writer: one goroutine moves its queue straight into
+// the other end's inbox, by pointer.
 //
 // It also owns the two queues that sit between connections and a socket:
 // [Queue], a bounded outbound queue whose Push never blocks, and [Inbox], a

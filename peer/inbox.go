@@ -44,17 +44,21 @@ func NewInbox() *Inbox {
 
 // Source is one producer's share of an Inbox.
 type Source struct {
-	in      *Inbox
-	origin  any
-	hwm     int
-	msgs    []*wire.Msg
-	head    int
-	queued  bool          // in in.ready
-	space   chan struct{} // capacity 1: wakes the producer
-	waiting bool          // the producer waits for space
+	in       *Inbox
+	origin   any
+	hwm      int
+	msgs     []*wire.Msg
+	head     int
+	queued   bool          // in in.ready
+	space    chan struct{} // capacity 1: wakes the producer
+	waiting  bool          // the producer waits for space
+	held     bool          // Hold: no room until Release
+	dropping bool          // SetDropping: Push drops what it is given
+	ended    bool          // Discard: Push releases what it is given
 
 	received atomic.Uint64
 	bytes    atomic.Uint64
+	dropped  atomic.Uint64
 }
 
 // NewSource returns a source that holds at most hwm messages (0: no limit).
@@ -65,6 +69,33 @@ func (in *Inbox) NewSource(hwm int, origin any) *Source {
 }
 
 func (s *Source) len() int { return len(s.msgs) - s.head }
+
+// SetDropping makes Push drop every message it is given, counting it in
+// Received and Dropped, without ever waiting: for a socket type that cannot
+// receive (PUSH), whose connections must still be read so that commands
+// such as PING get through. It is called before the first Push.
+func (s *Source) SetDropping() { s.dropping = true }
+
+// Dropped returns the number of messages Push dropped (SetDropping).
+func (s *Source) Dropped() uint64 { return s.dropped.Load() }
+
+// Hold gives s no room until Release: a Push waits, and its connection's
+// reader with it, so the peer's messages stay on its side, as libzmq
+// leaves those of a PAIR's second peer. Messages already queued stay.
+func (s *Source) Hold() {
+	s.in.mu.Lock()
+	s.held = true
+	s.in.mu.Unlock()
+}
+
+// Release undoes Hold: a Push that waits goes on.
+func (s *Source) Release() {
+	in := s.in
+	in.mu.Lock()
+	s.held = false
+	s.wakeLocked()
+	in.mu.Unlock()
+}
 
 // Received returns the number of messages pushed into s.
 func (s *Source) Received() uint64 { return s.received.Load() }
@@ -85,7 +116,7 @@ func (s *Source) SetHWM(n int) {
 
 // wakeLocked wakes the producer when it waits and there is room.
 func (s *Source) wakeLocked() {
-	if s.waiting && (s.hwm == 0 || s.len() < s.hwm) {
+	if s.waiting && !s.held && (s.hwm == 0 || s.len() < s.hwm) {
 		s.waiting = false
 		select {
 		case s.space <- struct{}{}:
@@ -94,12 +125,14 @@ func (s *Source) wakeLocked() {
 	}
 }
 
-// Discard drops the messages waiting in s, as zmq_disconnect drops what was
-// received and not yet read. Messages a receiver has already taken from
-// the fair queue in its batch are not affected.
+// Discard drops the messages waiting in s, and every message pushed into
+// it from then on, as zmq_disconnect drops what was received and not yet
+// read: it is for a source whose pipe is ending. Messages a receiver has
+// already taken from the fair queue in its batch are not affected.
 func (s *Source) Discard() {
 	in := s.in
 	in.mu.Lock()
+	s.ended = true
 	release(s.msgs[s.head:])
 	clear(s.msgs)
 	s.msgs, s.head = s.msgs[:0], 0
@@ -158,10 +191,17 @@ func (s *Source) Len() int {
 func (s *Source) Push(batch []*wire.Msg, bytes uint64, gone <-chan struct{}) error {
 	in := s.in
 	s.bytes.Add(bytes)
+	if s.dropping {
+		s.received.Add(uint64(len(batch)))
+		s.dropped.Add(uint64(len(batch)))
+		release(batch)
+		clear(batch)
+		return nil
+	}
 	i := 0
 	for i < len(batch) {
 		in.mu.Lock()
-		if in.closed {
+		if in.closed || s.ended {
 			in.mu.Unlock()
 			s.received.Add(uint64(len(batch) - i))
 			release(batch[i:])
@@ -171,6 +211,9 @@ func (s *Source) Push(batch []*wire.Msg, bytes uint64, gone <-chan struct{}) err
 		room := len(batch) - i
 		if s.hwm > 0 && s.hwm-s.len() < room {
 			room = s.hwm - s.len()
+		}
+		if s.held {
+			room = 0
 		}
 		if room > 0 {
 			s.appendLocked(batch[i : i+room])
@@ -399,4 +442,85 @@ func (in *Inbox) Close() {
 	in.cmu.Unlock()
 	in.mu.Unlock()
 	close(in.done)
+}
+
+// room returns how many messages s takes before it is full, at most max.
+func (s *Source) room(max int) int {
+	in := s.in
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.closed || s.hwm == 0 {
+		return max
+	}
+	return min(max, s.hwm-s.len())
+}
+
+// waitRoom waits until s has room, the inbox closes, or gone closes; it
+// reports false for the last.
+func (s *Source) waitRoom(gone <-chan struct{}) bool {
+	in := s.in
+	in.mu.Lock()
+	if in.closed || s.hwm == 0 || s.len() < s.hwm {
+		in.mu.Unlock()
+		return true
+	}
+	s.waiting = true
+	in.mu.Unlock()
+	select {
+	case <-s.space:
+		return true
+	case <-in.done:
+		return true
+	case <-gone:
+		in.mu.Lock()
+		s.waiting = false
+		in.mu.Unlock()
+		return false
+	}
+}
+
+// pushIfRoom readies m for s with prepare (skip frames off, id in front)
+// and appends it, when s has room, for a producer that holds its queue's
+// write side; it reports false, m untouched, when s is full or held. It
+// returns m's frame bytes, and releases m once the inbox is closed or s
+// discarded, or drops and counts it when s is dropping.
+func (s *Source) pushIfRoom(m *wire.Msg, skip int, id []byte) (int, bool) {
+	if s.dropping {
+		// As Push drops it: counted, with its bytes.
+		prepare(m, skip, id)
+		bytes := m.Size() - len(id)
+		m.Release()
+		s.bytes.Add(uint64(bytes))
+		s.received.Add(1)
+		s.dropped.Add(1)
+		return bytes, true
+	}
+	in := s.in
+	in.mu.Lock()
+	if in.closed || s.ended {
+		in.mu.Unlock()
+		m.Release()
+		s.received.Add(1)
+		return 0, true
+	}
+	if s.held || s.hwm > 0 && s.len() >= s.hwm {
+		in.mu.Unlock()
+		return 0, false
+	}
+	if !prepare(m, skip, id) {
+		in.mu.Unlock()
+		m.Release()
+		return 0, true
+	}
+	bytes := m.Size() - len(id)
+	one := [1]*wire.Msg{m}
+	s.appendLocked(one[:])
+	wake := in.waiters > 0
+	in.mu.Unlock()
+	s.received.Add(1)
+	s.bytes.Add(uint64(bytes))
+	if wake {
+		in.wakeOne()
+	}
+	return bytes, true
 }

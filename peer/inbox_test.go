@@ -157,3 +157,59 @@ func TestInboxConcurrentReceiversSeeOrder(t *testing.T) {
 		in.Close()
 	}
 }
+
+func TestSourceDropping(t *testing.T) {
+	in := NewInbox()
+	defer in.Close()
+	s := in.NewSource(1, nil)
+	s.SetDropping()
+	// Far over the mark, and never waits.
+	require.NoError(t, s.Push(msgs("x", 100), 300, nil))
+	assert.EqualValues(t, 100, s.Received())
+	assert.EqualValues(t, 100, s.Dropped())
+	assert.EqualValues(t, 300, s.Bytes())
+	assert.Zero(t, s.Len())
+	assert.Nil(t, in.TryRecv())
+}
+
+func TestSourceHold(t *testing.T) {
+	in := NewInbox()
+	defer in.Close()
+	s := in.NewSource(0, nil)
+	s.Hold()
+	s.SetHWM(5) // a change of the mark does not let a held producer in
+	done := make(chan error, 1)
+	go func() { done <- s.Push(msgs("x", 3), 0, nil) }()
+	testutil.CheckFor(t, time.Second, func() bool {
+		in.mu.Lock()
+		defer in.mu.Unlock()
+		return s.waiting
+	}, "the producer waits")
+	assert.Zero(t, s.Len())
+	assert.Nil(t, in.TryRecv())
+	s.Release()
+	require.NoError(t, <-done)
+	for range 3 {
+		m := in.TryRecv()
+		require.NotNil(t, m)
+		m.Release()
+	}
+}
+
+func TestSourceDiscardDropsLaterPushes(t *testing.T) {
+	in := NewInbox()
+	defer in.Close()
+	s := in.NewSource(2, nil)
+	done := make(chan error, 1)
+	go func() { done <- s.Push(msgs("x", 5), 0, nil) }()
+	testutil.CheckFor(t, time.Second, func() bool { return s.Len() == 2 })
+	// The producer waits with three; Discard drops the two queued and the
+	// three it still holds.
+	s.Discard()
+	require.NoError(t, <-done)
+	assert.Zero(t, s.Len())
+	assert.Nil(t, in.TryRecv())
+	require.NoError(t, s.Push(msgs("y", 1), 0, nil))
+	assert.Nil(t, in.TryRecv())
+	assert.EqualValues(t, 6, s.Received())
+}

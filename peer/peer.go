@@ -74,6 +74,7 @@ type Peer struct {
 	direct    *directWriter // nil when the conn cannot be written directly
 	remote    net.Addr
 	createdAt time.Time
+	end       *inprocEnd // the end of an inproc link the peer serves, or nil
 }
 
 // New returns a peer over conn, whose handshake produced sess, ready for
@@ -81,7 +82,19 @@ type Peer struct {
 // peer. onExit, if not nil, runs after both goroutines have ended. Until Run,
 // the socket can make the peer known (Close works on it from then on) before
 // anything happens on the connection.
+//
+// Over an end of an inproc Link, the peer has no reader or writer: its one
+// goroutine moves the messages of q into the source of the other end's
+// peer, and sess only says what the other socket is.
 func New(conn net.Conn, sess *zmtp.Session, q *Queue, src *Source, cfg Config, onExit func(*Peer)) *Peer {
+	if e, ok := conn.(*inprocEnd); ok {
+		p := &Peer{conn: conn, sess: sess, q: q, src: src, cfg: cfg, done: make(chan struct{}),
+			exited: make(chan struct{}), onExit: onExit, remote: e.addr, createdAt: time.Now(), end: e}
+		if !e.l.join(e.i, p) {
+			p.Close(socket.PeerClosed)
+		}
+		return p
+	}
 	return &Peer{
 		conn:      conn,
 		sess:      sess,
@@ -102,6 +115,11 @@ func (p *Peer) Run() {
 	p.lastRecv.Store(time.Now().UnixNano())
 	p.q.resetControl()
 	p.q.signal() // the queue may outlive an earlier connection with messages waiting
+	if p.end != nil {
+		p.running.Store(1)
+		go func() { defer p.exit(); p.moveLoop() }()
+		return
+	}
 	p.running.Store(2)
 	go func() { defer p.exit(); p.readLoop() }()
 	go func() { defer p.exit(); p.writeLoop() }()

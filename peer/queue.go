@@ -45,6 +45,10 @@ type Queue struct {
 
 	hwm  int
 	skip int
+	// sink is the inproc peer serving the queue while its link is up:
+	// Push then hands a message straight to the other end when nothing
+	// waits before it.
+	sink atomic.Pointer[Peer]
 	wake chan struct{} // capacity 1: tells the writer there is work
 	idle chan struct{} // closed when nothing is left to write; nil until Idle asks
 
@@ -66,7 +70,14 @@ func NewQueue(hwm, skip int) *Queue {
 // Push appends m without blocking. It returns ErrQueueFull when the queue is
 // at its high-water mark and net.ErrClosed when it is closed; in both cases
 // the caller keeps ownership of m.
+//
+// On a queue served by an inproc peer, Push that finds nothing queued
+// hands m straight to the other end's inbox when that has room, from the
+// caller's goroutine, as WriteNow does; m counts as written at once.
 func (q *Queue) Push(m *wire.Msg) error {
+	if p := q.sink.Load(); p != nil && q.deliver(p, m) {
+		return nil
+	}
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
@@ -366,4 +377,64 @@ func (q *Queue) resetControl() {
 	q.pending = q.pending[:0]
 	q.conn++
 	q.mu.Unlock()
+}
+
+// takeN moves up to n messages from the front of the queue into batch, for
+// an inproc peer, which has no control bytes and no direct-write tails.
+// It returns nothing while a direct write is under way: that writer
+// signals when it is done.
+func (q *Queue) takeN(batch []*wire.Msg, n int) []*wire.Msg {
+	q.mu.Lock()
+	if q.busy {
+		q.mu.Unlock()
+		return batch
+	}
+	for q.head < len(q.msgs) && len(batch) < n {
+		batch = append(batch, q.msgs[q.head])
+		q.msgs[q.head] = nil
+		q.head++
+	}
+	if q.head == len(q.msgs) {
+		q.msgs, q.head = q.msgs[:0], 0
+	}
+	q.taken += len(batch)
+	q.busy = len(batch) > 0
+	if q.space != nil && len(batch) > 0 {
+		close(q.space)
+		q.space = nil
+	}
+	q.mu.Unlock()
+	return batch
+}
+
+// deliver hands m to the other end of p, the inproc peer serving q, when
+// nothing waits in q before it and the other end's source has room, and
+// reports whether it did. It holds q.mu throughout, which keeps the mover
+// (the only other producer into that source) out, and takes the source's
+// lock inside it: nothing takes the two the other way round.
+func (q *Queue) deliver(p *Peer, m *wire.Msg) bool {
+	far := p.end.l.far(p.end.i)
+	if far == nil {
+		return false
+	}
+	q.mu.Lock()
+	if q.closed || q.busy || q.waitingLocked() {
+		q.mu.Unlock()
+		return false
+	}
+	select {
+	case <-p.done:
+		q.mu.Unlock()
+		return false
+	default:
+	}
+	bytes, ok := far.src.pushIfRoom(m, q.skip, far.cfg.ID)
+	q.mu.Unlock()
+	if ok {
+		q.pushed.Add(1)
+		q.written.Add(1)
+		q.direct.Add(1)
+		q.bytes.Add(uint64(bytes))
+	}
+	return ok
 }

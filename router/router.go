@@ -77,6 +77,9 @@ func (r *Router) Mode() Mode {
 	return Standard
 }
 
+// Mandatory reports whether the router was made with WithMandatory(true).
+func (r *Router) Mandatory() bool { return r.cfg.Mandatory }
+
 // sender is the Router's core.Sender.
 type sender Router
 

@@ -549,3 +549,12 @@ func TestNotifyFlags(t *testing.T) {
 		})
 	}
 }
+
+func TestMandatoryReported(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		r, err := New(WithMandatory(on))
+		require.NoError(t, err)
+		assert.Equal(t, on, r.Mandatory())
+		require.NoError(t, r.Close())
+	}
+}

@@ -32,6 +32,12 @@ var (
 	// ErrUnknownEndpoint reports an Unbind or Disconnect of an endpoint
 	// the socket is not bound or connected to (libzmq's ENOENT).
 	ErrUnknownEndpoint = errors.New("socket: endpoint not bound or connected")
+	// ErrState reports a call that the socket type's order of operations
+	// does not allow now (libzmq's EFSM): a REQ's Recv before its Send, or
+	// its second Send before the reply; a REP's Send before a request, or
+	// its Recv before it has replied. The socket's state is unchanged, and
+	// the caller keeps the message it passed.
+	ErrState = errors.New("socket: operation not allowed in the socket's state")
 	// ErrPeerFiltered is what the Err of an EventAcceptFailed wraps when
 	// an ipc peer was closed as it was accepted because its credentials
 	// matched none of the socket's IPC filters (WithIPCFilter).

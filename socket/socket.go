@@ -72,6 +72,8 @@ func (s *Socket) Type() string { return s.e.Type() }
 // and Close remove the file it made. Addr reports the endpoint actually
 // bound. A bad endpoint is refused with ErrBadEndpoint; a failure to
 // listen is returned, and reported to monitors as EventBindFailed.
+// inproc://NAME binds NAME among the sockets of the process (see the
+// package doc).
 func (s *Socket) Bind(endpoint string) error { return s.e.Bind(endpoint) }
 
 // Unbind stops listening on endpoint and closes the connections accepted

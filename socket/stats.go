@@ -57,6 +57,9 @@ type Stats struct {
 	// frames, or a ROUTER message that is only a routing id), which are
 	// dropped as libzmq drops them.
 	DroppedEmpty uint64
+	// DroppedIn counts messages a peer sent to a socket type that cannot
+	// receive (PUSH), read and dropped; MsgsIn counts them too.
+	DroppedIn uint64
 
 	// CloseReasons counts ended connections by why they ended.
 	CloseReasons map[CloseReason]uint64
@@ -66,7 +69,7 @@ type Stats struct {
 
 // Dropped returns every message the socket dropped.
 func (s Stats) Dropped() uint64 {
-	return s.DroppedHWM + s.Unroutable + s.DroppedClosed + s.DroppedEmpty
+	return s.DroppedHWM + s.Unroutable + s.DroppedClosed + s.DroppedEmpty + s.DroppedIn
 }
 
 // PeerInfo describes one pipe of a socket and its connection.

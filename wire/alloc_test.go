@@ -34,3 +34,24 @@ func TestSteadyStateAllocs(t *testing.T) {
 		})
 	}
 }
+
+// TestPrependFrameAllocs checks that putting a routing id in front of a
+// message costs no allocation, whatever the size of its frames.
+func TestPrependFrameAllocs(t *testing.T) {
+	id := []byte{0, 1, 2, 3, 4}
+	for _, size := range benchSizes {
+		t.Run(sizeName(size), func(t *testing.T) {
+			frame := bytes.Repeat([]byte{'x'}, size)
+			build := func() {
+				m := Get()
+				m.AppendFrame(frame)
+				m.PrependFrame(id)
+				m.Release()
+			}
+			for range warmup {
+				build()
+			}
+			assert.Zero(t, testing.AllocsPerRun(1000, build), fmt.Sprintf("allocations per %d B message and its id", size))
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -498,5 +499,44 @@ func TestReslicedFrames(t *testing.T) {
 			m.AppendString("next")
 			assert.Equal(t, [][]byte{[]byte("next")}, m.Frames)
 		})
+	}
+}
+
+func TestPrependFrame(t *testing.T) {
+	for _, size := range []int{0, 100, inlineSize, 1 << 10, LargeFrame} {
+		m := Get()
+		body := m.NewFrame(size)
+		for i := range body {
+			body[i] = byte(i)
+		}
+		want := append([]byte(nil), body...)
+		at := unsafe.SliceData(m.Frames[0])
+		m.PrependFrame([]byte("id"))
+		if len(m.Frames) != 2 || string(m.Frames[0]) != "id" {
+			t.Fatalf("%d bytes: frames %q", size, m.Frames)
+		}
+		if size > 0 && unsafe.SliceData(m.Frames[1]) != at {
+			t.Errorf("%d bytes: the frame moved", size)
+		}
+		if !bytes.Equal(m.Frames[1], want) {
+			t.Errorf("%d bytes: the frame changed", size)
+		}
+		m.AppendFrame([]byte("tail"))
+		if string(m.Frames[0]) != "id" || string(m.Frames[2]) != "tail" || !bytes.Equal(m.Frames[1], want) {
+			t.Errorf("%d bytes: after an append: %q", size, m.Frames)
+		}
+		// Enough ids to fill every spare byte, and more.
+		for i := range 100 {
+			m.PrependFrame(bytes.Repeat([]byte{byte(i)}, 3))
+		}
+		for i := range 100 {
+			if f := m.Frames[99-i]; !bytes.Equal(f, bytes.Repeat([]byte{byte(i)}, 3)) {
+				t.Fatalf("%d bytes: id %d is %q", size, i, f)
+			}
+		}
+		if !bytes.Equal(m.Frames[101], want) {
+			t.Errorf("%d bytes: the frame changed under the ids", size)
+		}
+		m.Release()
 	}
 }

@@ -24,6 +24,11 @@ type VersionError struct {
 }
 
 func (e *VersionError) Error() string {
+	switch e.Major {
+	case 0, 1:
+		// The revision byte: 0 for ZMTP 1.0 with a revision, 1 for 2.0.
+		return fmt.Sprintf("zmtp: peer speaks ZMTP %d.0, need 3.0 or later", e.Major+1)
+	}
 	return fmt.Sprintf("zmtp: peer speaks ZMTP %d.%d, need 3.0 or later", e.Major, e.Minor)
 }
 

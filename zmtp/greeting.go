@@ -44,14 +44,17 @@ func (g Greeting) Append(b []byte) []byte {
 	return append(b, filler[:]...)
 }
 
-// checkSignature validates the first signatureSize+1 bytes of a greeting:
-// the signature and the major version. Padding bytes 1 to 8 are not checked,
-// since libzmq puts a length there.
+// checkSignature validates the first bytes of a greeting, as many of the
+// signature and the major version (signatureSize+1 bytes) as b holds: a
+// first byte other than 0xFF, or a tenth without its low bit, is a ZMTP 1.0
+// peer (or no ZMTP at all), which says no more until it is answered in
+// kind. Padding bytes 1 to 8 are not checked, since libzmq puts a length
+// there.
 func checkSignature(b []byte) error {
-	if b[0] != 0xFF || b[9]&1 != 1 {
+	if len(b) > 0 && b[0] != 0xFF || len(b) > 9 && b[9]&1 != 1 {
 		return protoErr("not a ZMTP 2.0 or later signature (ZMTP 1.0 peers are not supported)")
 	}
-	if b[10] < VersionMajor {
+	if len(b) > 10 && b[10] < VersionMajor {
 		return &VersionError{Major: b[10]}
 	}
 	return nil
@@ -81,12 +84,8 @@ func ParseGreeting(b []byte) (Greeting, error) {
 		}
 	}
 	g.Mechanism = string(mech)
-	switch b[32] {
-	case 0:
-	case 1:
-		g.AsServer = true
-	default:
-		return Greeting{}, protoErr("as-server byte is %#x, want 0 or 1", b[32])
-	}
+	// RFC 23 allows 0 and 1; libzmq does not look at the byte at all, so
+	// any other value is taken too, and reads as set.
+	g.AsServer = b[32] != 0
 	return g, nil
 }

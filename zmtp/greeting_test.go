@@ -40,6 +40,10 @@ func TestParseGreeting(t *testing.T) {
 		{name: "zmtp 3.0 accepted", in: rawGreeting(func(b []byte) { b[11] = 0 }), want: Greeting{Major: 3, Minor: 0, Mechanism: "NULL"}},
 		{name: "newer major accepted", in: rawGreeting(func(b []byte) { b[10], b[11] = 4, 7 }), want: Greeting{Major: 4, Minor: 7, Mechanism: "NULL"}},
 		{name: "as-server", in: rawGreeting(func(b []byte) { copy(b[12:], "PLAIN"); b[32] = 1 }), want: Greeting{Major: 3, Minor: 1, Mechanism: "PLAIN", AsServer: true}},
+		// libzmq ignores the as-server byte: a value RFC 23 does not allow
+		// is no reason to drop a peer.
+		{name: "as-server 2", in: rawGreeting(func(b []byte) { b[32] = 2 }), want: Greeting{Major: 3, Minor: 1, Mechanism: "NULL", AsServer: true}},
+		{name: "as-server 0xFF", in: rawGreeting(func(b []byte) { b[32] = 0xFF }), want: Greeting{Major: 3, Minor: 1, Mechanism: "NULL", AsServer: true}},
 		{name: "padding bytes not validated", in: rawGreeting(func(b []byte) { copy(b[1:9], []byte{0xDE, 0xAD, 0xBE, 0xEF, 0, 1, 2, 0xFF}) }), want: Greeting{Major: 3, Minor: 1, Mechanism: "NULL"}},
 		{name: "libzmq identity length in padding", in: rawGreeting(func(b []byte) { b[8] = 9 }), want: Greeting{Major: 3, Minor: 1, Mechanism: "NULL"}},
 		{name: "filler not validated", in: rawGreeting(func(b []byte) { b[63] = 0xAA }), want: Greeting{Major: 3, Minor: 1, Mechanism: "NULL"}},
@@ -62,8 +66,6 @@ func TestParseGreeting(t *testing.T) {
 		{name: "mechanism with a high byte", in: rawGreeting(func(b []byte) { b[13] = 0xC3 }), wantErr: new(*ProtocolError)},
 		{name: "mechanism not null-padded", in: rawGreeting(func(b []byte) { b[20] = 'X' }), wantErr: new(*ProtocolError)},
 		{name: "mechanism with a leading null", in: rawGreeting(func(b []byte) { b[12] = 0 }), wantErr: new(*ProtocolError)},
-		{name: "as-server 2", in: rawGreeting(func(b []byte) { b[32] = 2 }), wantErr: new(*ProtocolError)},
-		{name: "as-server 0xFF", in: rawGreeting(func(b []byte) { b[32] = 0xFF }), wantErr: new(*ProtocolError)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -86,6 +88,16 @@ func TestVersionErrorReportsMajor(t *testing.T) {
 	require.ErrorAs(t, err, &ve)
 	assert.Equal(t, byte(2), ve.Major)
 	assert.Contains(t, err.Error(), "ZMTP 2.")
+}
+
+// The revision byte of the versioned protocols before 3.0 is 0 for ZMTP 1.0
+// and 1 for 2.0 (RFC 15): the error names the version the peer speaks.
+func TestVersionErrorNamesOldRevisions(t *testing.T) {
+	for rev, want := range map[byte]string{0: "peer speaks ZMTP 1.0,", 1: "peer speaks ZMTP 2.0,", 2: "peer speaks ZMTP 2.0,"} {
+		_, err := ParseGreeting(rawGreeting(func(b []byte) { b[10], b[11] = rev, 0 }))
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), want, "revision %d", rev)
+	}
 }
 
 func TestGreetingRoundTrip(t *testing.T) {

@@ -134,14 +134,18 @@ func handshake(conn net.Conn, cfg *Config, deadline time.Time) (_ *Session, err 
 			rd.Release() // its pooled buffer back, not to the collector
 		}
 	}()
-	// Read the signature and major version first, so that an old peer is
-	// refused at once instead of waiting for bytes it will never send.
-	b, err := rd.Peek(signatureSize + 1)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkSignature(b); err != nil {
-		return nil, err
+	// Read the signature and major version first, a byte, then the
+	// signature, then the version, so that an old peer is refused at once
+	// instead of waiting for bytes it will never send: a ZMTP 1.0 peer
+	// sends as little as 2 bytes before it waits.
+	for _, n := range [...]int{1, signatureSize, signatureSize + 1} {
+		b, err := rd.Peek(n)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkSignature(b); err != nil {
+			return nil, err
+		}
 	}
 	// Whether the peer's whole greeting came before the rest of ours went
 	// out: then the peer cannot have had ours when it sent its own, and
@@ -151,7 +155,8 @@ func handshake(conn net.Conn, cfg *Config, deadline time.Time) (_ *Session, err 
 	if err := out.send(greeting[signatureSize+1:]); err != nil {
 		return nil, err
 	}
-	if b, err = rd.Peek(GreetingSize); err != nil {
+	b, err := rd.Peek(GreetingSize)
+	if err != nil {
 		return nil, err
 	}
 	peerG, err := ParseGreeting(b)

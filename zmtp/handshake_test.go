@@ -267,6 +267,9 @@ func TestHandshakeRefusesOldPeersEarly(t *testing.T) {
 		{name: "zmtp 2 major", first: sig(2), wantErr: new(*VersionError)},
 		{name: "zmtp 2.0 with socket type", first: append(sig(1), 0x05), wantErr: new(*VersionError)},
 		{name: "zmtp 1.0", first: []byte{0x06, 0x00, 'h', 'e', 'l', 'l', 'o', 0x01, 0x00, 0x00, 0x00}, wantErr: new(*ProtocolError)},
+		// A ZMTP 1.0 peer sends its identity, then waits for ours.
+		{name: "zmtp 1.0 empty identity", first: []byte{0x01, 0x00}, wantErr: new(*ProtocolError)},
+		{name: "zmtp 1.0 long identity", first: []byte{0xFF, 0, 0, 0, 0, 0, 0, 1, 0x01, 0x00}, wantErr: new(*ProtocolError)},
 		{name: "not zmtp", first: []byte("GET / HTTP/1.1\r\n"), wantErr: new(*ProtocolError)},
 	}
 	for _, tc := range tests {
@@ -348,7 +351,7 @@ func TestHandshakeProtocolErrors(t *testing.T) {
 		{name: "bad READY metadata", peer: append(greeting, AppendCommand(nil, &Unknown{CmdName: "READY", Data: []byte{0}})...), wantErr: new(*ProtocolError)},
 		{name: "ERROR from the peer", peer: append(greeting, AppendCommand(nil, &Error{Reason: "go away"})...), wantErr: new(*PeerError)},
 		{name: "missing Socket-Type", peer: append(greeting, AppendCommand(nil, &Ready{})...), wantErr: new(*SocketTypeError)},
-		{name: "bad greeting", peer: append(append([]byte{}, greeting[:32]...), append([]byte{7}, greeting[33:]...)...), wantErr: new(*ProtocolError)},
+		{name: "bad greeting", peer: append(append([]byte{}, greeting[:12]...), append([]byte("null"), greeting[16:]...)...), wantErr: new(*ProtocolError)},
 		{name: "command too large", peer: append(greeting, AppendHeader(nil, FlagCommand, DefaultMaxCommandSize+1)...), wantErr: new(*ProtocolError)},
 		{name: "message frame too large for MaxSize", peer: append(greeting, AppendHeader(nil, 0, 1<<40)...), wantErr: new(*ProtocolError)},
 		{name: "closed after greeting", peer: greeting, wantErr: &io.EOF},

@@ -17,9 +17,19 @@ const (
 	// DefaultMaxCommandSize bounds a command frame's body unless the
 	// Reader is told otherwise.
 	DefaultMaxCommandSize = 64 << 10
-	// growStep bounds how much storage a frame gets ahead of the bytes that
-	// actually arrived, so a header's claim never decides an allocation.
-	growStep = 1 << 20
+	// A body longer than what is buffered gets storage as its bytes
+	// arrive, never by its header's claim. A large message frame gets
+	// firstStep bytes, then up to three times what has arrived, by at most
+	// growStep at a time: a peer that stalls pins at most 64 KiB or four
+	// times what it sent. A command gets minStep bytes, then as much as
+	// has arrived.
+	firstStep = 64 << 10
+	growStep  = 1 << 20
+	minStep   = 4 << 10
+	// maxKeptCommand is how much of a command's body ReadFrame keeps after
+	// the handshake: a command zrouter acts on then (PING, ERROR) is no
+	// longer, and the rest is skipped as it arrives.
+	maxKeptCommand = 512
 )
 
 // maxEmptyReads is how many reads in a row may return no bytes and no error
@@ -103,6 +113,9 @@ func (rd *Reader) ReadFrame(m *wire.Msg) (Frame, error) {
 		return rd.readSealed(m, h)
 	}
 	if h.IsCommand() {
+		if h.Size > maxKeptCommand {
+			return rd.readCommandHead(h)
+		}
 		body, err := rd.ReadCommand(h)
 		return Frame{Command: body}, err
 	}
@@ -120,7 +133,7 @@ func (rd *Reader) ReadFrame(m *wire.Msg) (Frame, error) {
 func (rd *Reader) readSealed(m *wire.Msg, h Header) (Frame, error) {
 	var body []byte
 	if h.Size <= bigBufSize {
-		b, err := rd.ReadCommand(h)
+		b, err := rd.readBuffered(int(h.Size))
 		if err != nil {
 			return Frame{}, err
 		}
@@ -321,27 +334,54 @@ func (rd *Reader) ReadHeader() (Header, error) {
 }
 
 // ReadCommand reads the body of a command frame whose header ReadHeader
-// returned. The body is valid until the next call on the Reader.
+// returned. The body is valid until the next call on the Reader. A body
+// that is not buffered whole gets storage of its own as its bytes arrive.
 func (rd *Reader) ReadCommand(h Header) ([]byte, error) {
 	n := int(h.Size)
-	if n <= bigBufSize {
-		if err := rd.fillBody(n); err != nil {
-			return nil, err
-		}
-		b := rd.buf[rd.rpos : rd.rpos+n]
-		rd.rpos += n
-		return b, nil
+	if n <= smallBufSize || rd.wpos-rd.rpos >= n {
+		return rd.readBuffered(n)
 	}
 	return rd.readGrowing(nil, h.Size)
 }
 
-// readGrowing appends n bytes to dst, growing dst only as bytes arrive.
+// readBuffered reads a body of n (<= bigBufSize) bytes into the buffer and
+// returns it there, valid until the next call on the Reader.
+func (rd *Reader) readBuffered(n int) ([]byte, error) {
+	if err := rd.fillBody(n); err != nil {
+		return nil, err
+	}
+	b := rd.buf[rd.rpos : rd.rpos+n]
+	rd.rpos += n
+	return b, nil
+}
+
+// readCommandHead reads a command too long to keep after the handshake: it
+// returns the first maxKeptCommand bytes of its body and skips the rest as
+// it arrives.
+func (rd *Reader) readCommandHead(h Header) (Frame, error) {
+	// Apart from the buffer, which SkipBody reuses.
+	head, err := rd.readGrowing(rd.scratch[:0], maxKeptCommand)
+	if err != nil {
+		return Frame{}, err
+	}
+	rd.scratch = head
+	if err := rd.SkipBody(Header{Flags: h.Flags, Size: h.Size - maxKeptCommand}); err != nil {
+		return Frame{}, err
+	}
+	return Frame{Command: rd.scratch}, nil
+}
+
+// readGrowing appends n bytes to dst: what is buffered, then the rest with
+// dst growing ahead of the bytes that arrived by no more than what arrived
+// (at least minStep, at most growStep).
 func (rd *Reader) readGrowing(dst []byte, n uint64) ([]byte, error) {
+	start := len(dst)
+	k := min(uint64(rd.wpos-rd.rpos), n)
+	dst = append(dst, rd.buf[rd.rpos:rd.rpos+int(k)]...)
+	rd.rpos += int(k)
+	n -= k
 	for n > 0 {
-		step := n
-		if step > growStep {
-			step = growStep
-		}
+		step := min(n, uint64(max(len(dst)-start, minStep)), growStep)
 		off := len(dst)
 		dst = append(dst, make([]byte, step)...)
 		if err := rd.ReadFull(dst[off:]); err != nil {
@@ -354,7 +394,8 @@ func (rd *Reader) readGrowing(dst []byte, n uint64) ([]byte, error) {
 
 // ReadFrameInto reads the body of a message frame whose header ReadHeader
 // returned and appends it to m as a new frame. Storage for a large frame
-// grows with the bytes that arrive, never ahead of them by more than 1 MiB.
+// grows with the bytes that arrive: 64 KiB at first, then never ahead of
+// them by more than three times what arrived, or 1 MiB.
 func (rd *Reader) ReadFrameInto(m *wire.Msg, h Header) error {
 	size := h.Size
 	if size < wire.LargeFrame {
@@ -368,19 +409,13 @@ func (rd *Reader) ReadFrameInto(m *wire.Msg, h Header) error {
 		rd.rpos += n
 		return nil
 	}
-	first := size
-	if first > growStep {
-		first = growStep
-	}
+	first := min(size, firstStep)
 	f := m.NewFrame(int(first))
 	if err := rd.ReadFull(f); err != nil {
 		return err
 	}
 	for got := first; got < size; {
-		step := size - got
-		if step > growStep {
-			step = growStep
-		}
+		step := min(size-got, 3*got, growStep)
 		f = m.ResizeLast(int(got + step))
 		if err := rd.ReadFull(f[got:]); err != nil {
 			return err

@@ -2,16 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/zrouter/zrouter/dealer"
-	"github.com/zrouter/zrouter/lb"
+	"github.com/zrouter/zrouter/device"
 	"github.com/zrouter/zrouter/router"
 	"github.com/zrouter/zrouter/socket"
-	"github.com/zrouter/zrouter/wire"
 )
 
 const brokerHelp = `
@@ -67,7 +65,7 @@ const (
 )
 
 // readyMsg is what a worker sends to ask for work in --lb ready.
-const readyMsg = "READY"
+const readyMsg = device.Ready
 
 // brokerConfig is the broker's settings.
 type brokerConfig struct {
@@ -80,18 +78,16 @@ type brokerConfig struct {
 }
 
 // broker joins a frontend ROUTER for clients to a backend for workers: a
-// DEALER in rr mode, a ROUTER in ready mode.
+// DEALER and a device.Proxy in rr mode, a ROUTER and a
+// device.LoadBalancer in ready mode.
 type broker struct {
 	cfg   brokerConfig
 	log   *slog.Logger
 	front *router.Router
-	backD *dealer.Dealer // rr
-	backR *router.Router // ready
-
-	// Mirrors of the ready loop's state, for stats and metrics.
-	queued       atomic.Int64  // requests waiting for a worker
-	readyWorkers atomic.Int64  // ready entries, dead ones not yet met included
-	queueDropped atomic.Uint64 // requests dropped because the queue was full
+	backD *dealer.Dealer       // rr
+	backR *router.Router       // ready
+	proxy *device.Proxy        // rr
+	ready *device.LoadBalancer // ready
 }
 
 // newBroker makes the broker's sockets and binds them.
@@ -127,6 +123,9 @@ func newBroker(cfg brokerConfig) (*broker, error) {
 		if err := b.backD.Bind(cfg.backend); err != nil {
 			return nil, err
 		}
+		if b.proxy, err = device.NewProxy(b.front, b.backD, device.WithLogger(cfg.log)); err != nil {
+			return nil, err
+		}
 	} else {
 		// Mandatory: a request for a worker that has gone is an error,
 		// so it can go to the next ready worker instead of being lost.
@@ -135,6 +134,9 @@ func newBroker(cfg brokerConfig) (*broker, error) {
 			return nil, err
 		}
 		if err := b.backR.Bind(cfg.backend); err != nil {
+			return nil, err
+		}
+		if b.ready, err = device.NewLoadBalancer(b.front, b.backR, device.WithQueue(cfg.queue), device.WithLogger(cfg.log)); err != nil {
 			return nil, err
 		}
 	}
@@ -165,13 +167,19 @@ func (b *broker) close() {
 	}
 }
 
-// run moves requests and replies until ctx ends or a socket closes.
-func (b *broker) run(ctx context.Context) {
-	if b.cfg.mode == lbRoundRobin {
-		b.runRR(ctx)
-		return
+// run moves requests and replies until ctx ends or a socket fails; it
+// returns nil when ctx ended.
+func (b *broker) run(ctx context.Context) error {
+	var err error
+	if b.proxy != nil {
+		err = b.proxy.Run(ctx)
+	} else {
+		err = b.ready.Run(ctx)
 	}
-	b.runReady(ctx)
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return nil
+	}
+	return err
 }
 
 // sources returns the sockets to report on.
@@ -185,263 +193,20 @@ func (b *broker) sources() []source {
 	return srcs
 }
 
-// extras returns the ready queue's figures (none in rr mode).
+// extras returns the ready broker's figures (none in rr mode), read from
+// the device.
 func (b *broker) extras() []extra {
-	if b.cfg.mode != lbReady {
+	if b.ready == nil {
 		return nil
 	}
 	return []extra{
 		{name: "broker_queued_requests", help: "Requests waiting for a ready worker.",
-			value: func() uint64 { return uint64(b.queued.Load()) }},
+			value: func() uint64 { return uint64(b.ready.Stats().Queued) }},
 		{name: "broker_ready_workers", help: "Workers waiting for a request.",
-			value: func() uint64 { return uint64(b.readyWorkers.Load()) }},
+			value: func() uint64 { return uint64(b.ready.Stats().ReadyWorkers) }},
 		{name: "broker_queue_dropped_total", help: "Requests dropped because the wait queue was full.", counter: true,
-			value: b.queueDropped.Load},
+			value: func() uint64 { return b.ready.Stats().QueueDropped }},
 	}
-}
-
-// runRR is zmq_proxy(frontend ROUTER, backend DEALER): requests
-// [client-id, frames...] go to the dealer as they are, and replies
-// [client-id, frames...] from the dealer go to the router as they are.
-func (b *broker) runRR(ctx context.Context) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		defer cancel()
-		pump(ctx, b.front.Recv, b.backD.Send)
-	})
-	wg.Go(func() {
-		defer cancel()
-		pump(ctx, b.backD.Recv, b.reply)
-	})
-	wg.Wait()
-}
-
-// reply sends a worker's reply [client-id, frames...] to its client. A
-// reply that is only a client id has nothing to deliver and is dropped.
-func (b *broker) reply(ctx context.Context, m *wire.Msg) error {
-	if len(m.Frames) < 2 {
-		b.log.Debug("broker: reply without a body dropped", "frames", len(m.Frames))
-		m.Release()
-		return nil
-	}
-	return b.front.Send(ctx, m)
-}
-
-// pump passes messages from recv to send until ctx ends or either fails.
-func pump(ctx context.Context, recv func(context.Context) (*wire.Msg, error), send func(context.Context, *wire.Msg) error) {
-	for {
-		m, err := recv(ctx)
-		if err != nil {
-			return
-		}
-		if err := send(ctx, m); err != nil {
-			m.Release()
-			return
-		}
-	}
-}
-
-// worker is a ready entry: a worker's routing id and whether its messages
-// carry an empty delimiter after the id (REQ workers, and DEALER workers
-// that mimic them).
-type worker struct {
-	id    string
-	delim bool
-}
-
-// readyLoop is the state of --lb ready, owned by the runReady goroutine.
-type readyLoop struct {
-	b       *broker
-	ready   lb.Ready[worker]
-	pending []*wire.Msg // requests waiting for a worker, oldest first
-	head    int
-	// pruneAt is the ready length at which entries of workers that have
-	// gone are dropped (they are dropped lazily otherwise, when picked).
-	pruneAt int
-}
-
-// runReady is the load-balancing broker: a single goroutine owns the ready
-// queue and the pending requests, fed by one receiver per socket.
-func (b *broker) runReady(ctx context.Context) {
-	ctx, cancel := context.WithCancel(ctx)
-	reqs := make(chan *wire.Msg)
-	reps := make(chan *wire.Msg)
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		defer cancel()
-		feed(ctx, b.front.Recv, reqs)
-	})
-	wg.Go(func() {
-		defer cancel()
-		feed(ctx, b.backR.Recv, reps)
-	})
-	l := &readyLoop{b: b, pruneAt: minPrune}
-	defer func() {
-		cancel()
-		wg.Wait()
-		for _, m := range l.pending[l.head:] {
-			m.Release()
-		}
-		l.pending, l.head = nil, 0
-		b.queued.Store(0)
-	}()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case m := <-reqs:
-			l.request(m)
-		case m := <-reps:
-			l.fromWorker(ctx, m)
-		}
-		b.queued.Store(int64(len(l.pending) - l.head))
-		b.readyWorkers.Store(int64(l.ready.Len()))
-	}
-}
-
-// minPrune is the smallest ready length at which dead entries are pruned.
-const minPrune = 1024
-
-// feed sends what recv returns to ch until ctx ends or recv fails.
-func feed(ctx context.Context, recv func(context.Context) (*wire.Msg, error), ch chan<- *wire.Msg) {
-	for {
-		m, err := recv(ctx)
-		if err != nil {
-			return
-		}
-		select {
-		case ch <- m:
-		case <-ctx.Done():
-			m.Release()
-			return
-		}
-	}
-}
-
-// request handles [client-id, frames...] from the frontend: it goes to the
-// longest-waiting worker, or waits for one, or is dropped when too many
-// wait.
-func (l *readyLoop) request(m *wire.Msg) {
-	if len(l.pending) > l.head || !l.dispatch(m) {
-		l.hold(m)
-	}
-}
-
-// hold queues m until a worker is ready, or drops it when the queue is full.
-func (l *readyLoop) hold(m *wire.Msg) {
-	if len(l.pending)-l.head >= l.b.cfg.queue {
-		l.b.queueDropped.Add(1)
-		l.b.log.Debug("broker: request dropped: no worker ready and the queue is full", "queue", l.b.cfg.queue)
-		m.Release()
-		return
-	}
-	if l.head > 0 && len(l.pending) == cap(l.pending) {
-		n := copy(l.pending, l.pending[l.head:])
-		clear(l.pending[n:])
-		l.pending = l.pending[:n]
-		l.head = 0
-	}
-	l.pending = append(l.pending, m)
-}
-
-// dispatch sends request m to the longest-waiting live worker as
-// [worker-id, "", client-id, frames...] (without "" for a worker that sends
-// none), and releases m. It reports false, keeping m, when no worker could
-// take it.
-func (l *readyLoop) dispatch(m *wire.Msg) bool {
-	for {
-		w, ok := l.ready.Next(func(worker) bool { return true })
-		if !ok {
-			return false
-		}
-		out := wire.Get()
-		out.AppendString(w.id)
-		if w.delim {
-			out.AppendFrame(nil)
-		}
-		for _, f := range m.Frames {
-			out.AppendFrame(f)
-		}
-		err := l.b.backR.TrySend(out)
-		if err == nil {
-			m.Release()
-			return true
-		}
-		out.Release()
-		// The worker has gone (unroutable) or cannot take more
-		// (would block): it asks again when it can.
-		l.b.log.Debug("broker: worker skipped", "worker", []byte(w.id), "err", err)
-	}
-}
-
-// fromWorker handles a message from the backend: READY, or a reply that
-// goes back to its client. Either way the worker is ready again.
-func (l *readyLoop) fromWorker(ctx context.Context, m *wire.Msg) {
-	defer m.Release()
-	if len(m.Frames) < 2 {
-		return
-	}
-	w := worker{id: string(m.Frames[0])}
-	body := m.Frames[1:]
-	if len(body[0]) == 0 {
-		w.delim = true
-		body = body[1:]
-	}
-	switch {
-	case len(body) == 0:
-		l.b.log.Debug("broker: empty message from worker ignored", "worker", m.Frames[0])
-		return
-	case len(body) == 1 && string(body[0]) == readyMsg:
-		l.b.log.Debug("broker: worker ready", "worker", m.Frames[0])
-	case len(body) == 1:
-		// A client id and nothing to send it: not a reply, but the
-		// worker is done all the same.
-		l.b.log.Debug("broker: reply without a body ignored", "worker", m.Frames[0])
-	default:
-		// body is [client-id, frames...]: the client's envelope.
-		reply := wire.New(body...)
-		if err := l.b.front.Send(ctx, reply); err != nil {
-			reply.Release()
-		}
-	}
-	l.ready.Push(w)
-	if l.ready.Len() >= l.pruneAt {
-		l.prune()
-	}
-	for len(l.pending) > l.head {
-		next := l.pending[l.head]
-		if !l.dispatch(next) {
-			break
-		}
-		l.pending[l.head] = nil
-		l.head++
-	}
-	if l.head == len(l.pending) {
-		l.pending, l.head = l.pending[:0], 0
-	}
-}
-
-// prune drops the ready entries of workers that have disconnected, so that
-// workers that come and go while no request arrives cannot grow the queue
-// without bound. It costs O(entries + peers), and runs only when the queue
-// has doubled since the last time.
-func (l *readyLoop) prune() {
-	live := make(map[string]bool)
-	for _, ps := range l.b.backR.Peers() {
-		live[string(ps.ID)] = true
-	}
-	var kept lb.Ready[worker]
-	for {
-		w, ok := l.ready.Next(func(w worker) bool { return live[w.id] })
-		if !ok {
-			break
-		}
-		kept.Push(w)
-	}
-	l.ready = kept
-	l.pruneAt = max(minPrune, 2*kept.Len())
 }
 
 func runBroker(ctx context.Context, c *cli, args []string) error {
@@ -481,7 +246,7 @@ func runBroker(ctx context.Context, c *cli, args []string) error {
 	}
 	defer obs.stop()
 	log.Info("broker: running", "frontend", b.frontendAddr(), "backend", b.backendAddr(), "lb", *mode)
-	b.run(ctx)
+	err = b.run(ctx)
 	log.Info("broker: shutting down")
-	return nil
+	return err
 }

@@ -8,6 +8,7 @@
 //	zrouter bench  [--clients N] [--sizes 16,1024,65536] [--duration D]
 //	zrouter req    --connect ENDPOINT [--count N] [--timeout D] FRAME...
 //	zrouter keygen
+//	zrouter version
 //
 // echo sends every message back to its sender. broker is a request-reply
 // broker: with --lb rr it behaves like libzmq's zmq_proxy(ROUTER, DEALER),
@@ -15,7 +16,8 @@
 // for work. demo runs a broker, workers and clients in one process and shows
 // how requests flow. bench measures zrouter's echo throughput and latency
 // against go-zeromq/zmq4's in the same run. req is a REQ client, and keygen
-// makes a CURVE key pair; echo and broker take --curve-secret-file,
+// makes a CURVE key pair. version prints the build's module and Go
+// versions (also as zrouter --version). echo and broker take --curve-secret-file,
 // --curve-allow and --plain-users to be CURVE or PLAIN servers.
 //
 // Every command logs with log/slog to stderr (--log-level, --log-format),

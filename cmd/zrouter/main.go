@@ -50,6 +50,7 @@ var commands = []command{
 	{"bench", "echo throughput and latency of zrouter and go-zeromq/zmq4", runBench},
 	{"req", "a REQ client: send a request, print the reply", runReq},
 	{"keygen", "make a CURVE key pair", runKeygen},
+	{"version", "print the version of zrouter and of Go", runVersion},
 }
 
 // usageError is a bad command line; its message is shown with a hint.
@@ -79,6 +80,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		c.overview(stdout)
 		return exitOK
+	case "-version", "--version":
+		name, rest = "version", nil
 	}
 	for _, cmd := range commands {
 		if cmd.name != name {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/zrouter/zrouter/socket"
+	"golang.org/x/net/netutil"
 )
 
 // source is a socket whose counters the stats line and the metrics report.
@@ -187,6 +189,21 @@ type metricsServer struct {
 	err  error // of Serve, valid after done
 }
 
+// The metrics server's bounds: a scraper is one client, or a few, so a
+// connection that idles, trickles its request or reads its answer slowly
+// is closed, and no more than metricsMaxConns are served at once (more
+// wait in the listen backlog).
+var (
+	metricsIdleTimeout = 60 * time.Second
+	metricsMaxConns    = 16
+)
+
+const (
+	metricsReadTimeout  = 10 * time.Second
+	metricsWriteTimeout = 30 * time.Second
+	metricsMaxHeader    = 8 << 10
+)
+
 // serveMetrics listens on addr (HOST:PORT) and serves the registry's
 // metrics at /metrics in the background. The caller must call stop.
 func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (*metricsServer, error) {
@@ -194,21 +211,39 @@ func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (*met
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
+	return startMetrics(ln, reg, log), nil
+}
+
+// startMetrics serves the registry's metrics on ln in the background.
+func startMetrics(ln net.Listener, reg *prometheus.Registry, log *slog.Logger) *metricsServer {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = io.WriteString(w, `<html><head><title>zrouter</title></head><body><a href="/metrics">/metrics</a></body></html>`+"\n")
+	})
 	m := &metricsServer{
-		srv:  &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second},
+		srv: &http.Server{
+			Handler:           mux,
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       metricsReadTimeout,
+			WriteTimeout:      metricsWriteTimeout,
+			IdleTimeout:       metricsIdleTimeout,
+			MaxHeaderBytes:    metricsMaxHeader,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		},
 		addr: ln.Addr(),
 		done: make(chan struct{}),
 	}
+	ln = netutil.LimitListener(ln, metricsMaxConns)
 	go func() {
 		defer close(m.done)
 		if err := m.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			m.err = err
 		}
 	}()
-	log.Info("metrics: serving", "url", "http://"+ln.Addr().String()+"/metrics")
-	return m, nil
+	log.Info("metrics: serving", "url", "http://"+m.addr.String()+"/metrics")
+	return m
 }
 
 // stop shuts the server down and waits for it.

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/zrouter/zrouter/dealer"
+	"github.com/zrouter/zrouter/req"
 	"github.com/zrouter/zrouter/socket"
 	"github.com/zrouter/zrouter/wire"
 )
@@ -117,22 +117,19 @@ func runReq(ctx context.Context, c *cli, args []string) error {
 
 // request runs the requests of cfg, printing each reply.
 func request(ctx context.Context, c *cli, cfg reqConfig, opts ...socket.Option) error {
-	d, err := dealer.New(append(opts, socket.WithLinger(0))...)
+	r, err := req.New(append(opts, socket.WithLinger(0))...)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	mon := d.Monitor(64)
+	defer r.Close()
+	mon := r.Monitor(64)
 	defer mon.Stop()
-	if err := d.Connect(cfg.endpoint, cfg.opts...); err != nil {
+	if err := r.Connect(cfg.endpoint, cfg.opts...); err != nil {
 		return err
 	}
-	// A REQ socket's envelope: an empty delimiter, then the request; the
-	// reply comes back behind the same delimiter.
-	req := append([][]byte{nil}, cfg.frames...)
 	for range cfg.count {
 		rctx, cancel := context.WithTimeout(ctx, cfg.timeout)
-		reply, err := roundTrip(rctx, d, mon, req)
+		reply, err := roundTrip(rctx, r, mon, cfg.frames)
 		cancel()
 		if err != nil {
 			return err
@@ -147,41 +144,47 @@ func request(ctx context.Context, c *cli, cfg reqConfig, opts ...socket.Option) 
 // errNoReply is what a request that got no reply in time returns.
 var errNoReply = errors.New("no reply in time")
 
-// roundTrip sends req and returns the reply's frames after the delimiter.
-// It gives up at once when the server refuses our handshake for good, and
-// says why when the time runs out after a failed handshake.
-func roundTrip(ctx context.Context, d *dealer.Dealer, mon *socket.Monitor, req [][]byte) ([][]byte, error) {
-	if err := d.SendFrames(ctx, req...); err != nil {
-		return nil, timedOut(err, nil)
+// roundTrip sends the request and returns the reply's frames. It gives up
+// at once when the server refuses our handshake for good, and says why
+// when the time runs out after a failed handshake. The monitor is watched
+// while the request waits to go out too: a handshake that fails for good
+// leaves the request no connection to go out on.
+func roundTrip(ctx context.Context, r *req.Req, mon *socket.Monitor, request [][]byte) ([][]byte, error) {
+	type result struct {
+		m   *wire.Msg
+		err error
 	}
-	replies := make(chan *wire.Msg, 1)
+	done := make(chan result, 1)
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
-		defer close(replies)
-		for {
-			m, err := d.Recv(rctx)
-			if err != nil {
-				return
-			}
-			// As a REQ socket, drop what does not carry the delimiter.
-			if len(m.Frames) > 0 && len(m.Frames[0]) == 0 {
-				replies <- m
-				return
-			}
-			m.Release()
+		if err := r.SendFrames(rctx, request...); err != nil {
+			done <- result{err: err}
+			return
 		}
+		m, err := r.Recv(rctx)
+		done <- result{m, err}
 	}()
+	// stop ends the request early and waits for its goroutine.
+	stop := func() {
+		cancel()
+		if res := <-done; res.m != nil {
+			res.m.Release()
+		}
+	}
 	var last *socket.Event // the last failed handshake
 	for {
 		select {
-		case m, ok := <-replies:
-			if !ok {
-				return nil, timedOut(ctx.Err(), last)
+		case res := <-done:
+			if res.err != nil {
+				if ctx.Err() != nil {
+					return nil, timedOut(ctx.Err(), last)
+				}
+				return nil, res.err
 			}
-			defer m.Release()
-			out := make([][]byte, len(m.Frames)-1)
-			for i, f := range m.Frames[1:] {
+			defer res.m.Release()
+			out := make([][]byte, len(res.m.Frames))
+			for i, f := range res.m.Frames {
 				out[i] = bytes.Clone(f)
 			}
 			return out, nil
@@ -193,13 +196,11 @@ func roundTrip(ctx context.Context, d *dealer.Dealer, mon *socket.Monitor, req [
 			switch ev.Failure {
 			case socket.HandshakeAuth:
 				if ev.Status != socket.AuthTemporary {
-					cancel()
-					<-replies
+					stop()
 					return nil, fmt.Errorf("the server refused our credentials (status %d)", ev.Status)
 				}
 			case socket.HandshakeMechanism, socket.HandshakeSocketType, socket.HandshakeProtocol:
-				cancel()
-				<-replies
+				stop()
 				return nil, fmt.Errorf("handshake with the server failed: %v", ev.Err)
 			}
 		}

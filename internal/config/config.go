@@ -57,6 +57,10 @@ type Config struct {
 	Handover    bool   // ZMQ_ROUTER_HANDOVER
 	Notify      Notify // ZMQ_ROUTER_NOTIFY
 
+	// REQ
+	Correlate bool // ZMQ_REQ_CORRELATE
+	Relaxed   bool // ZMQ_REQ_RELAXED
+
 	// Per connection (Connect only).
 	ConnectRoutingID []byte // ZMQ_CONNECT_ROUTING_ID
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/zrouter/zrouter/internal/config"
 	"github.com/zrouter/zrouter/internal/transport"
 	"github.com/zrouter/zrouter/socket"
+	"github.com/zrouter/zrouter/zmtp"
 )
 
 // acceptRetry is the pause after an accept error other than closing, such
@@ -20,9 +21,10 @@ const acceptRetry = 100 * time.Millisecond
 
 // binding is one bound endpoint.
 type binding struct {
-	endpoint string // as Bind was given it
-	addr     string // as bound
-	ln       net.Listener
+	endpoint string          // as Bind was given it
+	addr     string          // as bound
+	ln       net.Listener    // nil for inproc
+	inproc   string          // the name, for inproc
 	ctx      context.Context // ends at Unbind or Close: handshakes stop
 	cancel   context.CancelFunc
 	pipes    map[*Pipe]struct{} // of accepted connections; guarded by Socket.mu
@@ -32,6 +34,7 @@ type binding struct {
 type connecter struct {
 	endpoint string
 	ep       transport.Endpoint
+	inproc   string // the name, for inproc; ep is then unset
 	cfg      *config.Config
 	pipe     *Pipe           // nil when immediate
 	ctx      context.Context // ends at Disconnect or Close
@@ -53,6 +56,12 @@ func transportOptions(c *config.Config) transport.Options {
 
 // Bind listens on endpoint.
 func (s *Socket) Bind(endpoint string) error {
+	if name, ok, err := inprocName(endpoint); ok {
+		if err != nil {
+			return err
+		}
+		return s.bindInprocEndpoint(endpoint, name)
+	}
 	ep, err := transport.Parse(endpoint, true)
 	if err != nil {
 		return err
@@ -196,7 +205,11 @@ func (b *binding) matches(endpoint string) bool {
 // closeListener stops b's accept loop and the handshakes it started.
 func (s *Socket) closeListener(b *binding) {
 	b.cancel()
-	_ = b.ln.Close()
+	if b.ln != nil {
+		_ = b.ln.Close()
+	} else {
+		unbindInproc(b.inproc, b)
+	}
 	s.emit(socket.Event{Kind: socket.EventClosed, Endpoint: b.addr})
 }
 
@@ -237,7 +250,11 @@ func (s *Socket) lingerContext(parent context.Context) (context.Context, context
 
 // Connect connects to endpoint in the background.
 func (s *Socket) Connect(endpoint string, opts []socket.Option) error {
-	ep, err := transport.Parse(endpoint, false)
+	var ep transport.Endpoint
+	name, inproc, err := inprocName(endpoint)
+	if !inproc {
+		ep, err = transport.Parse(endpoint, false)
+	}
 	if err != nil {
 		return err
 	}
@@ -246,7 +263,7 @@ func (s *Socket) Connect(endpoint string, opts []socket.Option) error {
 	if err := config.Apply(&cfg, true, unwrap(opts), socket.ErrBadOption); err != nil {
 		return err
 	}
-	cn := &connecter{endpoint: endpoint, ep: ep, cfg: &cfg, done: make(chan struct{})}
+	cn := &connecter{endpoint: endpoint, ep: ep, inproc: name, cfg: &cfg, done: make(chan struct{})}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing.Load() {
@@ -329,9 +346,18 @@ func (s *Socket) connectLoop(cn *connecter) {
 		stop     bool   // a protocol error: no more attempts
 	)
 	for cn.ctx.Err() == nil && !stop {
-		ep, err := transport.Resolve(cn.ctx, cn.ep, transportOptions(cn.cfg))
-		var c net.Conn
-		if err == nil {
+		var (
+			c    net.Conn
+			err  error
+			ep   transport.Endpoint
+			sess *zmtp.Session // an inproc connection's, in place of a handshake
+		)
+		if cn.inproc != "" {
+			c, sess, err = s.dialInproc(cn)
+		} else {
+			ep, err = transport.Resolve(cn.ctx, cn.ep, transportOptions(cn.cfg))
+		}
+		if err == nil && c == nil {
 			s.emit(socket.Event{Kind: socket.EventConnectDelayed, Endpoint: cn.endpoint})
 			if c, err = transport.Dial(cn.ctx, ep, transportOptions(cn.cfg)); err != nil {
 				s.emit(socket.Event{Kind: socket.EventClosed, Endpoint: cn.endpoint})
@@ -339,7 +365,7 @@ func (s *Socket) connectLoop(cn *connecter) {
 		}
 		if err == nil {
 			s.emit(socket.Event{Kind: socket.EventConnected, Endpoint: cn.endpoint, Remote: remoteAddr(c)})
-			done, next := s.connected(cn, c)
+			done, next := s.connected(cn, c, sess)
 			if done != nil {
 				if warned != "" {
 					s.log.Info("connected", "endpoint", cn.endpoint)
@@ -412,8 +438,16 @@ func protocolClose(r socket.CloseReason) bool {
 
 // connected runs the handshake of a connection cn made and admits it on
 // cn's pipe, or on a pipe of its own when immediate. It returns what
-// attach returns, and, when the handshake failed, what to do next.
-func (s *Socket) connected(cn *connecter, c net.Conn) (<-chan socket.CloseReason, retry) {
+// attach returns, and, when the handshake failed, what to do next. An
+// inproc connection comes with its session, and starts once admitted.
+func (s *Socket) connected(cn *connecter, c net.Conn, sess *zmtp.Session) (<-chan socket.CloseReason, retry) {
+	if sess != nil {
+		done, next := s.admit(cn, c, sess)
+		if done != nil {
+			c.(interface{ Start() }).Start()
+		}
+		return done, next
+	}
 	sess, err := s.handshake(cn.ctx, c, cn.cfg, cn.endpoint)
 	if err != nil {
 		f, _ := classify(err)
@@ -427,6 +461,12 @@ func (s *Socket) connected(cn *connecter, c net.Conn) (<-chan socket.CloseReason
 		}
 		return nil, retryAgain
 	}
+	return s.admit(cn, c, sess)
+}
+
+// admit admits a connection whose handshake succeeded on cn's pipe, or
+// on a pipe of its own when immediate.
+func (s *Socket) admit(cn *connecter, c net.Conn, sess *zmtp.Session) (<-chan socket.CloseReason, retry) {
 	p := cn.pipe
 	if p == nil {
 		p = newPipe(s, cn.cfg, cn.endpoint, s.SendHWM(), int(s.rcvhwm.Load()), false)

@@ -62,6 +62,9 @@ func newPipe(s *Socket, cfg *config.Config, endpoint string, sndhwm, rcvhwm int,
 		gone:       make(chan struct{}),
 	}
 	p.Src = s.Inbox.NewSource(rcvhwm, p)
+	if s.spec.DropIn {
+		p.Src.SetDropping()
+	}
 	return p
 }
 

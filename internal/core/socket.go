@@ -53,7 +53,34 @@ type Spec struct {
 	// Sender is the socket type's Send; nil for a type that cannot send,
 	// whose Send returns errors.ErrUnsupported.
 	Sender Sender
+	// Receiver is the socket type's Recv, for a type that reshapes or
+	// filters what the inbox holds (REQ, REP) or cannot receive; nil to
+	// receive straight from the inbox.
+	Receiver Receiver
+	// DropIn makes the readers drop every message a peer sends, counted
+	// in Stats.DroppedIn, for a type that cannot receive (PUSH): the
+	// connection is still read, so commands such as PING get through,
+	// and nothing is kept.
+	DropIn bool
 }
+
+// Receiver is a socket type's Recv. Recv waits while ctx allows; TryRecv
+// never waits, returning socket.ErrWouldBlock instead. Both return
+// net.ErrClosed once the socket is closed.
+type Receiver interface {
+	Recv(ctx context.Context) (*wire.Msg, error)
+	TryRecv() (*wire.Msg, error)
+}
+
+// CannotRecv is the Receiver of a socket type that cannot receive: its
+// Recv and TryRecv return errors.ErrUnsupported.
+type CannotRecv struct{}
+
+// Recv returns errors.ErrUnsupported.
+func (CannotRecv) Recv(context.Context) (*wire.Msg, error) { return nil, errors.ErrUnsupported }
+
+// TryRecv returns errors.ErrUnsupported.
+func (CannotRecv) TryRecv() (*wire.Msg, error) { return nil, errors.ErrUnsupported }
 
 // Sender is a socket type's routing of what Send is given: it takes m, or
 // waits for room when wait is set while ctx allows, or returns an error and
@@ -194,15 +221,28 @@ func (s *Socket) Sender() interface {
 	return s.spec.Sender
 }
 
-// Receiver returns the inbox, whose Recv the public Socket calls.
+// Receiver returns what the public Socket's Recv calls: the socket
+// type's Receiver, or else the inbox.
 func (s *Socket) Receiver() interface {
 	Recv(ctx context.Context) (*wire.Msg, error)
 } {
+	if s.spec.Receiver != nil {
+		return s.spec.Receiver
+	}
 	return s.Inbox
 }
 
-// TryRecv returns the next message from the inbox, or ErrWouldBlock.
+// TryRecv returns the next message, or ErrWouldBlock: from the socket
+// type's Receiver, or else from the inbox.
 func (s *Socket) TryRecv() (*wire.Msg, error) {
+	if s.spec.Receiver != nil {
+		return s.spec.Receiver.TryRecv()
+	}
+	return s.TryRecvInbox()
+}
+
+// TryRecvInbox returns the next message from the inbox, or ErrWouldBlock.
+func (s *Socket) TryRecvInbox() (*wire.Msg, error) {
 	if m := s.Inbox.TryRecv(); m != nil {
 		return m, nil
 	}

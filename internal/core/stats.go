@@ -43,6 +43,7 @@ func (r *registry) remove(p *Pipe, dropped int) {
 	t.MsgsOutDirect += c.MsgsOutDirect
 	t.DroppedHWM += c.DroppedHWM
 	t.DroppedClosed += c.DroppedClosed + uint64(dropped)
+	t.DroppedIn += c.DroppedIn
 	r.mu.Unlock()
 }
 
@@ -83,6 +84,7 @@ func pipeCounters(p *Pipe) socket.Stats {
 		MsgsOutDirect: qs.Direct,
 		DroppedHWM:    qs.Dropped,
 		DroppedClosed: qs.Lost,
+		DroppedIn:     p.Src.Dropped(),
 	}
 }
 
@@ -107,6 +109,7 @@ func (s *Socket) Stats() socket.Stats {
 		st.MsgsOutDirect += c.MsgsOutDirect
 		st.DroppedHWM += c.DroppedHWM
 		st.DroppedClosed += c.DroppedClosed
+		st.DroppedIn += c.DroppedIn
 	}
 	st.Peers = int(s.up.Load())
 	c := &s.counters

@@ -111,11 +111,11 @@ func Bound(e Endpoint, ln net.Listener) Endpoint { return lookup(e).Bound(ln) }
 func Parse(s string, bind bool) (Endpoint, error) {
 	scheme, rest, ok := strings.Cut(s, "://")
 	if !ok {
-		return Endpoint{}, fmt.Errorf("%w %q: want tcp://HOST:PORT or ipc://PATH", ErrBadEndpoint, s)
+		return Endpoint{}, fmt.Errorf("%w %q: want tcp://HOST:PORT, ipc://PATH or inproc://NAME", ErrBadEndpoint, s)
 	}
 	t := transports[scheme]
 	if t == nil {
-		return Endpoint{}, fmt.Errorf("%w %q: transport %q is not supported (only tcp and ipc)", ErrBadEndpoint, s, scheme)
+		return Endpoint{}, fmt.Errorf("%w %q: transport %q is not supported (only tcp, ipc and inproc)", ErrBadEndpoint, s, scheme)
 	}
 	e, err := t.Parse(rest, bind)
 	if err != nil {

@@ -46,6 +46,16 @@
 // zmq_proxy(ROUTER, DEALER) in C; without the zrouter CLI (when it cannot be
 // built) only the proxy runs, and the report says so.
 //
+// With -pushpull it runs the PUSH to PULL throughput scenarios instead, in
+// the shape of libzmq's perf/local_thr and perf/remote_thr: PULLs bind and
+// count, PUSHes connect and send as fast as they can, one pair or four
+// PUSHes each connected to four PULLs, at 16 B, 1 KiB and 64 KiB. It
+// compares libzmq (C loops on both sides), zrouter (push.Push to
+// pull.Pull), each with the other, and a raw TCP stream of the same bytes,
+// in interleaved rounds. As with local_thr and remote_thr, the receivers
+// run in a process of their own (zbench starts itself again with
+// -pipe-recv) and the senders in zbench's.
+//
 // Usage, from the interop module:
 //
 //	go run ./cmd/zbench [-scenarios all] [-rounds 3] [-scale 1] \

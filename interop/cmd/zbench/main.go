@@ -21,6 +21,14 @@ import (
 
 func main() {
 	log.SetFlags(0)
+	if bench.IsPipeChild(os.Args[1:]) {
+		// The receivers of a pipeline run, started by the harness.
+		log.SetPrefix("zbench pipe-recv: ")
+		if err := bench.PipeChildMain(os.Args[1:], os.Stdout); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	if bench.IsChild(os.Args[1:]) {
 		// A server or a set of idle peers, started by the harness.
 		log.SetPrefix("zbench " + os.Args[2] + ": ")
@@ -30,7 +38,7 @@ func main() {
 		return
 	}
 	var (
-		scenarios  = flag.String("scenarios", "all", "scenarios to run, comma separated: 1x16B,8x16B,8x1KiB,8x64KiB,latency,idle,broker,ipc-8x16B,ipc-8x1KiB,ipc-8x64KiB,curve-8x16B,curve-8x1KiB,curve-8x64KiB,curve-handshake; curve for the four CURVE ones, ipc for the three ipc ones")
+		scenarios  = flag.String("scenarios", "all", "scenarios to run, comma separated: 1x16B,8x16B,8x1KiB,8x64KiB,latency,idle,broker,ipc-8x16B,ipc-8x1KiB,ipc-8x64KiB,curve-8x16B,curve-8x1KiB,curve-8x64KiB,curve-handshake,reqrep-latency,reqrep-latency-zreq; curve for the four CURVE ones, ipc for the three ipc ones, reqrep for the two REQ/REP ones")
 		serverList = flag.String("servers", strings.Join(servers.Kinds, ","), "echo servers to compare, in round order")
 		curveList  = flag.String("curve-servers", strings.Join(bench.DefaultCurveServers, ","), "servers of the CURVE scenarios, in round order (a NULL server gets NULL clients)")
 		ipcList    = flag.String("ipc-servers", strings.Join(bench.DefaultIPCServers, ","), "servers of the ipc scenarios, in round order (those that have ipc)")
@@ -53,20 +61,41 @@ func main() {
 		bClients   = flag.Int("broker-clients", 16, "REQ clients in the broker scenario")
 		bWorkers   = flag.Int("broker-workers", 4, "REP workers in the broker scenario")
 		zrBin      = flag.String("zrouter-bin", "", "zrouter CLI for the broker scenario (default: build it from -zrouter-src)")
-		zrSrc      = flag.String("zrouter-src", "..", "the zrouter module, to build ./cmd/zrouter from")
+		zrSrc      = flag.String("zrouter-src", "..", "the zrouter repository (its go.work), to build ./cmd/zrouter from")
 		cpuProfile = flag.String("cpuprofile", "", "write CPU profiles of the zrouter echo servers to PREFIX-<kind>-<scenario>.pprof")
 		jsonOut    = flag.String("json", "", "write the full results as JSON to FILE")
 		mdOut      = flag.String("md", "", "write the tables as markdown to FILE")
 		svgOut     = flag.String("svg", "", "write a chart of throughput and CPU against message size to FILE")
 		quiet      = flag.Bool("q", false, "do not log progress")
+		pushpull   = flag.Bool("pushpull", false, "run the PUSH to PULL throughput scenarios instead (libzmq's local_thr/remote_thr shape): 1x1 and 4x4 at 16B, 1KiB and 64KiB, for libzmq, zrouter, each with the other, and raw TCP; -rounds, -scale, -timeout and -md apply")
+		inproc     = flag.Bool("inproc", false, "run only the inproc comparison: a zrouter ROUTER and DEALER against libzmq's over inproc in C, in this process")
+		inprocMsgs = flag.Int64("inproc-msgs", 1_000_000, "messages per inproc throughput run")
+		inprocRTT  = flag.Int64("inproc-trips", 100_000, "round trips per inproc latency run")
 		fromJSON   = flag.String("report", "", "measure nothing: read a report written by -json from FILE, evaluate its targets again, and print and write it (to redraw -md and -svg)")
 	)
 	flag.Parse()
 	log.SetPrefix("zbench: ")
 
 	out := outputs{json: *jsonOut, md: *mdOut, svg: *svgOut}
+	if *inproc {
+		o := bench.InprocOptions{Sizes: []int{16, 1 << 10}, Rounds: *rounds, Msgs: *inprocMsgs, Trips: *inprocRTT,
+			HWM: *hwm, CPUProfile: *cpuProfile}
+		if !*quiet {
+			o.Log = os.Stderr
+		}
+		if err := runInproc(o, out); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	if *fromJSON != "" {
 		if err := rewrite(*fromJSON, out); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
+	if *pushpull {
+		if err := runPipeline(*rounds, *scale, *timeout, *quiet, *mdOut); err != nil {
 			log.Fatal(err)
 		}
 		return
@@ -208,10 +237,78 @@ func zrouterCLI(bin, src string) (path, missing string) {
 	out := filepath.Join(dir, "zrouter")
 	cmd := exec.Command("go", "build", "-o", out, "./cmd/zrouter")
 	cmd.Dir = src
+	// cmd/zrouter is a module of its own, built against the library next
+	// to it through the repository's workspace, whatever GOWORK says.
+	if abs, err := filepath.Abs(filepath.Join(src, "go.work")); err == nil {
+		cmd.Env = append(os.Environ(), "GOWORK="+abs)
+	}
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		_ = os.RemoveAll(dir)
 		first, _, _ := strings.Cut(strings.TrimSpace(string(msg)), "\n")
 		return "", fmt.Sprintf("the zrouter CLI (cmd/zrouter) could not be built: %s", first)
 	}
 	return out, ""
+}
+
+// runPipeline runs the PUSH to PULL scenarios and prints their table, also
+// to md when it is set.
+func runPipeline(rounds int, scale float64, timeout time.Duration, quiet bool, md string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	o := &bench.PipeOptions{
+		Scenarios: bench.PipeScenarios(scale), Rounds: rounds, Timeout: timeout,
+		Self: func(args []string) *exec.Cmd { return exec.Command(self, args...) },
+	}
+	if !quiet {
+		o.Log = os.Stderr
+	}
+	results, err := bench.RunPipeline(ctx, o)
+	fmt.Printf("go run ./cmd/zbench %s\n\n", strings.Join(os.Args[1:], " "))
+	bench.PipeMarkdown(os.Stdout, results)
+	if err != nil {
+		return fmt.Errorf("run failed: %w", err)
+	}
+	if md == "" {
+		return nil
+	}
+	return writeFile(md, func(w io.Writer) error { bench.PipeMarkdown(w, results); return nil })
+}
+
+// runInproc runs the inproc comparison, prints its table and writes it to
+// the markdown and JSON outputs.
+func runInproc(o bench.InprocOptions, out outputs) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	env := bench.CollectEnv()
+	rs, err := bench.RunInproc(ctx, o)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("inproc, %d rounds, %s, libzmq %s, %s, %d cores\n\n", o.Rounds, env.CPUModel, env.Libzmq, env.GoVersion, env.NumCPU)
+	bench.WriteInproc(os.Stdout, rs)
+	if out.md != "" {
+		f, err := os.Create(out.md)
+		if err != nil {
+			return err
+		}
+		bench.WriteInproc(f, rs)
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	if out.json != "" {
+		b, err := json.MarshalIndent(struct {
+			Env    bench.Env            `json:"env"`
+			Inproc []bench.InprocResult `json:"inproc"`
+		}{env, rs}, "", "  ")
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(out.json, b, 0o644)
+	}
+	return nil
 }

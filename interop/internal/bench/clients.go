@@ -246,6 +246,10 @@ func newClients(kind string, sc Scenario, endpoint string, o *Options) (clients,
 		return newHandshakeClients(sc.Clients, endpoint, o.curveFor(kind), o.Timeout)
 	case sc.Broker:
 		return newZMQClients(zmqc.REQ, sc.Clients, endpoint, o.HWM, o.Timeout, nil)
+	case sc.ReqRep && sc.ZReq:
+		return newZReqClients(endpoint, o)
+	case sc.ReqRep:
+		return newZMQClients(zmqc.REQ, sc.Clients, endpoint, o.HWM, o.Timeout, nil)
 	}
 	return newZMQClients(zmqc.DEALER, sc.Clients, endpoint, o.HWM, o.Timeout, o.curveFor(kind))
 }

@@ -176,7 +176,10 @@ func TestHandshakeClientsCatchWrongEcho(t *testing.T) {
 	}()
 	h, err := newHandshakeClients(1, ep, nil, 5*time.Second)
 	require.NoError(t, err)
-	_, err = h.run(runConfig{Size: 16, Window: 1, Duration: time.Millisecond})
+	// The worker's first cycle gets the corrupted reply and ends the run.
+	// A Duration so short that the worker may start after it would let the
+	// run end with no cycle at all, and no error.
+	_, err = h.run(runConfig{Size: 16, Window: 1, Duration: time.Minute})
 	require.ErrorIs(t, err, ErrBadReply)
 	require.NoError(t, h.close())
 	require.NoError(t, <-done)

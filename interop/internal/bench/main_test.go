@@ -18,7 +18,11 @@ const childEnv = "ZBENCH_TEST_CHILD"
 // fails the package if one leaves a goroutine behind.
 func TestMain(m *testing.M) {
 	if args := os.Getenv(childEnv); args != "" {
-		if err := ChildMain(strings.Split(args, "\x1f")); err != nil {
+		run := ChildMain
+		if IsPipeChild(strings.Split(args, "\x1f")) {
+			run = func(a []string) error { return PipeChildMain(a, os.Stdout) }
+		}
+		if err := run(strings.Split(args, "\x1f")); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}

@@ -197,7 +197,7 @@ func Evaluate(results []*ScenarioResult) []Target {
 				ratio(find, zk, name+": server CPU/msg <= 1.0x libzmq CURVE C loop", name, servers.LibzmqCurve, false, 1.0, cpu, "µs/msg"))
 		}
 	}
-	return ts
+	return append(ts, reqrepTargets(find)...)
 }
 
 // curveTargetScenarios are the CURVE scenarios with targets: at least

@@ -201,6 +201,9 @@ func (o *Options) kinds(sc Scenario) []string {
 		}
 		return []string{ZRouterBroker, ZRouterBrokerP1, LibzmqProxy}
 	}
+	if sc.ReqRep {
+		return servers.RepKinds
+	}
 	if sc.IPC {
 		if o.IPCServers == nil {
 			return DefaultIPCServers

@@ -31,6 +31,8 @@ func TestRun(t *testing.T) {
 		{Name: "curve-2x16B", Clients: 2, Size: 16, Window: 10, Curve: true},
 		{Name: "ipc-2x1KiB", Clients: 2, Size: 1024, Window: 10, IPC: true},
 		{Name: "curve-handshake", Clients: 2, Size: 16, Window: 1, Latency: true, Curve: true, Handshake: true},
+		{Name: "reqrep-latency", Clients: 1, Size: 16, Window: 1, Latency: true, ReqRep: true},
+		{Name: "reqrep-latency-zreq", Clients: 1, Size: 16, Window: 1, Latency: true, ReqRep: true, ZReq: true},
 	}
 	o.CurveAuth = true
 	results, err := Run(context.Background(), o)
@@ -45,6 +47,8 @@ func TestRun(t *testing.T) {
 			require.Len(t, r.Servers, len(DefaultCurveServers), r.Name)
 		} else if r.IPC {
 			require.Len(t, r.Servers, len(DefaultIPCServers), r.Name)
+		} else if r.ReqRep {
+			require.Len(t, r.Servers, len(servers.RepKinds), r.Name)
 		} else {
 			require.Len(t, r.Servers, len(servers.Kinds), r.Name)
 		}

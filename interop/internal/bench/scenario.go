@@ -31,7 +31,7 @@ var zrouterEcho = []string{servers.ZRouter, servers.ZRouterP1}
 var zrouterCurve = []string{servers.ZRouterCurve, servers.ZRouterP1Curve}
 
 // profiled lists the kinds that write a CPU profile with -cpuprofile.
-var profiled = append(slices.Clip(zrouterEcho), zrouterCurve...)
+var profiled = append(append(slices.Clip(zrouterEcho), zrouterCurve...), servers.ZRouterRep)
 
 // zrouterKinds lists the kinds that are zrouter, the bases of the ratios,
 // in the order the reports show them.
@@ -78,6 +78,10 @@ type Scenario struct {
 	// IPC runs the echo servers that have ipc (Options.IPCServers) on
 	// ipc://* instead of tcp, with libzmq DEALER clients.
 	IPC bool `json:"ipc,omitempty"`
+	// ReqRep runs the REP servers (servers.RepKinds) with one REQ client:
+	// libzmq's in C, or with ZReq a zrouter req.Req.
+	ReqRep bool `json:"reqrep,omitempty"`
+	ZReq   bool `json:"zreq,omitempty"`
 }
 
 // fullCheckSize is the largest message size whose payload is compared in
@@ -115,7 +119,7 @@ func Scenarios(idle, brokerClients, brokerWorkers, handshakers int) []Scenario {
 			Clients: clients, Size: size, Window: window,
 		}
 	}
-	return []Scenario{
+	return append([]Scenario{
 		echo(1, 16, 1000),
 		echo(8, 16, 1000),
 		echo(8, 1024, 1000),
@@ -149,7 +153,7 @@ func Scenarios(idle, brokerClients, brokerWorkers, handshakers int) []Scenario {
 				handshakers),
 			Clients: handshakers, Size: 16, Window: 1, Latency: true, Curve: true, Handshake: true,
 		},
-	}
+	}, reqrepScenarios()...)
 }
 
 // curve makes an echo scenario a CURVE one.
@@ -232,7 +236,7 @@ type Options struct {
 
 // FindScenarios picks the scenarios named in list (comma separated; "all"
 // for every one, CurveGroup for every CURVE one, IPCGroup for every ipc
-// one) from all, in all's order.
+// one, ReqRepGroup for every REQ/REP one) from all, in all's order.
 func FindScenarios(all []Scenario, list string) ([]Scenario, error) {
 	if list == "" || list == "all" {
 		return all, nil
@@ -241,12 +245,13 @@ func FindScenarios(all []Scenario, list string) ([]Scenario, error) {
 	for _, n := range strings.Split(list, ",") {
 		want[strings.TrimSpace(n)] = true
 	}
-	group, ipc := want[CurveGroup], want[IPCGroup]
+	group, ipc, rr := want[CurveGroup], want[IPCGroup], want[ReqRepGroup]
 	delete(want, CurveGroup)
 	delete(want, IPCGroup)
+	delete(want, ReqRepGroup)
 	var out []Scenario
 	for _, sc := range all {
-		if want[sc.Name] || group && sc.Curve || ipc && sc.IPC {
+		if want[sc.Name] || group && sc.Curve || ipc && sc.IPC || rr && sc.ReqRep {
 			out = append(out, sc)
 			delete(want, sc.Name)
 		}

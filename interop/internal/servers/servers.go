@@ -108,6 +108,10 @@ func Serve(ctx context.Context, cfg Config, ready func(addrs []string)) error {
 		return serveGoZMQ(ctx, cfg, ready)
 	case RawTCP, RawTCPZMQ:
 		return serveRawTCP(ctx, cfg, ready)
+	case ZRouterRep:
+		return serveZRouterRep(ctx, cfg, ready)
+	case LibzmqRep:
+		return serveLibzmqRep(ctx, cfg, ready)
 	}
 	return fmt.Errorf("servers: unknown kind %q", cfg.Kind)
 }

@@ -1,4 +1,4 @@
-package zmtp
+package interop
 
 import (
 	"bytes"
@@ -6,43 +6,26 @@ import (
 	"net"
 	"testing"
 
-	"github.com/go-zeromq/zmq4"
+	gozmq "github.com/go-zeromq/zmq4"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/zrouter/zrouter/wire"
+	"github.com/zrouter/zrouter/zmtp"
 )
 
-// readMessage reads one whole message from rd into a new wire.Msg, skipping
-// commands (a peer may send PING at any time).
-func readMessage(t *testing.T, rd *Reader) *wire.Msg {
-	t.Helper()
-	m := wire.Get()
-	for {
-		h, err := rd.ReadHeader()
-		require.NoError(t, err)
-		if h.IsCommand() {
-			require.NoError(t, rd.SkipBody(h))
-			continue
-		}
-		require.NoError(t, rd.ReadFrameInto(m, h))
-		if !h.More() {
-			return m
-		}
-	}
-}
+// Tests of zmtp.Handshake and the zmtp framing against go-zeromq/zmq4
+// sockets over TCP, in both directions.
 
-// TestZmq4DealerToRouterHandshake has a go-zeromq/zmq4 DEALER connect to a
+// TestGozmqHandshakeDealerToRouter has a go-zeromq DEALER connect to a
 // plain TCP listener on which zmtp.Handshake runs as ROUTER, then exchanges
 // a message each way.
-func TestZmq4DealerToRouterHandshake(t *testing.T) {
+func TestGozmqHandshakeDealerToRouter(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer func() { _ = ln.Close() }()
 
 	type accepted struct {
 		conn net.Conn
-		s    *Session
+		s    *zmtp.Session
 		err  error
 	}
 	acc := make(chan accepted, 1)
@@ -52,37 +35,36 @@ func TestZmq4DealerToRouterHandshake(t *testing.T) {
 			acc <- accepted{err: err}
 			return
 		}
-		s, err := Handshake(c, &Config{SocketType: ROUTER, Timeout: hsTimeout, MaxSize: 1 << 20})
+		s, err := zmtp.Handshake(c, &zmtp.Config{SocketType: zmtp.ROUTER, Timeout: waitLimit, MaxSize: 1 << 20})
 		acc <- accepted{c, s, err}
 	}()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	dealer := zmq4.NewDealer(ctx, zmq4.WithID(zmq4.SocketIdentity("dealer-1")), zmq4.WithTimeout(hsTimeout))
+	dealer := gozmq.NewDealer(ctx, gozmq.WithID(gozmq.SocketIdentity("dealer-1")), gozmq.WithTimeout(waitLimit))
 	defer func() { _ = dealer.Close() }()
 	require.NoError(t, dealer.Dial("tcp://"+ln.Addr().String()))
 
 	a := <-acc
 	require.NoError(t, a.err)
 	defer func() { _ = a.conn.Close() }()
-	assert.Equal(t, DEALER, a.s.SocketType)
+	assert.Equal(t, zmtp.DEALER, a.s.SocketType)
 	assert.Equal(t, "dealer-1", string(a.s.Identity))
 	assert.Equal(t, byte(3), a.s.Greeting.Major)
 	assert.Equal(t, "NULL", a.s.Greeting.Mechanism)
 
 	// DEALER to ROUTER.
 	big := bytes.Repeat([]byte{'x'}, 20<<10)
-	require.NoError(t, dealer.Send(zmq4.NewMsgFrom([]byte{}, []byte("hello"), big)))
-	m := readMessage(t, a.s.Reader)
-	defer m.Release()
-	require.Equal(t, 3, m.Len())
-	assert.Empty(t, m.Frames[0])
-	assert.Equal(t, "hello", string(m.Frames[1]))
-	assert.Equal(t, big, m.Frames[2])
+	require.NoError(t, dealer.Send(gozmq.NewMsgFrom([]byte{}, []byte("hello"), big)))
+	frames := readMessage(t, a.conn, a.s.Reader)
+	require.Len(t, frames, 3)
+	assert.Empty(t, frames[0])
+	assert.Equal(t, "hello", string(frames[1]))
+	assert.Equal(t, big, frames[2])
 
 	// ROUTER to DEALER: the frames go on the wire without the routing id.
 	var out []byte
-	out = a.s.Codec.AppendFrame(out, FlagMore, []byte{})
+	out = a.s.Codec.AppendFrame(out, zmtp.FlagMore, []byte{})
 	out = a.s.Codec.AppendFrame(out, 0, []byte("world"))
 	_, err = a.conn.Write(out)
 	require.NoError(t, err)
@@ -91,33 +73,31 @@ func TestZmq4DealerToRouterHandshake(t *testing.T) {
 	assert.Equal(t, [][]byte{{}, []byte("world")}, reply.Frames)
 }
 
-// TestZmq4RouterFromDealerHandshake has a go-zeromq/zmq4 ROUTER listen, and
+// TestGozmqHandshakeRouterFromDealer has a go-zeromq ROUTER listen, and
 // dials it with zmtp.Handshake as a DEALER with Identity "abc".
-func TestZmq4RouterFromDealerHandshake(t *testing.T) {
+func TestGozmqHandshakeRouterFromDealer(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	router := zmq4.NewRouter(ctx, zmq4.WithTimeout(hsTimeout))
+	router := gozmq.NewRouter(ctx, gozmq.WithTimeout(waitLimit))
 	defer func() { _ = router.Close() }()
 	require.NoError(t, router.Listen("tcp://127.0.0.1:0"))
 
 	conn, err := net.Dial("tcp", router.Addr().String())
 	require.NoError(t, err)
 	defer func() { _ = conn.Close() }()
-	s, err := Handshake(conn, &Config{SocketType: DEALER, Identity: []byte("abc"), Timeout: hsTimeout, MaxSize: -1})
+	s, err := zmtp.Handshake(conn, &zmtp.Config{SocketType: zmtp.DEALER, Identity: []byte("abc"), Timeout: waitLimit, MaxSize: -1})
 	require.NoError(t, err)
-	assert.Equal(t, ROUTER, s.SocketType)
+	assert.Equal(t, zmtp.ROUTER, s.SocketType)
 	assert.Equal(t, byte(3), s.Greeting.Major)
 
 	// DEALER to ROUTER: the ROUTER prefixes our Identity.
-	_, err = conn.Write(AppendMessage(nil, [][]byte{{}, []byte("ping")}))
+	_, err = conn.Write(zmtp.AppendMessage(nil, [][]byte{{}, []byte("ping")}))
 	require.NoError(t, err)
 	got, err := router.Recv()
 	require.NoError(t, err)
 	assert.Equal(t, [][]byte{[]byte("abc"), {}, []byte("ping")}, got.Frames)
 
 	// ROUTER to DEALER, routed by that Identity.
-	require.NoError(t, router.Send(zmq4.NewMsgFrom([]byte("abc"), []byte{}, []byte("pong"))))
-	m := readMessage(t, s.Reader)
-	defer m.Release()
-	assert.Equal(t, [][]byte{{}, []byte("pong")}, m.Frames)
+	require.NoError(t, router.Send(gozmq.NewMsgFrom([]byte("abc"), []byte{}, []byte("pong"))))
+	assert.Equal(t, [][]byte{{}, []byte("pong")}, readMessage(t, conn, s.Reader))
 }

@@ -1,0 +1,54 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestRunPipeline runs every pipeline kind once on a small scenario of each
+// shape: each must count exactly what was sent and measure a rate.
+func TestRunPipeline(t *testing.T) {
+	for _, procs := range []bool{false, true} {
+		t.Run(fmt.Sprintf("child=%v", procs), func(t *testing.T) { testRunPipeline(t, procs) })
+	}
+}
+
+func testRunPipeline(t *testing.T, procs bool) {
+	scs := []PipeScenario{
+		{Name: "t-1x1", Senders: 1, Receivers: 1, Size: 100, Msgs: 4000},
+		{Name: "t-4x4", Senders: 4, Receivers: 4, Size: 2000, Msgs: 4000},
+	}
+	o := &PipeOptions{Scenarios: scs, Rounds: 1, Timeout: 20 * time.Second}
+	if procs {
+		o.Self = testOptions(t).Self
+	}
+	res, err := RunPipeline(context.Background(), o)
+	require.NoError(t, err)
+	require.Len(t, res, 2)
+	for _, r := range res {
+		for _, k := range PipeKinds {
+			require.Len(t, r.Rates[k], 1, "%s %s", r.Scenario.Name, k)
+			assert.Positive(t, r.Rates[k][0], "%s %s", r.Scenario.Name, k)
+		}
+	}
+	var b bytes.Buffer
+	PipeMarkdown(&b, res)
+	assert.Equal(t, 2+len(res), strings.Count(strings.SplitN(b.String(), "\n\n", 2)[0], "\n")+1)
+}
+
+func TestPipeScenarios(t *testing.T) {
+	scs := PipeScenarios(1)
+	require.Len(t, scs, 6)
+	for _, sc := range scs {
+		assert.Zero(t, sc.Msgs%40, sc.Name)
+		assert.True(t, strings.HasPrefix(sc.Name, PipelineGroup+"-"), sc.Name)
+	}
+	assert.Equal(t, "pushpull-4x4-64KiB", scs[5].Name)
+}
