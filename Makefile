@@ -57,6 +57,7 @@ fuzz:
 	$(GO) test -run=^$$ -fuzz=^FuzzCurveClient$$ -fuzztime=$(FUZZTIME) ./zmtp
 	$(GO) test -run=^$$ -fuzz=^FuzzCurveOpen$$ -fuzztime=$(FUZZTIME) ./zmtp
 	$(GO) test -run=^$$ -fuzz=^FuzzLoadBalancerMessages$$ -fuzztime=$(FUZZTIME) ./device
+	$(GO) test -run=^$$ -fuzz=^FuzzParse$$ -fuzztime=$(FUZZTIME) ./internal/transport
 
 bench: deps
 	$(GO) test -run=^$$ -bench=. -benchmem ./...

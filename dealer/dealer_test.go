@@ -99,7 +99,13 @@ func waitConnected(t *testing.T, d *dealer.Dealer, r *router.Router) {
 // echoPair starts a Router that echoes, and a Dealer connected to it.
 func echoPair(t *testing.T) (*router.Router, *dealer.Dealer) {
 	t.Helper()
-	r := newRouter(t, "tcp://127.0.0.1:0")
+	return echoPairOn(t, "tcp://127.0.0.1:0")
+}
+
+// echoPairOn is echoPair with the Router bound to endpoint.
+func echoPairOn(t *testing.T, endpoint string) (*router.Router, *dealer.Dealer) {
+	t.Helper()
+	r := newRouter(t, endpoint)
 	echo(t, r)
 	d := newDealer(t)
 	require.NoError(t, d.Connect(r.Addr()))
@@ -155,8 +161,12 @@ func TestBadEndpoint(t *testing.T) {
 }
 
 func TestRequestReplyWithRouter(t *testing.T) {
+	testutil.ForEachTransport(t, testRequestReplyWithRouter)
+}
+
+func testRequestReplyWithRouter(t *testing.T, transport string) {
 	ctx := testCtx(t)
-	_, d := echoPair(t)
+	_, d := echoPairOn(t, testutil.Endpoint(t, transport))
 
 	// Order per peer is kept.
 	const n = 500
@@ -206,9 +216,11 @@ func TestPingPongWritesDirectly(t *testing.T) {
 	assert.LessOrEqual(t, rs.MsgsOutDirect, rs.MsgsOut)
 }
 
-func TestFrames(t *testing.T) {
+func TestFrames(t *testing.T) { testutil.ForEachTransport(t, testFrames) }
+
+func testFrames(t *testing.T, transport string) {
 	ctx := testCtx(t)
-	_, d := echoPair(t)
+	_, d := echoPairOn(t, testutil.Endpoint(t, transport))
 
 	big := bytes.Repeat([]byte("z"), 1<<20)
 	tests := []struct {
@@ -260,13 +272,17 @@ func TestRoutingID(t *testing.T) {
 }
 
 func TestRoundRobinAcrossRouters(t *testing.T) {
+	testutil.ForEachTransport(t, testRoundRobinAcrossRouters)
+}
+
+func testRoundRobinAcrossRouters(t *testing.T, transport string) {
 	ctx := testCtx(t)
 	const perRouter = 20
 	d := newDealer(t)
 	counts := make([]int, 3)
 	var wg sync.WaitGroup
 	for i := range counts {
-		r := newRouter(t, "tcp://127.0.0.1:0")
+		r := newRouter(t, testutil.Endpoint(t, transport))
 		require.NoError(t, d.Connect(r.Addr()))
 		wg.Add(1)
 		go func() {
@@ -328,9 +344,11 @@ func TestQueuedBeforeConnect(t *testing.T) {
 	}, "queue drained")
 }
 
-func TestReconnect(t *testing.T) {
+func TestReconnect(t *testing.T) { testutil.ForEachTransport(t, testReconnect) }
+
+func testReconnect(t *testing.T, transport string) {
 	ctx := testCtx(t)
-	r1 := newRouter(t, "tcp://127.0.0.1:0")
+	r1 := newRouter(t, testutil.Endpoint(t, transport))
 	ep := r1.Addr()
 	stop1 := echo(t, r1)
 	d := newDealer(t, socket.WithReconnectInterval(10*time.Millisecond), socket.WithReconnectMax(50*time.Millisecond))

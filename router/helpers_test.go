@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,8 +14,8 @@ import (
 	"github.com/zrouter/zrouter/zmtp"
 )
 
-// rawPeer is a hand-driven ZMTP peer over TCP: the tests use it to control
-// exactly what reaches the router and when.
+// rawPeer is a hand-driven ZMTP peer over TCP or ipc: the tests use it to
+// control exactly what reaches the router and when.
 type rawPeer struct {
 	t    *testing.T
 	conn net.Conn
@@ -23,8 +24,11 @@ type rawPeer struct {
 
 func dialRaw(t *testing.T, addr string, typ zmtp.SocketType, id string) *rawPeer {
 	t.Helper()
-	ep := addr[len("tcp://"):]
-	c, err := net.Dial("tcp", ep)
+	network, ep := "tcp", strings.TrimPrefix(addr, "tcp://")
+	if path, ok := strings.CutPrefix(addr, "ipc://"); ok {
+		network, ep = "unix", path
+	}
+	c, err := net.Dial(network, ep)
 	require.NoError(t, err)
 	cfg := &zmtp.Config{SocketType: typ, Timeout: 5 * time.Second, MaxSize: -1}
 	if id != "" {
@@ -79,9 +83,15 @@ var noLinger = socket.WithLinger(0)
 
 func newRouter(t *testing.T, opts ...socket.Option) *Router {
 	t.Helper()
+	return newRouterOn(t, "tcp", opts...)
+}
+
+// newRouterOn is newRouter bound to an endpoint of transport.
+func newRouterOn(t *testing.T, transport string, opts ...socket.Option) *Router {
+	t.Helper()
 	r, err := New(append([]socket.Option{noLinger}, opts...)...)
 	require.NoError(t, err)
-	require.NoError(t, r.Bind("tcp://127.0.0.1:0"))
+	require.NoError(t, r.Bind(testutil.Endpoint(t, transport)))
 	t.Cleanup(func() { require.NoError(t, r.Close()) })
 	return r
 }

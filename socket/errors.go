@@ -38,6 +38,10 @@ var (
 	// its Recv before it has replied. The socket's state is unchanged, and
 	// the caller keeps the message it passed.
 	ErrState = errors.New("socket: operation not allowed in the socket's state")
+	// ErrPeerFiltered is what the Err of an EventAcceptFailed wraps when
+	// an ipc peer was closed as it was accepted because its credentials
+	// matched none of the socket's IPC filters (WithIPCFilter).
+	ErrPeerFiltered = errors.New("socket: peer refused by the IPC credential filters")
 )
 
 // UnroutableError reports a message whose routing id names no peer of the

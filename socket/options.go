@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -249,6 +250,61 @@ func WithImmediate(on bool) Option {
 func WithIPv6(on bool) Option {
 	return option("ZMQ_IPV6", func(c *config.Config) error {
 		c.IPv6 = on
+		return nil
+	})
+}
+
+// WithIPCPerm sets the permissions of the socket file of every ipc bind,
+// once bound: a peer needs write permission on it to connect. The default
+// leaves the mode the umask gives (libzmq has no such option: there one
+// changes the mode after zmq_bind). Only the permission bits may be set,
+// and not none of them; it has no effect on the abstract namespace.
+func WithIPCPerm(mode os.FileMode) Option {
+	return socketOption("ipc perm", func(c *config.Config) error {
+		if mode == 0 || mode&^os.ModePerm != 0 {
+			return fmt.Errorf("mode %v: want permission bits only, and at least one", mode)
+		}
+		c.IPCPerm = mode
+		return nil
+	})
+}
+
+// IPCFilter lists the ipc peers a socket lets in, by the credentials of
+// their process as the kernel reports them (SO_PEERCRED), as libzmq's
+// ZMQ_IPC_FILTER_UID, ZMQ_IPC_FILTER_GID and ZMQ_IPC_FILTER_PID do.
+type IPCFilter struct {
+	// UIDs lets in the processes of these user ids.
+	UIDs []int
+	// GIDs lets in the processes of these group ids, and those whose
+	// user is a member of one of these groups.
+	GIDs []int
+	// PIDs lets in these processes.
+	PIDs []int
+}
+
+// WithIPCFilter lets in, on every ipc bind, only the peers that match f:
+// one of its user ids, group ids (of the process, or groups its user
+// belongs to) or process ids. Another peer is closed as it is accepted,
+// before any handshake, with an EventAcceptFailed whose Err wraps
+// ErrPeerFiltered, and counted in Stats.RefusedFiltered, as libzmq closes
+// it and reports ZMQ_EVENT_ACCEPT_FAILED. Each WithIPCFilter adds to the
+// ids given before, as each libzmq setsockopt does; without any, every
+// peer is let in. Linux only: elsewhere an ipc Bind with a filter fails.
+// It does not apply to tcp.
+func WithIPCFilter(f IPCFilter) Option {
+	return socketOption("ZMQ_IPC_FILTER", func(c *config.Config) error {
+		for _, ids := range [][]int{f.UIDs, f.GIDs, f.PIDs} {
+			for _, id := range ids {
+				if id < 0 {
+					return fmt.Errorf("id %d: %w", id, errNegative)
+				}
+			}
+		}
+		c.IPCFilter = config.IPCFilter{
+			UIDs: append(slices.Clone(c.IPCFilter.UIDs), f.UIDs...),
+			GIDs: append(slices.Clone(c.IPCFilter.GIDs), f.GIDs...),
+			PIDs: append(slices.Clone(c.IPCFilter.PIDs), f.PIDs...),
+		}
 		return nil
 	})
 }

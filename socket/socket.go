@@ -63,11 +63,17 @@ func (s *Socket) Type() string { return s.e.Type() }
 
 // Bind listens on endpoint and accepts peers there until Unbind or Close.
 // Endpoints are written as libzmq writes them: tcp://HOST:PORT, where HOST
-// may be * for every interface and PORT may be * or 0 for any free port.
-// Addr reports the endpoint actually bound. A bad endpoint is refused with
-// ErrBadEndpoint; a failure to listen is returned, and reported to
-// monitors as EventBindFailed. inproc://NAME binds NAME among the sockets
-// of the process (see the package doc).
+// may be * for every IPv4 interface (every interface with WithIPv6) or the
+// name of a network interface, and PORT may be * or 0 for any free port;
+// or ipc://PATH (absolute or relative), ipc://@NAME (Linux's abstract
+// namespace), or ipc://* for a fresh path in a new temporary directory.
+// An ipc bind removes a socket file that no process listens on any more,
+// but fails with EADDRINUSE while a live listener holds the path; Unbind
+// and Close remove the file it made. Addr reports the endpoint actually
+// bound. A bad endpoint is refused with ErrBadEndpoint; a failure to
+// listen is returned, and reported to monitors as EventBindFailed.
+// inproc://NAME binds NAME among the sockets of the process (see the
+// package doc).
 func (s *Socket) Bind(endpoint string) error { return s.e.Bind(endpoint) }
 
 // Unbind stops listening on endpoint and closes the connections accepted
@@ -78,7 +84,8 @@ func (s *Socket) Bind(endpoint string) error { return s.e.Bind(endpoint) }
 // ErrUnknownEndpoint.
 func (s *Socket) Unbind(endpoint string) error { return s.e.Unbind(endpoint) }
 
-// Connect connects to endpoint (tcp://HOST:PORT) in the background and
+// Connect connects to endpoint (tcp://HOST:PORT, tcp://SOURCE;HOST:PORT
+// from a local address, or ipc://PATH) in the background and
 // keeps the connection up until Disconnect or Close, reconnecting after
 // failures as the reconnect options say. Connect checks the endpoint's
 // syntax and returns ErrBadEndpoint at once for a bad one; a host that

@@ -29,6 +29,10 @@ type Stats struct {
 	RefusedDuplicateID uint64
 	// RefusedMaxPeers counts connections refused at the peer limit.
 	RefusedMaxPeers uint64
+	// RefusedFiltered counts ipc connections closed as they were
+	// accepted, before their handshake, because the peer's credentials
+	// matched none of the IPC filters (WithIPCFilter).
+	RefusedFiltered uint64
 
 	// MsgsIn and BytesIn count messages received from peers.
 	MsgsIn, BytesIn uint64

@@ -211,8 +211,8 @@ func (b *broker) extras() []extra {
 
 func runBroker(ctx context.Context, c *cli, args []string) error {
 	f := newFlags("broker", brokerHelp, brokerExamples)
-	front := f.String("frontend", "", "endpoint to bind for clients, tcp://HOST:PORT (required)")
-	back := f.String("backend", "", "endpoint to bind for workers, tcp://HOST:PORT (required)")
+	front := f.String("frontend", "", "endpoint to bind for clients, tcp://HOST:PORT or ipc://PATH (required)")
+	back := f.String("backend", "", "endpoint to bind for workers, tcp://HOST:PORT or ipc://PATH (required)")
 	mode := f.String("lb", lbRoundRobin, "how requests are spread over workers: rr or ready")
 	queue := f.Int("queue", 1000, "ready: requests held while no worker is ready; more are dropped")
 	statsIvl := f.Duration("stats-interval", 5*time.Second, "log a stats line this often (0 = off)")

@@ -64,11 +64,12 @@ const echoExamples = `
   zrouter echo --bind tcp://*:5555
   zrouter keygen > server.key && zrouter echo --bind tcp://*:5555 --curve-secret-file server.key
   zrouter echo --bind tcp://127.0.0.1:5555 --stats-interval 1s --log-level debug
-  zrouter echo --bind tcp://*:5555 --metrics :9100`
+  zrouter echo --bind tcp://*:5555 --metrics :9100
+  zrouter echo --bind ipc:///run/echo.sock`
 
 func runEcho(ctx context.Context, c *cli, args []string) error {
 	f := newFlags("echo", echoHelp, echoExamples)
-	bind := f.String("bind", "", "endpoint to bind, tcp://HOST:PORT (required)")
+	bind := f.String("bind", "", "endpoint to bind, tcp://HOST:PORT or ipc://PATH (required)")
 	statsIvl := f.Duration("stats-interval", 0, "log a stats line this often (0 = off)")
 	metrics := f.String("metrics", "", "serve Prometheus metrics at http://ADDR/metrics (ADDR is HOST:PORT)")
 	sock := addSockFlags(f)

@@ -35,7 +35,7 @@ func TestRunCommandLine(t *testing.T) {
 		{name: "stray argument", args: []string{"echo", "--bind", "tcp://127.0.0.1:0", "extra"}, wantCode: exitUsage, wantStderr: `unexpected argument "extra"`},
 		{name: "bad log level", args: []string{"echo", "--bind", "tcp://127.0.0.1:0", "--log-level", "loud"}, wantCode: exitUsage, wantStderr: "bad --log-level"},
 		{name: "bad log format", args: []string{"echo", "--bind", "tcp://127.0.0.1:0", "--log-format", "xml"}, wantCode: exitUsage, wantStderr: "bad --log-format"},
-		{name: "bad endpoint", args: []string{"echo", "--bind", "ipc:///tmp/x"}, wantCode: exitError, wantStderr: "only tcp"},
+		{name: "bad endpoint", args: []string{"echo", "--bind", "udp://127.0.0.1:1"}, wantCode: exitError, wantStderr: "only tcp, ipc and inproc"},
 		{name: "bad sizes", args: []string{"bench", "--sizes", "16,8"}, wantCode: exitUsage, wantStderr: `bad size "8"`},
 		{name: "bad clients", args: []string{"bench", "--clients", "0"}, wantCode: exitUsage, wantStderr: "must be positive"},
 		{name: "bad demo workers", args: []string{"demo", "--workers", "0"}, wantCode: exitUsage, wantStderr: "must be positive"},

@@ -118,7 +118,8 @@ Commands:
 	}
 	fmt.Fprint(w, `
 Run 'zrouter COMMAND --help' for a command's flags and examples.
-Endpoints are tcp://HOST:PORT; tcp://*:PORT binds every interface.
+Endpoints are tcp://HOST:PORT (tcp://*:PORT binds every IPv4 interface),
+ipc:///PATH, ipc://RELATIVE/PATH or ipc://@NAME (Linux abstract namespace).
 `)
 }
 

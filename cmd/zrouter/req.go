@@ -54,7 +54,7 @@ func runReq(ctx context.Context, c *cli, args []string) error {
 	// each attempt is for --log-level info or debug.
 	f.logLevel = "warn"
 	f.Lookup("log-level").DefValue = "warn"
-	connect := f.String("connect", "", "endpoint to connect to, tcp://HOST:PORT (required)")
+	connect := f.String("connect", "", "endpoint to connect to, tcp://HOST:PORT or ipc://PATH (required)")
 	count := f.Int("count", 1, "how many times to send the request")
 	timeout := f.Duration("timeout", 5*time.Second, "how long to wait for each reply")
 	serverKey := f.String("curve-server-key", "", "be a CURVE client of the server with this public `KEY` (Z85)")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"time"
 
@@ -35,6 +36,9 @@ type Config struct {
 	IPv6      bool          // ZMQ_IPV6
 
 	Keepalive Keepalive // ZMQ_TCP_KEEPALIVE and its _IDLE, _INTVL, _CNT
+
+	IPCPerm   os.FileMode // mode of an ipc bind's socket file; 0 = as made
+	IPCFilter IPCFilter   // ZMQ_IPC_FILTER_UID, _GID and _PID
 
 	Metadata zmtp.Metadata // ZMQ_METADATA: properties sent in the handshake
 
@@ -79,6 +83,12 @@ type Keepalive struct {
 	// zero leaves the system's value.
 	Idle, Interval time.Duration
 	Count          int
+}
+
+// IPCFilter is ZMQ_IPC_FILTER_UID, _GID and _PID: the credentials of the
+// ipc peers let in; all empty lets everyone in.
+type IPCFilter struct {
+	UIDs, GIDs, PIDs []int
 }
 
 // Defaults returns libzmq's defaults for a socket of type t.

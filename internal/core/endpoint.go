@@ -49,6 +49,8 @@ func transportOptions(c *config.Config) transport.Options {
 		KeepaliveIdle:     c.Keepalive.Idle,
 		KeepaliveInterval: c.Keepalive.Interval,
 		KeepaliveCount:    c.Keepalive.Count,
+		IPCPerm:           c.IPCPerm,
+		IPCFilter:         transport.IPCFilter{UIDs: c.IPCFilter.UIDs, GIDs: c.IPCFilter.GIDs, PIDs: c.IPCFilter.PIDs},
 	}
 }
 
@@ -105,6 +107,14 @@ func (s *Socket) acceptLoop(b *binding) {
 		if err != nil {
 			if b.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return
+			}
+			if errors.Is(err, transport.ErrPeerFiltered) {
+				// Closed already; as libzmq, an accept failure, and
+				// the next accept at once.
+				s.counters.refusedFilter.Add(1)
+				s.log.Warn("peer refused by the IPC filters", "endpoint", b.addr, "err", err)
+				s.emit(socket.Event{Kind: socket.EventAcceptFailed, Endpoint: b.addr, Err: err})
+				continue
 			}
 			s.log.Warn("accept failed", "endpoint", b.addr, "err", err)
 			s.emit(socket.Event{Kind: socket.EventAcceptFailed, Endpoint: b.addr, Err: err})
@@ -189,7 +199,7 @@ func (b *binding) matches(endpoint string) bool {
 		return true
 	}
 	ep, err := transport.Parse(b.endpoint, true)
-	return err == nil && endpoint == b.endpoint && ep.Host != "" && ep.Port != 0
+	return err == nil && endpoint == b.endpoint && !ep.Wildcard()
 }
 
 // closeListener stops b's accept loop and the handshakes it started.

@@ -136,10 +136,10 @@ type Socket struct {
 
 // counters are the socket's own counts, beside its pipes'.
 type counters struct {
-	handshakeFailed, refusedDup, refusedMax atomic.Uint64
-	unroutable, droppedEmpty                atomic.Uint64
-	droppedHWM                              atomic.Uint64 // drops made outside any pipe's queue
-	eventsDropped                           atomic.Uint64
+	handshakeFailed, refusedDup, refusedMax, refusedFilter atomic.Uint64
+	unroutable, droppedEmpty                               atomic.Uint64
+	droppedHWM                                             atomic.Uint64 // drops made outside any pipe's queue
+	eventsDropped                                          atomic.Uint64
 }
 
 // New returns the core of a socket of the given spec, with opts applied,

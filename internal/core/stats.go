@@ -116,6 +116,7 @@ func (s *Socket) Stats() socket.Stats {
 	st.HandshakeFailed = c.handshakeFailed.Load()
 	st.RefusedDuplicateID = c.refusedDup.Load()
 	st.RefusedMaxPeers = c.refusedMax.Load()
+	st.RefusedFiltered = c.refusedFilter.Load()
 	st.Unroutable = c.unroutable.Load()
 	st.DroppedEmpty = c.droppedEmpty.Load()
 	st.DroppedHWM += c.droppedHWM.Load()

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -55,4 +57,39 @@ func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
+}
+
+// Transports are the transports that the tests which should behave alike
+// on every transport run over. Add one here and give it a case in
+// Endpoint.
+var Transports = []string{"tcp", "ipc"}
+
+// Endpoint returns an endpoint of transport for one bind in t: a loopback
+// tcp endpoint on any free port, or an ipc socket file of its own, in a
+// directory removed when t ends. The ipc path is kept short (a Unix socket
+// address holds about 100 bytes), so it is not under t.TempDir.
+func Endpoint(t testing.TB, transport string) string {
+	t.Helper()
+	switch transport {
+	case "tcp":
+		return "tcp://127.0.0.1:0"
+	case "ipc":
+		dir, err := os.MkdirTemp("", "zr")
+		if err != nil {
+			t.Fatalf("ipc endpoint: %v", err)
+		}
+		t.Cleanup(func() { _ = os.RemoveAll(dir) })
+		return "ipc://" + filepath.Join(dir, "s")
+	}
+	t.Fatalf("no endpoint for transport %q", transport)
+	return ""
+}
+
+// ForEachTransport runs f as a subtest per transport of Transports; f
+// makes its endpoints with Endpoint(t, transport).
+func ForEachTransport(t *testing.T, f func(t *testing.T, transport string)) {
+	t.Helper()
+	for _, tr := range Transports {
+		t.Run(tr, func(t *testing.T) { f(t, tr) })
+	}
 }

@@ -16,19 +16,27 @@ var ErrBadEndpoint = socket.ErrBadEndpoint
 
 // Endpoint is a parsed endpoint.
 type Endpoint struct {
-	// Scheme is the transport: "tcp".
+	// Scheme is the transport: "tcp" or "ipc".
 	Scheme string
-	// Host is the host part: a name, an IPv4 address, an IPv6 address
-	// without brackets, or "" for the wildcard "*" of a bind. A transport
-	// without ports keeps its whole address here.
+	// Host is the host part: a name (of a host, or for a bind of a
+	// network interface), an IPv4 address, an IPv6 address without
+	// brackets, or "" for the wildcard "*" of a bind. A transport without
+	// ports keeps its whole address here: for ipc the path, "@NAME", or
+	// "*".
 	Host string
 	// Port is the port; 0 for the "*" or 0 of a bind (any free port), and
 	// -1 for a transport without ports.
 	Port int
+	// Source is the local address of a tcp connect, SOURCE in
+	// tcp://SOURCE;HOST:PORT, as given: HOST:PORT where HOST is an IP
+	// address, a network interface or "*", and PORT a number or "*" (any).
+	// Empty when the system chooses.
+	Source string
 }
 
 // String returns the endpoint as libzmq writes it: tcp://HOST:PORT, with
-// "*" for the wildcard and brackets around an IPv6 address.
+// "*" for the wildcard and brackets around an IPv6 address, the source
+// first when there is one; ipc://PATH.
 func (e Endpoint) String() string {
 	if e.Port < 0 {
 		return e.Scheme + "://" + e.Host
@@ -37,7 +45,21 @@ func (e Endpoint) String() string {
 	if host == "" {
 		host = "*"
 	}
-	return e.Scheme + "://" + net.JoinHostPort(host, strconv.Itoa(e.Port))
+	src := ""
+	if e.Source != "" {
+		src = e.Source + ";"
+	}
+	return e.Scheme + "://" + src + net.JoinHostPort(host, strconv.Itoa(e.Port))
+}
+
+// Wildcard reports whether e is a bind endpoint that leaves the address to
+// the system: a tcp host or port "*" (or port 0), or ipc://*. What it binds
+// is known only from the listener (Bound).
+func (e Endpoint) Wildcard() bool {
+	if e.Port < 0 {
+		return e.Host == "*"
+	}
+	return e.Host == "" || e.Port == 0
 }
 
 // Transport is one scheme of endpoints.
@@ -57,7 +79,7 @@ type Transport interface {
 	Bound(ln net.Listener) Endpoint
 }
 
-var transports = map[string]Transport{"tcp": tcpTransport{}}
+var transports = map[string]Transport{"tcp": tcpTransport{}, "ipc": ipcTransport{}}
 
 // Register adds the transport of a scheme. It is for transports outside
 // this package (a test's in-memory one) and must be called before any
@@ -89,15 +111,15 @@ func Bound(e Endpoint, ln net.Listener) Endpoint { return lookup(e).Bound(ln) }
 func Parse(s string, bind bool) (Endpoint, error) {
 	scheme, rest, ok := strings.Cut(s, "://")
 	if !ok {
-		return Endpoint{}, fmt.Errorf("%w %q: want tcp://HOST:PORT", ErrBadEndpoint, s)
+		return Endpoint{}, fmt.Errorf("%w %q: want tcp://HOST:PORT, ipc://PATH or inproc://NAME", ErrBadEndpoint, s)
 	}
 	t := transports[scheme]
 	if t == nil {
-		return Endpoint{}, fmt.Errorf("%w %q: transport %q is not supported (only tcp)", ErrBadEndpoint, s, scheme)
+		return Endpoint{}, fmt.Errorf("%w %q: transport %q is not supported (only tcp, ipc and inproc)", ErrBadEndpoint, s, scheme)
 	}
 	e, err := t.Parse(rest, bind)
 	if err != nil {
-		return Endpoint{}, fmt.Errorf("%w %q: %v", ErrBadEndpoint, s, err)
+		return Endpoint{}, fmt.Errorf("%w %q: %w", ErrBadEndpoint, s, err)
 	}
 	e.Scheme = scheme
 	return e, nil
@@ -110,20 +132,31 @@ func Parse(s string, bind bool) (Endpoint, error) {
 //   - for a bind, HOST may be "*" (every interface) and PORT "*" (any free
 //     port);
 //   - for a connect, HOST and PORT must name a peer: a host that does not
-//     resolve is the network's business, and retried, as with libzmq.
+//     resolve is the network's business, and retried, as with libzmq;
+//   - for a bind, HOST may name a network interface (tcp://eth0:5555),
+//     which binds the interface's first IPv4 address (IPv6 with IPv6 on);
+//   - a connect may start with a source address, tcp://SOURCE;HOST:PORT,
+//     where SOURCE is as the HOST:PORT of a bind, without host names.
 func parseTCP(rest string, bind bool) (Endpoint, error) {
 	bad := func(why string, args ...any) (Endpoint, error) {
 		return Endpoint{}, fmt.Errorf(why, args...)
 	}
-	if strings.Contains(rest, ";") {
-		return bad("source addresses (SOURCE;HOST:PORT) are not supported")
+	var src string
+	if i := strings.LastIndexByte(rest, ';'); i >= 0 {
+		if bind {
+			return bad("a source address (SOURCE;HOST:PORT) is for a connect")
+		}
+		src, rest = rest[:i], rest[i+1:]
+		if _, err := parseTCP(src, true); err != nil {
+			return bad("source %q: %v", src, err)
+		}
 	}
 	i := strings.LastIndexByte(rest, ':')
 	if i < 0 {
 		return bad("no port")
 	}
 	host, port := rest[:i], rest[i+1:]
-	e := Endpoint{Scheme: "tcp"}
+	e := Endpoint{Scheme: "tcp", Source: src}
 	switch {
 	case port == "*" && bind:
 	case port == "":

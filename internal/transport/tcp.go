@@ -2,8 +2,11 @@ package transport
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"time"
 )
@@ -20,6 +23,12 @@ type Options struct {
 	// schedule; zero leaves the system's value.
 	KeepaliveIdle, KeepaliveInterval time.Duration
 	KeepaliveCount                   int
+
+	// IPCPerm, when not zero, is the mode given to the socket file of an
+	// ipc bind, once bound.
+	IPCPerm os.FileMode
+	// IPCFilter lets in only the ipc peers whose credentials match.
+	IPCFilter IPCFilter
 }
 
 // network returns the net package's network for o.
@@ -57,13 +66,78 @@ func (o Options) keepalive(c net.Conn) error {
 	})
 }
 
-// hostport returns e's address for the net package.
-func (e Endpoint) hostport(o Options) string {
+// hostport returns e's address for the net package. A host that names a
+// network interface becomes the interface's address, as libzmq resolves a
+// bind's host (and a connect's source) as an interface name before it
+// tries anything else.
+func (e Endpoint) hostport(o Options) (string, error) {
 	host := e.Host
 	if host == "" && !o.IPv6 {
 		host = "0.0.0.0"
 	}
-	return net.JoinHostPort(host, strconv.Itoa(e.Port))
+	if ip, err := nicAddr(host, o.IPv6); err != nil {
+		return "", err
+	} else if ip != "" {
+		host = ip
+	}
+	return net.JoinHostPort(host, strconv.Itoa(e.Port)), nil
+}
+
+// errNoInterfaceAddr reports a network interface without an address of the
+// family a bind or a source wants.
+var errNoInterfaceAddr = errors.New("the interface has no address of that family")
+
+// nicAddr returns the first address of the network interface named host:
+// IPv4, or IPv6 when ipv6 is set (libzmq looks for one family only). It
+// returns "" when host is an IP address, empty, or names no interface.
+func nicAddr(host string, ipv6 bool) (string, error) {
+	if host == "" || net.ParseIP(host) != nil {
+		return "", nil
+	}
+	ifi, err := net.InterfaceByName(host)
+	if err != nil {
+		return "", nil
+	}
+	addrs, err := ifi.Addrs()
+	if err != nil {
+		return "", err
+	}
+	for _, a := range addrs {
+		ipn, ok := a.(*net.IPNet)
+		if !ok {
+			continue
+		}
+		if is4 := ipn.IP.To4() != nil; is4 != ipv6 {
+			return ipn.IP.String(), nil
+		}
+	}
+	return "", fmt.Errorf("%s: %w", host, errNoInterfaceAddr)
+}
+
+// sourceAddr returns the local address of a connect to e, or nil when the
+// system chooses it. Its host is an IP address, "*" or an interface: a
+// source is never looked up by name, as in libzmq.
+func (e Endpoint) sourceAddr(o Options) (*net.TCPAddr, error) {
+	if e.Source == "" {
+		return nil, nil
+	}
+	se, err := parseTCP(e.Source, true)
+	if err != nil {
+		return nil, err
+	}
+	la := &net.TCPAddr{Port: se.Port}
+	switch ip, err := nicAddr(se.Host, o.IPv6); {
+	case err != nil:
+		return nil, err
+	case ip != "":
+		la.IP = net.ParseIP(ip)
+	case se.Host == "":
+	default:
+		if la.IP = net.ParseIP(se.Host); la.IP == nil {
+			return nil, fmt.Errorf("source host %q is neither an IP address nor a network interface", se.Host)
+		}
+	}
+	return la, nil
 }
 
 // tcpTransport is tcp://.
@@ -78,7 +152,11 @@ func (tcpTransport) Listen(ctx context.Context, e Endpoint, o Options) (net.List
 	// leaves the system's setting (on Linux: off), and so does keepalive
 	// unless told otherwise.
 	lc := net.ListenConfig{KeepAlive: -1}
-	ln, err := lc.Listen(ctx, o.network(), e.hostport(o))
+	hp, err := e.hostport(o)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := lc.Listen(ctx, o.network(), hp)
 	if err != nil || o.Keepalive < 0 {
 		return ln, err
 	}
@@ -103,10 +181,23 @@ func (l *tcpListener) Accept() (net.Conn, error) {
 	return c, nil
 }
 
-// Dial connects to e once. Go sets TCP_NODELAY, as libzmq does.
+// Dial connects to e once, from its source address when it has one (with
+// SO_REUSEADDR, as libzmq binds it, so that one source port can reach many
+// servers). Go sets TCP_NODELAY, as libzmq does.
 func (tcpTransport) Dial(ctx context.Context, e Endpoint, o Options) (net.Conn, error) {
 	d := net.Dialer{KeepAlive: -1} // as for Listen
-	c, err := d.DialContext(ctx, o.network(), e.hostport(o))
+	la, err := e.sourceAddr(o)
+	if err != nil {
+		return nil, err
+	}
+	if la != nil {
+		d.LocalAddr, d.Control = la, reuseAddr
+	}
+	hp, err := e.hostport(o)
+	if err != nil {
+		return nil, err
+	}
+	c, err := d.DialContext(ctx, o.network(), hp)
 	if err != nil {
 		return nil, err
 	}

@@ -38,9 +38,10 @@ func main() {
 		return
 	}
 	var (
-		scenarios  = flag.String("scenarios", "all", "scenarios to run, comma separated: 1x16B,8x16B,8x1KiB,8x64KiB,latency,idle,broker,curve-8x16B,curve-8x1KiB,curve-8x64KiB,curve-handshake,reqrep-latency,reqrep-latency-zreq; curve for the four CURVE ones, reqrep for the two REQ/REP ones")
+		scenarios  = flag.String("scenarios", "all", "scenarios to run, comma separated: 1x16B,8x16B,8x1KiB,8x64KiB,latency,idle,broker,ipc-8x16B,ipc-8x1KiB,ipc-8x64KiB,curve-8x16B,curve-8x1KiB,curve-8x64KiB,curve-handshake,reqrep-latency,reqrep-latency-zreq; curve for the four CURVE ones, ipc for the three ipc ones, reqrep for the two REQ/REP ones")
 		serverList = flag.String("servers", strings.Join(servers.Kinds, ","), "echo servers to compare, in round order")
 		curveList  = flag.String("curve-servers", strings.Join(bench.DefaultCurveServers, ","), "servers of the CURVE scenarios, in round order (a NULL server gets NULL clients)")
+		ipcList    = flag.String("ipc-servers", strings.Join(bench.DefaultIPCServers, ","), "servers of the ipc scenarios, in round order (those that have ipc)")
 		curveAuth  = flag.Bool("curve-auth", true, "give the CURVE servers an allow-list of the clients' keys (zrouter: socket.AllowCurveKeys; libzmq: a ZAP handler in C); false: no authenticator, no ZAP handler")
 		hsPar      = flag.Int("handshake-parallel", 8, "connections the curve-handshake scenario makes at once")
 		rounds     = flag.Int("rounds", 5, "interleaved rounds per scenario")
@@ -128,6 +129,7 @@ func main() {
 		CPUProfile:      *cpuProfile,
 		IdlePerProcess:  *idleProc,
 		CurveServers:    strings.Split(*curveList, ","),
+		IPCServers:      strings.Split(*ipcList, ","),
 		CurveAuth:       *curveAuth,
 		Self:            func(args []string) *exec.Cmd { return exec.Command(self, args...) },
 	}

@@ -159,11 +159,18 @@ func TestScenarios(t *testing.T) {
 		names = append(names, sc.Name)
 	}
 	assert.Equal(t, []string{"1x16B", "8x16B", "8x1KiB", "8x64KiB", "latency", "idle", "broker",
-		"curve-8x16B", "curve-8x1KiB", "curve-8x64KiB", "curve-handshake", "reqrep-latency", "reqrep-latency-zreq"}, names)
+		"ipc-8x16B", "ipc-8x1KiB", "ipc-8x64KiB", "curve-8x16B", "curve-8x1KiB", "curve-8x64KiB", "curve-handshake", "reqrep-latency", "reqrep-latency-zreq"}, names)
 	got, err := FindScenarios(all, "latency, 8x16B")
 	require.NoError(t, err)
 	assert.Equal(t, "8x16B", got[0].Name, "in the default order")
 	assert.Equal(t, "latency", got[1].Name)
+	got, err = FindScenarios(all, "ipc")
+	require.NoError(t, err)
+	require.Len(t, got, 3)
+	for _, sc := range got {
+		assert.True(t, sc.IPC, sc.Name)
+		assert.Equal(t, "ipc://*", sc.bindAddr())
+	}
 	_, err = FindScenarios(all, "nope")
 	assert.Error(t, err)
 	assert.Equal(t, "64KiB", sizeLabel(64<<10))

@@ -178,6 +178,15 @@ func Evaluate(results []*ScenarioResult) []Target {
 		}
 		ts = append(ts, t)
 	}
+	for _, zk := range zrouterEcho {
+		if !slices.ContainsFunc(results, func(r *ScenarioResult) bool { return r.IPC && r.Server(zk) != nil }) {
+			continue
+		}
+		for _, it := range ipcTargetScenarios {
+			ts = append(ts, ratio(find, zk, fmt.Sprintf("%s: msgs/s >= %.1fx libzmq ipc C loop (as over tcp)", it.name, it.want),
+				it.name, servers.Libzmq, true, it.want, tp, "msgs/s"))
+		}
+	}
 	for _, zk := range zrouterCurve {
 		if !slices.ContainsFunc(results, func(r *ScenarioResult) bool { return r.Curve && r.Server(zk) != nil }) {
 			continue

@@ -204,6 +204,12 @@ func (o *Options) kinds(sc Scenario) []string {
 	if sc.ReqRep {
 		return servers.RepKinds
 	}
+	if sc.IPC {
+		if o.IPCServers == nil {
+			return DefaultIPCServers
+		}
+		return o.IPCServers
+	}
 	if sc.Curve {
 		if o.CurveServers == nil {
 			return DefaultCurveServers
@@ -249,7 +255,7 @@ func (o *Options) serverCmd(kind string, sc Scenario) (*exec.Cmd, []string, erro
 		c := Child{Kind: kind, Addrs: []string{"tcp://127.0.0.1:0", "tcp://127.0.0.1:0"}, HWM: 1000}
 		return o.Self(c.Args()), nil, nil
 	}
-	c := Child{Kind: kind, Addrs: []string{"tcp://127.0.0.1:0"}, HWM: o.HWM}
+	c := Child{Kind: kind, Addrs: []string{sc.bindAddr()}, HWM: o.HWM}
 	if o.CPUProfile != "" && slices.Contains(profiled, kind) {
 		c.CPUProfile = fmt.Sprintf("%s-%s-%s.pprof", o.CPUProfile, kind, sc.Name)
 	}
@@ -263,7 +269,11 @@ func (o *Options) serverCmd(kind string, sc Scenario) (*exec.Cmd, []string, erro
 		}
 	}
 	cmd := o.Self(c.Args())
-	if env := c.Env(); len(env) > 0 {
+	env := c.Env()
+	if sc.IPC {
+		env = append(env, ipcEnv()...)
+	}
+	if len(env) > 0 {
 		if cmd.Env == nil {
 			cmd.Env = os.Environ()
 		}

@@ -29,6 +29,7 @@ func TestRun(t *testing.T) {
 		{Name: "idle", Clients: 2, Size: 16, Window: 10, Idle: 50},
 		{Name: "broker", Clients: 2, Size: 16, Window: 1, Broker: true, Workers: 1},
 		{Name: "curve-2x16B", Clients: 2, Size: 16, Window: 10, Curve: true},
+		{Name: "ipc-2x1KiB", Clients: 2, Size: 1024, Window: 10, IPC: true},
 		{Name: "curve-handshake", Clients: 2, Size: 16, Window: 1, Latency: true, Curve: true, Handshake: true},
 		{Name: "reqrep-latency", Clients: 1, Size: 16, Window: 1, Latency: true, ReqRep: true},
 		{Name: "reqrep-latency-zreq", Clients: 1, Size: 16, Window: 1, Latency: true, ReqRep: true, ZReq: true},
@@ -44,6 +45,8 @@ func TestRun(t *testing.T) {
 			assert.Contains(t, r.Note, "no zrouter CLI in this test")
 		} else if r.Curve {
 			require.Len(t, r.Servers, len(DefaultCurveServers), r.Name)
+		} else if r.IPC {
+			require.Len(t, r.Servers, len(DefaultIPCServers), r.Name)
 		} else if r.ReqRep {
 			require.Len(t, r.Servers, len(servers.RepKinds), r.Name)
 		} else {

@@ -75,6 +75,9 @@ type Scenario struct {
 	// message of Size bytes and close it, again and again (Latency then
 	// records each cycle).
 	Handshake bool `json:"handshake,omitempty"`
+	// IPC runs the echo servers that have ipc (Options.IPCServers) on
+	// ipc://* instead of tcp, with libzmq DEALER clients.
+	IPC bool `json:"ipc,omitempty"`
 	// ReqRep runs the REP servers (servers.RepKinds) with one REQ client:
 	// libzmq's in C, or with ZReq a zrouter req.Req.
 	ReqRep bool `json:"reqrep,omitempty"`
@@ -138,6 +141,9 @@ func Scenarios(idle, brokerClients, brokerWorkers, handshakers int) []Scenario {
 			Title:   fmt.Sprintf("broker: %d REQ clients, %d REP workers, 16 B", brokerClients, brokerWorkers),
 			Clients: brokerClients, Size: 16, Window: 1, Broker: true, Workers: brokerWorkers,
 		},
+		ipcScenario(echo(8, 16, 1000)),
+		ipcScenario(echo(8, 1024, 1000)),
+		ipcScenario(echo(8, 64<<10, 100)),
 		curve(echo(8, 16, 1000)),
 		curve(echo(8, 1024, 1000)),
 		curve(echo(8, 64<<10, 100)),
@@ -218,6 +224,9 @@ type Options struct {
 	// socket.AllowCurveKeys for zrouter, a ZAP handler in C for libzmq.
 	// Without it both let in every client that knows the server's key.
 	CurveAuth bool
+	// IPCServers are the servers of the ipc scenarios
+	// (DefaultIPCServers by default), in round order.
+	IPCServers []string
 	// Curve holds the keys of the CURVE scenarios; Run makes them when it
 	// is nil.
 	Curve *CurveKeys
@@ -226,8 +235,8 @@ type Options struct {
 }
 
 // FindScenarios picks the scenarios named in list (comma separated; "all"
-// for every one, CurveGroup for every CURVE one, ReqRepGroup for every
-// REQ/REP one) from all, in all's order.
+// for every one, CurveGroup for every CURVE one, IPCGroup for every ipc
+// one, ReqRepGroup for every REQ/REP one) from all, in all's order.
 func FindScenarios(all []Scenario, list string) ([]Scenario, error) {
 	if list == "" || list == "all" {
 		return all, nil
@@ -236,12 +245,13 @@ func FindScenarios(all []Scenario, list string) ([]Scenario, error) {
 	for _, n := range strings.Split(list, ",") {
 		want[strings.TrimSpace(n)] = true
 	}
-	group, rr := want[CurveGroup], want[ReqRepGroup]
+	group, ipc, rr := want[CurveGroup], want[IPCGroup], want[ReqRepGroup]
 	delete(want, CurveGroup)
+	delete(want, IPCGroup)
 	delete(want, ReqRepGroup)
 	var out []Scenario
 	for _, sc := range all {
-		if want[sc.Name] || group && sc.Curve || rr && sc.ReqRep {
+		if want[sc.Name] || group && sc.Curve || ipc && sc.IPC || rr && sc.ReqRep {
 			out = append(out, sc)
 			delete(want, sc.Name)
 		}

@@ -28,6 +28,8 @@ const (
 	EventHandshakeSucceeded  = C.ZMQ_EVENT_HANDSHAKE_SUCCEEDED
 	EventHandshakeFailedAuth = C.ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
 	EventAll                 = C.ZMQ_EVENT_ALL
+	EventAccepted            = C.ZMQ_EVENT_ACCEPTED
+	EventAcceptFailed        = C.ZMQ_EVENT_ACCEPT_FAILED
 )
 
 // HasCurve reports whether the linked libzmq supports CURVE.

@@ -153,6 +153,12 @@ const (
 	RcvHWM   Option = C.ZMQ_RCVHWM
 	SndTimeo Option = C.ZMQ_SNDTIMEO
 	RcvTimeo Option = C.ZMQ_RCVTIMEO
+	// IPCFilterUID, IPCFilterGID and IPCFilterPID each add one id to the
+	// credentials an ipc listener lets in (deprecated in libzmq 4.3, still
+	// there).
+	IPCFilterUID Option = C.ZMQ_IPC_FILTER_UID
+	IPCFilterGID Option = C.ZMQ_IPC_FILTER_GID
+	IPCFilterPID Option = C.ZMQ_IPC_FILTER_PID
 )
 
 // Socket is a libzmq socket. It must be used by one goroutine at a time.
