@@ -161,7 +161,7 @@ func TestBadEndpoint(t *testing.T) {
 }
 
 func TestRequestReplyWithRouter(t *testing.T) {
-	testutil.ForEachTransport(t, testRequestReplyWithRouter)
+	testutil.ForEachSocketTransport(t, testRequestReplyWithRouter)
 }
 
 func testRequestReplyWithRouter(t *testing.T, transport string) {
@@ -216,7 +216,7 @@ func TestPingPongWritesDirectly(t *testing.T) {
 	assert.LessOrEqual(t, rs.MsgsOutDirect, rs.MsgsOut)
 }
 
-func TestFrames(t *testing.T) { testutil.ForEachTransport(t, testFrames) }
+func TestFrames(t *testing.T) { testutil.ForEachSocketTransport(t, testFrames) }
 
 func testFrames(t *testing.T, transport string) {
 	ctx := testCtx(t)
@@ -272,7 +272,7 @@ func TestRoutingID(t *testing.T) {
 }
 
 func TestRoundRobinAcrossRouters(t *testing.T) {
-	testutil.ForEachTransport(t, testRoundRobinAcrossRouters)
+	testutil.ForEachSocketTransport(t, testRoundRobinAcrossRouters)
 }
 
 func testRoundRobinAcrossRouters(t *testing.T, transport string) {
@@ -344,7 +344,7 @@ func TestQueuedBeforeConnect(t *testing.T) {
 	}, "queue drained")
 }
 
-func TestReconnect(t *testing.T) { testutil.ForEachTransport(t, testReconnect) }
+func TestReconnect(t *testing.T) { testutil.ForEachSocketTransport(t, testReconnect) }
 
 func testReconnect(t *testing.T, transport string) {
 	ctx := testCtx(t)

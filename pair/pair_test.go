@@ -73,6 +73,19 @@ func TestPairTCP(t *testing.T) {
 	}
 }
 
+// TestPairBounce: a bound PAIR and a connected one bounce a message over
+// every transport.
+func TestPairBounce(t *testing.T) {
+	testutil.ForEachSocketTransport(t, func(t *testing.T, transport string) {
+		ctx := testutil.Context(t, waitFor)
+		sb := newPair(t)
+		require.NoError(t, sb.Bind(testutil.Endpoint(t, transport)))
+		sc := newPair(t)
+		require.NoError(t, sc.Connect(sb.Addr()))
+		bounce(t, ctx, sb, sc)
+	})
+}
+
 // TestSendWaitsForPeer: a bound PAIR with no peer has no pipe, so Send
 // waits and TrySend reports ErrWouldBlock; the message goes once a peer is
 // there.

@@ -85,10 +85,12 @@ func TestPullCannotSend(t *testing.T) {
 // TestRoundRobinOut ports test_spec_pushpull's push_round_robin_out: a bound
 // PUSH with five PULL peers sends 2N messages, and each peer gets one of
 // each half, in order.
-func TestRoundRobinOut(t *testing.T) {
+func TestRoundRobinOut(t *testing.T) { testutil.ForEachSocketTransport(t, testRoundRobinOut) }
+
+func testRoundRobinOut(t *testing.T, transport string) {
 	ctx := testutil.Context(t, waitFor)
 	p := newPush(t)
-	require.NoError(t, p.Bind("tcp://127.0.0.1:0"))
+	require.NoError(t, p.Bind(testutil.Endpoint(t, transport)))
 	const n = 5
 	pulls := make([]*pull.Pull, n)
 	for i := range pulls {
@@ -193,10 +195,12 @@ func TestBlockWhenAllFull(t *testing.T) {
 // TestFairQueueIn ports pull_fair_queue_in: five PUSH peers send two
 // messages each; once all ten are in, the PULL returns one from each peer
 // before the second from any.
-func TestFairQueueIn(t *testing.T) {
+func TestFairQueueIn(t *testing.T) { testutil.ForEachSocketTransport(t, testFairQueueIn) }
+
+func testFairQueueIn(t *testing.T, transport string) {
 	ctx := testutil.Context(t, waitFor)
 	q := newPull(t)
-	require.NoError(t, q.Bind("tcp://127.0.0.1:0"))
+	require.NoError(t, q.Bind(testutil.Endpoint(t, transport)))
 	const n = 5
 	for i := range n {
 		p := newPush(t)
@@ -265,10 +269,12 @@ func TestDestroyQueueOnDisconnect(t *testing.T) {
 
 // TestMultipartAtomic: a multipart message arrives whole or not at all,
 // across a disconnect in the middle of a stream of large ones.
-func TestMultipartAtomic(t *testing.T) {
+func TestMultipartAtomic(t *testing.T) { testutil.ForEachSocketTransport(t, testMultipartAtomic) }
+
+func testMultipartAtomic(t *testing.T, transport string) {
 	ctx := testutil.Context(t, waitFor)
 	p := newPush(t, socket.WithSendHWM(1))
-	require.NoError(t, p.Bind("tcp://127.0.0.1:0"))
+	require.NoError(t, p.Bind(testutil.Endpoint(t, transport)))
 	q := newPull(t, socket.WithRecvHWM(1))
 	require.NoError(t, q.Connect(p.Addr()))
 	require.NoError(t, p.WaitPeers(ctx, 1))

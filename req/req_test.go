@@ -51,10 +51,15 @@ func newRouter(t *testing.T, opts ...socket.Option) *router.Router {
 
 func newRep(t *testing.T, opts ...socket.Option) *rep.Rep {
 	t.Helper()
+	return newRepOn(t, "tcp://127.0.0.1:0", opts...)
+}
+
+func newRepOn(t *testing.T, endpoint string, opts ...socket.Option) *rep.Rep {
+	t.Helper()
 	r, err := rep.New(append([]socket.Option{noLinger}, opts...)...)
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, r.Close()) })
-	require.NoError(t, r.Bind("tcp://127.0.0.1:0"))
+	require.NoError(t, r.Bind(endpoint))
 	return r
 }
 
@@ -154,9 +159,11 @@ func TestNewOptions(t *testing.T) {
 	require.ErrorIs(t, err, socket.ErrBadOption)
 }
 
-func TestRequestReply(t *testing.T) {
+func TestRequestReply(t *testing.T) { testutil.ForEachSocketTransport(t, testRequestReply) }
+
+func testRequestReply(t *testing.T, transport string) {
 	ctx := testCtx(t)
-	s := newRep(t)
+	s := newRepOn(t, testutil.Endpoint(t, transport))
 	serve(t, s, func(in [][]byte) [][]byte { return append(bs("re"), in...) })
 	c := newReq(t)
 	require.NoError(t, c.Connect(s.Addr()))

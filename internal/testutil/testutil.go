@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -64,6 +65,15 @@ func (b *Buffer) String() string {
 // Endpoint.
 var Transports = []string{"tcp", "ipc"}
 
+// SocketTransports are Transports and inproc, for the tests whose ends
+// are all zrouter sockets of one process: inproc carries no bytes, so a
+// raw ZMTP peer or another process cannot use it.
+var SocketTransports = append(Transports[:len(Transports):len(Transports)], "inproc")
+
+// inprocNames makes inproc names unique within the process, whose names
+// every test shares.
+var inprocNames atomic.Uint64
+
 // Endpoint returns an endpoint of transport for one bind in t: a loopback
 // tcp endpoint on any free port, or an ipc socket file of its own, in a
 // directory removed when t ends. The ipc path is kept short (a Unix socket
@@ -80,6 +90,8 @@ func Endpoint(t testing.TB, transport string) string {
 		}
 		t.Cleanup(func() { _ = os.RemoveAll(dir) })
 		return "ipc://" + filepath.Join(dir, "s")
+	case "inproc":
+		return fmt.Sprintf("inproc://%s/%d", t.Name(), inprocNames.Add(1))
 	}
 	t.Fatalf("no endpoint for transport %q", transport)
 	return ""
@@ -89,7 +101,18 @@ func Endpoint(t testing.TB, transport string) string {
 // makes its endpoints with Endpoint(t, transport).
 func ForEachTransport(t *testing.T, f func(t *testing.T, transport string)) {
 	t.Helper()
-	for _, tr := range Transports {
+	forEach(t, Transports, f)
+}
+
+// ForEachSocketTransport is ForEachTransport over SocketTransports.
+func ForEachSocketTransport(t *testing.T, f func(t *testing.T, transport string)) {
+	t.Helper()
+	forEach(t, SocketTransports, f)
+}
+
+func forEach(t *testing.T, transports []string, f func(t *testing.T, transport string)) {
+	t.Helper()
+	for _, tr := range transports {
 		t.Run(tr, func(t *testing.T) { f(t, tr) })
 	}
 }
