@@ -9,6 +9,7 @@ import (
 
 	"github.com/zrouter/zrouter/dealer"
 	"github.com/zrouter/zrouter/device"
+	"github.com/zrouter/zrouter/req"
 	"github.com/zrouter/zrouter/router"
 	"github.com/zrouter/zrouter/wire"
 )
@@ -87,10 +88,9 @@ func ExampleProxy() {
 	// bob got "HELLO FROM BOB"
 }
 
-// The load-balancing broker: each worker says READY, then gets requests
-// one at a time, the next one when it replies. A worker here is a DEALER
-// that puts REQ's empty delimiter in front of each message; a REQ worker
-// sends just [READY] and [client-id, "", reply].
+// The load-balancing broker of the zguide, with REQ clients and REQ
+// workers: a worker says READY, then gets [client-id, "", request] and
+// answers [client-id, "", reply], which also asks for the next request.
 func ExampleLoadBalancer() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -112,23 +112,23 @@ func ExampleLoadBalancer() {
 	defer stop()
 	wg.Go(func() { _ = broker.Run(runCtx) })
 
-	w := must(dealer.New())
+	w := must(req.New())
 	defer w.Close()
 	if err := w.Connect(back.Addr()); err != nil {
 		panic(err)
 	}
 	wg.Go(func() {
-		if w.SendFrames(ctx, nil, []byte(device.Ready)) != nil {
+		if w.SendFrames(ctx, []byte(device.Ready)) != nil {
 			return
 		}
 		for {
-			// ["", client-id, "", request]
+			// [client-id, "", request]
 			m, err := w.Recv(ctx)
 			if err != nil {
 				return
 			}
-			reply := wire.New(m.Frames[:3]...)
-			reply.AppendString("done: " + string(m.Frames[3]))
+			reply := wire.New(m.Frames[:2]...)
+			reply.AppendString("done: " + string(m.Frames[2]))
 			m.Release()
 			if w.Send(ctx, reply) != nil {
 				reply.Release()
@@ -136,17 +136,17 @@ func ExampleLoadBalancer() {
 		}
 	})
 
-	c := must(dealer.New())
+	c := must(req.New())
 	defer c.Close()
 	if err := c.Connect(front.Addr()); err != nil {
 		panic(err)
 	}
 	for _, job := range []string{"wash", "dry"} {
-		if err := c.SendFrames(ctx, nil, []byte(job)); err != nil {
+		if err := c.SendFrames(ctx, []byte(job)); err != nil {
 			panic(err)
 		}
 		m := must(c.Recv(ctx))
-		fmt.Printf("%s\n", m.Frames[1])
+		fmt.Printf("%s\n", m.Frames[0])
 		m.Release()
 	}
 	fmt.Println("dispatched:", broker.Stats().Dispatched)
