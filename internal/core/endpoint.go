@@ -140,6 +140,14 @@ func (s *Socket) serveAccepted(b *binding, c net.Conn) {
 	if err != nil {
 		return
 	}
+	s.admitAccepted(b, c, sess)
+}
+
+// admitAccepted makes the pipe of a connection accepted through b whose
+// handshake succeeded (or, for inproc, that needs none), and runs the
+// connection on it once the routing admits it. It reports whether the
+// connection was admitted; when not, it is closed.
+func (s *Socket) admitAccepted(b *binding, c net.Conn, sess *zmtp.Session) bool {
 	p := newPipe(s, &s.cfg, b.addr, s.SendHWM(), int(s.rcvhwm.Load()), false)
 	p.accepted, p.bind = true, b
 	s.mu.Lock()
@@ -150,13 +158,13 @@ func (s *Socket) serveAccepted(b *binding, c net.Conn) {
 	s.mu.Unlock()
 	if unbound {
 		_ = c.Close()
-		return
+		return false
 	}
 	if err := s.addPipe(p); err != nil {
 		s.refuse(p, c, sess, err)
-		return
+		return false
 	}
-	s.attach(p, c, sess)
+	return s.attach(p, c, sess) != nil
 }
 
 // Unbind stops listening on endpoint and closes its connections.

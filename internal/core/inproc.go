@@ -192,21 +192,5 @@ func (s *Socket) serving(b *binding) bool {
 // reports whether it was admitted.
 func (s *Socket) serveInproc(b *binding, c net.Conn, sess *zmtp.Session) bool {
 	s.emit(socket.Event{Kind: socket.EventAccepted, Endpoint: b.addr, Remote: remoteAddr(c)})
-	p := newPipe(s, &s.cfg, b.addr, s.SendHWM(), int(s.rcvhwm.Load()), false)
-	p.accepted, p.bind = true, b
-	s.mu.Lock()
-	unbound := b.ctx.Err() != nil
-	if !unbound {
-		b.pipes[p] = struct{}{}
-	}
-	s.mu.Unlock()
-	if unbound {
-		_ = c.Close()
-		return false
-	}
-	if err := s.addPipe(p); err != nil {
-		s.refuse(p, c, sess, err)
-		return false
-	}
-	return s.attach(p, c, sess) != nil
+	return s.admitAccepted(b, c, sess)
 }
