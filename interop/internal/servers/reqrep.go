@@ -31,22 +31,7 @@ func serveZRouterRep(ctx context.Context, cfg Config, ready func([]string)) erro
 		return err
 	}
 	ready([]string{r.Addr()})
-	for {
-		m, err := r.Recv(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
-		}
-		if err := r.Send(ctx, m); err != nil {
-			m.Release()
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
-		}
-	}
+	return echoMsgs(ctx, r)
 }
 
 // serveLibzmqRep runs zmqc.Echo on a REP socket: it receives each request

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/zrouter/zrouter/socket"
+	"github.com/zrouter/zrouter/wire"
 
 	gozmq "github.com/go-zeromq/zmq4"
 	"github.com/zrouter/zrouter/interop/internal/zmqc"
@@ -153,15 +154,24 @@ func serveZRouter(ctx context.Context, cfg Config, ready func([]string)) error {
 		return err
 	}
 	ready([]string{r.Addr()})
+	return echoMsgs(ctx, r)
+}
+
+// echoMsgs sends every message s receives back through s until ctx ends
+// (nil) or s fails.
+func echoMsgs(ctx context.Context, s interface {
+	Recv(ctx context.Context) (*wire.Msg, error)
+	Send(ctx context.Context, m *wire.Msg) error
+}) error {
 	for {
-		m, err := r.Recv(ctx)
+		m, err := s.Recv(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
 			return err
 		}
-		if err := r.Send(ctx, m); err != nil {
+		if err := s.Send(ctx, m); err != nil {
 			m.Release()
 			if ctx.Err() != nil {
 				return nil
