@@ -7,8 +7,9 @@
 #   make bench   Go benchmarks, then the comparison with libzmq and go-zeromq
 #   make lint    gofmt, go vet and staticcheck on every module
 #
-# Three modules, tied together by go.work: the library (this directory),
-# the CLI (cmd/zrouter) and the interop tests (interop). The library's
+# Four modules, tied together by go.work: the library (this directory),
+# the CLI (cmd/zrouter), the interop tests (interop) and the Prometheus
+# collector (prom), which only its importers require. The library's
 # tests need neither cgo nor libzmq; the interop module's need both.
 
 GO ?= go
@@ -17,7 +18,7 @@ GOBIN_DIR := $(or $(shell $(GO) env GOBIN),$(shell $(GO) env GOPATH)/bin)
 STATICCHECK := $(GOBIN_DIR)/staticcheck
 # apt-get needs root: use sudo only when not running as root.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-MODULES := . cmd/zrouter interop
+MODULES := . cmd/zrouter interop prom
 # Every go command here runs in the repository's workspace, whatever GOWORK
 # says in the environment: cmd/zrouter builds against the library next to it.
 export GOWORK := $(CURDIR)/go.work

@@ -184,29 +184,21 @@ func (b *broker) run(ctx context.Context) error {
 
 // sources returns the sockets to report on.
 func (b *broker) sources() []source {
-	srcs := []source{{"frontend", b.front.Stats}}
+	srcs := []source{{Name: "frontend", Stats: b.front.Stats}}
 	if b.backD != nil {
-		srcs = append(srcs, source{"backend", b.backD.Stats})
+		srcs = append(srcs, source{Name: "backend", Stats: b.backD.Stats})
 	} else {
-		srcs = append(srcs, source{"backend", b.backR.Stats})
+		srcs = append(srcs, source{Name: "backend", Stats: b.backR.Stats})
 	}
 	return srcs
 }
 
-// extras returns the ready broker's figures (none in rr mode), read from
-// the device.
-func (b *broker) extras() []extra {
+// lbStats returns the ready broker's figures, or nil in rr mode.
+func (b *broker) lbStats() func() device.LoadBalancerStats {
 	if b.ready == nil {
 		return nil
 	}
-	return []extra{
-		{name: "broker_queued_requests", help: "Requests waiting for a ready worker.",
-			value: func() uint64 { return uint64(b.ready.Stats().Queued) }},
-		{name: "broker_ready_workers", help: "Workers waiting for a request.",
-			value: func() uint64 { return uint64(b.ready.Stats().ReadyWorkers) }},
-		{name: "broker_queue_dropped_total", help: "Requests dropped because the wait queue was full.", counter: true,
-			value: func() uint64 { return b.ready.Stats().QueueDropped }},
-	}
+	return b.ready.Stats
 }
 
 func runBroker(ctx context.Context, c *cli, args []string) error {
@@ -240,7 +232,7 @@ func runBroker(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer b.close()
-	obs, err := observe(ctx, log, *statsIvl, *metrics, b.sources(), b.extras())
+	obs, err := observe(ctx, log, *statsIvl, *metrics, b.sources(), b.lbStats())
 	if err != nil {
 		return err
 	}

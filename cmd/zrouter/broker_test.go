@@ -128,7 +128,7 @@ func TestBrokerRoundRobin(t *testing.T) {
 	// A message counts as sent once its write has returned, which may be
 	// after the client has it.
 	testutil.CheckFor(t, 10*time.Second, func() bool {
-		st := b.sources()[0].stats()
+		st := b.sources()[0].Stats()
 		return st.MsgsIn == 21 && st.MsgsOut == 21
 	}, "frontend counters")
 }
@@ -235,7 +235,7 @@ func TestBrokerStatsAndMetrics(t *testing.T) {
 
 	var logs testutil.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
-	obs, err := observe(ctx, log, 10*time.Millisecond, "127.0.0.1:0", b.sources(), b.extras())
+	obs, err := observe(ctx, log, 10*time.Millisecond, "127.0.0.1:0", b.sources(), b.lbStats())
 	require.NoError(t, err)
 	defer obs.stop()
 	testutil.CheckFor(t, 10*time.Second, func() bool {
@@ -243,7 +243,7 @@ func TestBrokerStatsAndMetrics(t *testing.T) {
 	}, "stats line")
 	assert.Contains(t, logs.String(), "backend.peers=1")
 	assert.Contains(t, logs.String(), "frontend.msgs_direct=")
-	assert.Contains(t, logs.String(), "broker_queue_dropped_total=0")
+	assert.Contains(t, logs.String(), "broker.queue_dropped=0")
 
 	resp, err := http.Get("http://" + obs.metrics.addr.String() + "/metrics")
 	require.NoError(t, err)
@@ -258,11 +258,12 @@ func TestBrokerStatsAndMetrics(t *testing.T) {
 		`zrouter_messages_sent_total{socket="frontend"} 1`,
 		`zrouter_messages_sent_direct_total{socket="frontend"} `, // 0 or 1: the writer may be busy
 		`zrouter_messages_received_total{socket="backend"} 2`,    // READY and the reply
-		`zrouter_messages_dropped_hwm_total{socket="frontend"} 0`,
-		`zrouter_messages_unroutable_total{socket="backend"} 0`,
-		`zrouter_connections_refused_total{cause="max_peers",socket="frontend"} 0`,
+		`zrouter_messages_dropped_total{reason="hwm",socket="frontend"} 0`,
+		`zrouter_messages_dropped_total{reason="unroutable",socket="backend"} 0`,
+		`zrouter_connections_refused_total{reason="max_peers",socket="frontend"} 0`,
 		`zrouter_broker_ready_workers 1`,
 		`zrouter_broker_queue_dropped_total 0`,
+		`zrouter_build_info{goversion="go`,
 		`go_goroutines`,
 	} {
 		assert.Contains(t, string(body), want)
@@ -276,7 +277,7 @@ func TestBrokerStatsAndMetrics(t *testing.T) {
 	body, err = io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	require.NoError(t, resp.Body.Close())
-	assert.True(t, bytes.Contains(body, []byte(`zrouter_peer_closes_total{reason="peer closed",socket="frontend"} 1`)), "%s", body)
+	assert.True(t, bytes.Contains(body, []byte(`zrouter_peer_closes_total{reason="peer_closed",socket="frontend"} 1`)), "%s", body)
 }
 
 // TestBrokerCommand runs 'zrouter broker' in-process with metrics, checks one
@@ -346,7 +347,7 @@ func TestBrokerMetricsOfADealerBackend(t *testing.T) {
 	require.NoError(t, w1.Close())
 	testutil.CheckFor(t, 10*time.Second, func() bool { return b.backD.Stats().Peers == 1 }, "one worker gone")
 
-	obs, err := observe(ctx, slog.New(slog.DiscardHandler), 0, "127.0.0.1:0", b.sources(), b.extras())
+	obs, err := observe(ctx, slog.New(slog.DiscardHandler), 0, "127.0.0.1:0", b.sources(), b.lbStats())
 	require.NoError(t, err)
 	defer obs.stop()
 	resp, err := http.Get("http://" + obs.metrics.addr.String() + "/metrics")
@@ -360,8 +361,8 @@ func TestBrokerMetricsOfADealerBackend(t *testing.T) {
 		`zrouter_peers_disconnected_total{socket="backend"} 1`,
 		`zrouter_messages_sent_total{socket="backend"} 1`,
 		`zrouter_messages_received_total{socket="backend"} 1`,
-		`zrouter_messages_unroutable_total{socket="backend"} 0`,
-		`zrouter_peer_closes_total{reason="peer closed",socket="backend"} 1`,
+		`zrouter_messages_dropped_total{reason="unroutable",socket="backend"} 0`,
+		`zrouter_peer_closes_total{reason="peer_closed",socket="backend"} 1`,
 	} {
 		assert.Contains(t, string(body), want)
 	}

@@ -93,7 +93,7 @@ func runEcho(ctx context.Context, c *cli, args []string) error {
 	if err := r.Bind(*bind); err != nil {
 		return err
 	}
-	obs, err := observe(ctx, log, *statsIvl, *metrics, []source{{"echo", r.Stats}}, nil)
+	obs, err := observe(ctx, log, *statsIvl, *metrics, []source{{Name: "echo", Stats: r.Stats}}, nil)
 	if err != nil {
 		return err
 	}

@@ -4,8 +4,12 @@ go 1.26.0
 
 // The library comes from the parent directory through the workspace (go.work
 // at the repository's root); a release requires the version tagged with this
-// module's. No replace directive here: go install ...@version refuses one.
-require github.com/zrouter/zrouter v0.1.0
+// module's, and prom likewise. No replace directive here: go install
+// ...@version refuses one.
+require (
+	github.com/zrouter/zrouter v0.1.0
+	github.com/zrouter/zrouter/prom v0.1.0
+)
 
 require (
 	github.com/go-zeromq/zmq4 v0.17.0

@@ -14,164 +14,129 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/zrouter/zrouter/device"
+	"github.com/zrouter/zrouter/prom"
 	"github.com/zrouter/zrouter/socket"
 	"golang.org/x/net/netutil"
 )
 
 // source is a socket whose counters the stats line and the metrics report.
-type source struct {
-	name  string              // the value of the "socket" label
-	stats func() socket.Stats // read when reporting, never cached
+type source = prom.Source
+
+// lineField is one figure of a socket on the stats line, and the metric
+// that shows the same counter: the two must always agree.
+type lineField struct {
+	key    string // on the stats line, in the socket's group
+	metric string // the metric's name
+	reason string // the metric's reason label, if it has one
+	value  func(socket.Stats) uint64
 }
 
-// extra is one more figure of a device (a broker's queue, say), read when
-// reporting.
-type extra struct {
-	name    string // metric name without the zrouter_ prefix, and log key
-	help    string
-	counter bool // a counter (ever growing) rather than a gauge
-	value   func() uint64
+// lineFields are a socket's figures on the stats line, in order.
+var lineFields = []lineField{
+	{"peers", "zrouter_peers", "", func(s socket.Stats) uint64 { return uint64(s.Peers) }},
+	{"msgs_in", "zrouter_messages_received_total", "", func(s socket.Stats) uint64 { return s.MsgsIn }},
+	{"msgs_out", "zrouter_messages_sent_total", "", func(s socket.Stats) uint64 { return s.MsgsOut }},
+	{"msgs_direct", "zrouter_messages_sent_direct_total", "", func(s socket.Stats) uint64 { return s.MsgsOutDirect }},
+	{"bytes_in", "zrouter_received_bytes_total", "", func(s socket.Stats) uint64 { return s.BytesIn }},
+	{"bytes_out", "zrouter_sent_bytes_total", "", func(s socket.Stats) uint64 { return s.BytesOut }},
+	{"dropped_hwm", "zrouter_messages_dropped_total", prom.DropHWM, func(s socket.Stats) uint64 { return s.DroppedHWM }},
+	{"unroutable", "zrouter_messages_dropped_total", prom.DropUnroutable, func(s socket.Stats) uint64 { return s.Unroutable }},
+	{"dropped_closed", "zrouter_messages_dropped_total", prom.DropClosed, func(s socket.Stats) uint64 { return s.DroppedClosed }},
+}
+
+// lbField is one figure of the ready broker on the stats line, in its
+// "broker" group, and its metric.
+type lbField struct {
+	key, metric string
+	value       func(device.LoadBalancerStats) uint64
+}
+
+var lbFields = []lbField{
+	{"queued_requests", "zrouter_broker_queued_requests", func(s device.LoadBalancerStats) uint64 { return uint64(s.Queued) }},
+	{"ready_workers", "zrouter_broker_ready_workers", func(s device.LoadBalancerStats) uint64 { return uint64(s.ReadyWorkers) }},
+	{"queue_dropped", "zrouter_broker_queue_dropped_total", func(s device.LoadBalancerStats) uint64 { return s.QueueDropped }},
+	{"dispatched", "zrouter_broker_dispatched_total", func(s device.LoadBalancerStats) uint64 { return s.Dispatched }},
+	{"replied", "zrouter_broker_replied_total", func(s device.LoadBalancerStats) uint64 { return s.Replied }},
 }
 
 // statsLoop logs one line with every source's counters each ivl until ctx
-// ends. An ivl of 0 or less logs nothing.
-func statsLoop(ctx context.Context, log *slog.Logger, ivl time.Duration, srcs []source, extras []extra) {
+// ends. An ivl of 0 or less logs nothing. lb, when not nil, adds a ready
+// broker's figures.
+func statsLoop(ctx context.Context, log *slog.Logger, ivl time.Duration, srcs []source, lb func() device.LoadBalancerStats) {
 	if ivl <= 0 {
 		return
 	}
 	t := time.NewTicker(ivl)
 	defer t.Stop()
-	prevIn := make([]uint64, len(srcs))
+	line := newStatsLine(srcs, lb)
 	last := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			secs := now.Sub(last).Seconds()
+			log.Info("stats", line.attrs(now.Sub(last).Seconds())...)
 			last = now
-			attrs := make([]any, 0, len(srcs)+len(extras))
-			for i, s := range srcs {
-				st := s.stats()
-				rate := 0.0
-				if secs > 0 {
-					rate = float64(st.MsgsIn-prevIn[i]) / secs
-				}
-				prevIn[i] = st.MsgsIn
-				attrs = append(attrs, slog.Group(s.name,
-					"peers", st.Peers,
-					"msgs_in", st.MsgsIn,
-					"msgs_out", st.MsgsOut,
-					"msgs_direct", st.MsgsOutDirect,
-					"in_per_sec", int64(rate),
-					"dropped_hwm", st.DroppedHWM,
-					"unroutable", st.Unroutable,
-					"dropped_closed", st.DroppedClosed,
-				))
-			}
-			for _, e := range extras {
-				attrs = append(attrs, e.name, e.value())
-			}
-			log.Info("stats", attrs...)
 		}
 	}
 }
 
-// routerCollector exports socket.Stats as Prometheus metrics, reading
-// Stats() of every source at scrape time.
-type routerCollector struct {
-	srcs []source
-
-	peers, connected, disconnected *prometheus.Desc
-	msgsIn, msgsOut, msgsDirect    *prometheus.Desc
-	bytesIn, bytesOut              *prometheus.Desc
-	droppedHWM, unroutable         *prometheus.Desc
-	droppedClosed, droppedEmpty    *prometheus.Desc
-	refused, handshakeErr, closes  *prometheus.Desc
+// statsLine makes stats lines, remembering what the last one counted for
+// the rate.
+type statsLine struct {
+	srcs   []source
+	lb     func() device.LoadBalancerStats
+	prevIn []uint64
 }
 
-func newRouterCollector(srcs []source) *routerCollector {
-	sock := []string{"socket"}
-	d := func(name, help string, labels ...string) *prometheus.Desc {
-		return prometheus.NewDesc("zrouter_"+name, help, append(sock, labels...), nil)
-	}
-	return &routerCollector{
-		srcs:         srcs,
-		peers:        d("peers", "Live peers of the socket."),
-		connected:    d("peers_connected_total", "Peers admitted since start."),
-		disconnected: d("peers_disconnected_total", "Peers gone since start."),
-		msgsIn:       d("messages_received_total", "Messages received from peers."),
-		msgsOut:      d("messages_sent_total", "Messages written to peers."),
-		msgsDirect:   d("messages_sent_direct_total", "Of the messages sent, those Send wrote itself, with no hand-off to a writer goroutine."),
-		bytesIn:      d("received_bytes_total", "Frame bytes of the messages received from peers."),
-		bytesOut:     d("sent_bytes_total", "Frame bytes of the messages written to peers."),
-		droppedHWM:   d("messages_dropped_hwm_total", "Messages dropped at a peer's send high-water mark."),
-		unroutable:   d("messages_unroutable_total", "Messages dropped for want of a peer to take them."),
-		droppedClosed: d("messages_dropped_closed_total",
-			"Messages queued for a connection that ended, or still queued when the socket closed."),
-		droppedEmpty: d("messages_dropped_empty_total", "Messages with nothing to put on the wire."),
-		refused:      d("connections_refused_total", "Connections refused after their handshake.", "cause"),
-		handshakeErr: d("handshake_failures_total", "Connections whose ZMTP handshake failed."),
-		closes:       d("peer_closes_total", "Peers gone, by why they went.", "reason"),
-	}
+func newStatsLine(srcs []source, lb func() device.LoadBalancerStats) *statsLine {
+	return &statsLine{srcs: srcs, lb: lb, prevIn: make([]uint64, len(srcs))}
 }
 
-// Describe implements prometheus.Collector.
-func (c *routerCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.peers, c.connected, c.disconnected, c.msgsIn, c.msgsOut, c.msgsDirect,
-		c.bytesIn, c.bytesOut, c.droppedHWM, c.unroutable, c.droppedClosed, c.droppedEmpty, c.refused, c.handshakeErr, c.closes} {
-		ch <- d
-	}
-}
-
-// Collect implements prometheus.Collector.
-func (c *routerCollector) Collect(ch chan<- prometheus.Metric) {
-	for _, s := range c.srcs {
-		st := s.stats()
-		gauge := func(d *prometheus.Desc, v float64, labels ...string) {
-			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, append([]string{s.name}, labels...)...)
+// attrs returns the line's attributes, secs after the last line: a group
+// per source, with in_per_sec the rate of msgs_in since the last line, and
+// a broker group.
+func (l *statsLine) attrs(secs float64) []any {
+	attrs := make([]any, 0, len(l.srcs)+1)
+	for i, s := range l.srcs {
+		st := s.Stats()
+		g := make([]any, 0, 2*len(lineFields)+2)
+		for _, f := range lineFields {
+			g = append(g, f.key, f.value(st))
 		}
-		counter := func(d *prometheus.Desc, v uint64, labels ...string) {
-			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), append([]string{s.name}, labels...)...)
+		rate := 0.0
+		if secs > 0 {
+			rate = float64(st.MsgsIn-l.prevIn[i]) / secs
 		}
-		gauge(c.peers, float64(st.Peers))
-		counter(c.connected, st.Connected)
-		counter(c.disconnected, st.Disconnected)
-		counter(c.msgsIn, st.MsgsIn)
-		counter(c.msgsOut, st.MsgsOut)
-		counter(c.msgsDirect, st.MsgsOutDirect)
-		counter(c.bytesIn, st.BytesIn)
-		counter(c.bytesOut, st.BytesOut)
-		counter(c.droppedHWM, st.DroppedHWM)
-		counter(c.unroutable, st.Unroutable)
-		counter(c.droppedClosed, st.DroppedClosed)
-		counter(c.droppedEmpty, st.DroppedEmpty)
-		counter(c.refused, st.RefusedDuplicateID, "routing_id_taken")
-		counter(c.refused, st.RefusedMaxPeers, "max_peers")
-		counter(c.handshakeErr, st.HandshakeFailed)
-		for reason, n := range st.CloseReasons {
-			counter(c.closes, n, reason.String())
-		}
+		l.prevIn[i] = st.MsgsIn
+		g = append(g, "in_per_sec", int64(rate))
+		attrs = append(attrs, slog.Group(s.Name, g...))
 	}
+	if l.lb != nil {
+		st := l.lb()
+		g := make([]any, 0, 2*len(lbFields))
+		for _, f := range lbFields {
+			g = append(g, f.key, f.value(st))
+		}
+		attrs = append(attrs, slog.Group("broker", g...))
+	}
+	return attrs
 }
 
-// newRegistry returns a registry with the sources' and extras' metrics, and
-// the Go runtime's and the process's.
-func newRegistry(srcs []source, extras []extra) (*prometheus.Registry, error) {
+// newRegistry returns a registry with the sources' metrics, the ready
+// broker's (lb, if not nil), zrouter_build_info, and the Go runtime's
+// and the process's.
+func newRegistry(srcs []source, lb func() device.LoadBalancerStats) (*prometheus.Registry, error) {
 	reg := prometheus.NewRegistry()
 	cs := []prometheus.Collector{
-		newRouterCollector(srcs),
+		prom.NewCollector(srcs...),
+		prom.NewBuildInfoCollector(),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	}
-	for _, e := range extras {
-		value := e.value
-		f := func() float64 { return float64(value()) }
-		if e.counter {
-			cs = append(cs, prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "zrouter_" + e.name, Help: e.help}, f))
-		} else {
-			cs = append(cs, prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "zrouter_" + e.name, Help: e.help}, f))
-		}
+	if lb != nil {
+		cs = append(cs, prom.NewLoadBalancerCollector(lb))
 	}
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {
@@ -265,11 +230,12 @@ type observer struct {
 }
 
 // observe starts the stats loop (every ivl; 0 = off) and, when metricsAddr
-// is set, the metrics server. Call stop to end both.
-func observe(ctx context.Context, log *slog.Logger, ivl time.Duration, metricsAddr string, srcs []source, extras []extra) (*observer, error) {
+// is set, the metrics server. lb, if not nil, adds a ready broker's
+// figures. Call stop to end both.
+func observe(ctx context.Context, log *slog.Logger, ivl time.Duration, metricsAddr string, srcs []source, lb func() device.LoadBalancerStats) (*observer, error) {
 	o := &observer{}
 	if metricsAddr != "" {
-		reg, err := newRegistry(srcs, extras)
+		reg, err := newRegistry(srcs, lb)
 		if err != nil {
 			return nil, err
 		}
@@ -281,7 +247,7 @@ func observe(ctx context.Context, log *slog.Logger, ivl time.Duration, metricsAd
 	o.wg.Add(1)
 	go func() {
 		defer o.wg.Done()
-		statsLoop(ctx, log, ivl, srcs, extras)
+		statsLoop(ctx, log, ivl, srcs, lb)
 	}()
 	return o, nil
 }
