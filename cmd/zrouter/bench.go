@@ -16,6 +16,10 @@ import (
 	"time"
 )
 
+// benchSampleEvery is how often a throughput run prints a sample of its
+// rate, as the run goes.
+var benchSampleEvery = time.Second
+
 const benchHelp = `
 Usage: zrouter bench [--clients N] [--sizes 16,1024,65536] [--duration D] [--window W] [--json]
 
@@ -191,8 +195,8 @@ func benchOne(ctx context.Context, cfg benchConfig, im benchImpl, size int) (ben
 	res.Checked += lat.checked
 	res.P50us = percentile(lat.latencies, 0.50)
 	res.P99us = percentile(lat.latencies, 0.99)
-	fmt.Fprintf(cfg.progress, "bench: %s %dB: %.0f msgs/s, %.1f MB/s, p50 %.1fus, p99 %.1fus\n",
-		im.name, size, res.MsgsPerSec, res.MBPerSec, res.P50us, res.P99us)
+	fmt.Fprintf(cfg.progress, "bench: %s %dB: average over %v: %.0f msgs/s, %.1f MB/s; latency p50 %.1fus, p99 %.1fus\n",
+		im.name, size, cfg.duration, res.MsgsPerSec, res.MBPerSec, res.P50us, res.P99us)
 	return res, nil
 }
 
@@ -263,7 +267,7 @@ func phase(ctx context.Context, cfg benchConfig, im benchImpl, size, n, window i
 		return s
 	}
 
-	tick := time.NewTicker(time.Second)
+	tick := time.NewTicker(benchSampleEvery)
 	end := time.NewTimer(d)
 	last, lastAt := uint64(0), start
 loop:
@@ -277,7 +281,9 @@ loop:
 			break loop
 		case now := <-tick.C:
 			got := total()
-			fmt.Fprintf(progress, "bench:   %s %dB: %.0f msgs/s\n", im.name, size, float64(got-last)/now.Sub(lastAt).Seconds())
+			ivl := now.Sub(lastAt)
+			fmt.Fprintf(progress, "bench:   %s %dB: sample of the last %v: %.0f msgs/s\n",
+				im.name, size, ivl.Round(time.Millisecond), float64(got-last)/ivl.Seconds())
 			last, lastAt = got, now
 		}
 	}
@@ -483,7 +489,7 @@ func printTable(w io.Writer, results []benchResult) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	header := []string{"size"}
 	for _, im := range impls {
-		header = append(header, im+" msgs/s", im+" MB/s", im+" p50", im+" p99")
+		header = append(header, im+" msgs/s avg", im+" MB/s avg", im+" p50", im+" p99")
 	}
 	if len(impls) == 2 {
 		header = append(header, "thru ratio", "p50 ratio")
@@ -512,8 +518,9 @@ func printTable(w io.Writer, results []benchResult) {
 		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
 	}
 	_ = tw.Flush()
+	fmt.Fprintf(w, "\nmsgs/s and MB/s are averages over the whole run of each size.\n")
 	if len(impls) == 2 {
-		fmt.Fprintf(w, "\nratios are %s over %s: above 1x, %s is faster (p50 ratio: %s's p50 / %s's).\n",
+		fmt.Fprintf(w, "ratios are %s over %s: above 1x, %s is faster (p50 ratio: %s's p50 / %s's).\n",
 			impls[0], impls[1], impls[0], impls[1], impls[0])
 	}
 }

@@ -26,6 +26,8 @@ func quickBench() benchConfig {
 // go-zeromq/zmq4: every size of every implementation is measured, every
 // reply was counted, and payloads were checked.
 func TestBenchBothImplementations(t *testing.T) {
+	defer func(d time.Duration) { benchSampleEvery = d }(benchSampleEvery)
+	benchSampleEvery = 20 * time.Millisecond
 	cfg := quickBench()
 	var progress bytes.Buffer
 	cfg.progress = &progress
@@ -45,7 +47,10 @@ func TestBenchBothImplementations(t *testing.T) {
 
 	var table bytes.Buffer
 	printTable(&table, results)
-	assert.Contains(t, table.String(), "zrouter msgs/s")
+	assert.Contains(t, table.String(), "zrouter msgs/s avg")
+	assert.Contains(t, table.String(), "averages over the whole run")
+	assert.Regexp(t, `bench:   zrouter 16B: sample of the last \S+: \d+ msgs/s`, progress.String())
+	assert.Regexp(t, `bench: zrouter 16B: average over \S+: \d+ msgs/s`, progress.String())
 	assert.Contains(t, table.String(), "go-zeromq msgs/s")
 	assert.Contains(t, table.String(), "thru ratio")
 	assert.Contains(t, table.String(), "24576")
