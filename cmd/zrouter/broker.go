@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/zrouter/zrouter/dealer"
@@ -113,7 +115,7 @@ func newBroker(cfg brokerConfig) (*broker, error) {
 		return nil, err
 	}
 	if err := b.front.Bind(cfg.frontend); err != nil {
-		return nil, err
+		return nil, endpointError("frontend", cfg.frontend, err)
 	}
 	blog := cfg.log.With("socket", "backend")
 	if cfg.mode == lbRoundRobin {
@@ -121,7 +123,7 @@ func newBroker(cfg brokerConfig) (*broker, error) {
 			return nil, err
 		}
 		if err := b.backD.Bind(cfg.backend); err != nil {
-			return nil, err
+			return nil, endpointError("backend", cfg.backend, err)
 		}
 		if b.proxy, err = device.NewProxy(b.front, b.backD, device.WithLogger(cfg.log)); err != nil {
 			return nil, err
@@ -134,7 +136,7 @@ func newBroker(cfg brokerConfig) (*broker, error) {
 			return nil, err
 		}
 		if err := b.backR.Bind(cfg.backend); err != nil {
-			return nil, err
+			return nil, endpointError("backend", cfg.backend, err)
 		}
 		if b.ready, err = device.NewLoadBalancer(b.front, b.backR, device.WithQueue(cfg.queue), device.WithLogger(cfg.log)); err != nil {
 			return nil, err
@@ -201,6 +203,50 @@ func (b *broker) lbStats() func() device.LoadBalancerStats {
 	return b.ready.Stats
 }
 
+// brokerFlagsAgree returns a usage error for flags that make sense alone
+// but not together: one endpoint for both sides, or --queue without
+// --lb ready.
+func brokerFlagsAgree(f *flags, front, back, mode string) error {
+	if sameEndpoint(front, back) {
+		return usagef("--frontend and --backend are both %q: the broker binds two endpoints", front)
+	}
+	queueSet := false
+	f.Visit(func(fl *flag.Flag) { queueSet = queueSet || fl.Name == "queue" })
+	if queueSet && mode != lbReady {
+		return usagef("--queue is for --lb ready: with --lb %s the broker holds no queue", mode)
+	}
+	return nil
+}
+
+// sameEndpoint reports whether binding a and b would bind one endpoint
+// twice: the same string, or tcp endpoints on one port (other than 0 or
+// *, which pick a free port each) whose hosts are the same, differ only in
+// spelling (localhost, 127.0.0.1), or one of which is every interface (*,
+// 0.0.0.0).
+func sameEndpoint(a, b string) bool {
+	split := func(s string) (host, port string, ok bool) {
+		rest, ok := strings.CutPrefix(s, "tcp://")
+		i := strings.LastIndexByte(rest, ':')
+		if !ok || i < 0 {
+			return "", "", false
+		}
+		host, port = rest[:i], rest[i+1:]
+		switch host {
+		case "0.0.0.0":
+			host = "*"
+		case "localhost":
+			host = "127.0.0.1"
+		}
+		return host, port, port != "0" && port != "*"
+	}
+	ha, pa, oka := split(a)
+	hb, pb, okb := split(b)
+	if !oka || !okb {
+		return a == b && !strings.HasPrefix(a, "tcp://")
+	}
+	return pa == pb && (ha == hb || ha == "*" || hb == "*")
+}
+
 func runBroker(ctx context.Context, c *cli, args []string) error {
 	f := newFlags("broker", brokerHelp, brokerExamples)
 	front := f.String("frontend", "", "endpoint to bind for clients, tcp://HOST:PORT or ipc://PATH (required)")
@@ -218,6 +264,9 @@ func runBroker(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	if err := required(f, map[string]string{"frontend": *front, "backend": *back}); err != nil {
+		return err
+	}
+	if err := brokerFlagsAgree(f, *front, *back, *mode); err != nil {
 		return err
 	}
 	cfg := brokerConfig{frontend: *front, backend: *back, mode: *mode, queue: *queue, sock: *sock, log: log}

@@ -63,8 +63,22 @@ func runDemo(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	if cfg.workers < 1 || cfg.clients < 1 || cfg.window < 1 || cfg.duration < 0 || cfg.work < 0 {
-		return usagef("--workers, --clients and --window must be positive, --duration and --work not negative")
+	for _, n := range []struct {
+		name string
+		v    int
+	}{{"workers", cfg.workers}, {"clients", cfg.clients}, {"window", cfg.window}} {
+		if n.v < 1 {
+			return usagef("bad --%s %d: want 1 or more", n.name, n.v)
+		}
+	}
+	if cfg.mode != lbRoundRobin && cfg.mode != lbReady {
+		return usagef("bad --lb %q: want rr or ready", cfg.mode)
+	}
+	if cfg.duration < 0 {
+		return usagef("bad --duration %v: want 0 (until Ctrl-C) or more", cfg.duration)
+	}
+	if cfg.work < 0 {
+		return usagef("bad --work %v: want 0 or more", cfg.work)
 	}
 	cfg.log = log
 	_, err = demo(ctx, cfg)

@@ -32,7 +32,25 @@ func addSockFlags(f *flags) *sockFlags {
 	f.DurationVar(&s.heartbeat, "heartbeat", d.heartbeat, "ZMTP PING interval; silent peers are dropped after it (0 = off)")
 	f.IntVar(&s.maxPeers, "max-peers", d.maxPeers, "refuse connections beyond this many peers per socket (0 = no limit)")
 	f.DurationVar(&s.linger, "linger", d.linger, "on SIGINT or SIGTERM, how long queued messages may take to go out (-1 = until they have)")
+	f.checks = append(f.checks, s.check)
 	return s
+}
+
+// check returns a usage error naming the first flag of s out of range.
+func (s *sockFlags) check() error {
+	switch {
+	case s.sndHWM < 0:
+		return usagef("bad --sndhwm %d: want 0 (no limit) or more", s.sndHWM)
+	case s.rcvHWM < 0:
+		return usagef("bad --rcvhwm %d: want 0 (no limit) or more", s.rcvHWM)
+	case s.maxMsgSize < -1:
+		return usagef("bad --max-msg-size %d: want -1 (no limit) or more", s.maxMsgSize)
+	case s.heartbeat < 0:
+		return usagef("bad --heartbeat %v: want 0 (off) or more", s.heartbeat)
+	case s.maxPeers < 0:
+		return usagef("bad --max-peers %d: want 0 (no limit) or more", s.maxPeers)
+	}
+	return nil
 }
 
 // options returns the socket options of s, logging to log.
@@ -91,7 +109,7 @@ func runEcho(ctx context.Context, c *cli, args []string) error {
 	}
 	defer r.Close()
 	if err := r.Bind(*bind); err != nil {
-		return err
+		return endpointError("bind", *bind, err)
 	}
 	obs, err := observe(ctx, log, *statsIvl, *metrics, []source{{Name: "echo", Stats: r.Stats}}, nil)
 	if err != nil {

@@ -9,8 +9,12 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"regexp"
 	"strings"
 	"syscall"
+	"time"
+
+	"github.com/zrouter/zrouter/socket"
 )
 
 func main() {
@@ -132,6 +136,9 @@ type flags struct {
 	logLevel  string
 	logFormat string
 	args      bool // the command takes arguments after its flags
+	// checks run after parsing, each returning a usage error for a flag
+	// whose value is out of range.
+	checks []func() error
 }
 
 // newFlags returns the flag set of command name. help comes first in
@@ -155,12 +162,52 @@ func (f *flags) parse(c *cli, args []string) (*slog.Logger, error) {
 		return nil, err
 	}
 	if err != nil {
-		return nil, &usageError{msg: err.Error()}
+		return nil, f.flagError(err)
 	}
 	if f.NArg() > 0 && !f.args {
 		return nil, usagef("unexpected argument %q", f.Arg(0))
 	}
+	for _, check := range f.checks {
+		if err := check(); err != nil {
+			return nil, err
+		}
+	}
 	return newLogger(c.stderr, f.logLevel, f.logFormat)
+}
+
+// The package flag's messages that name a flag, as it spells them: with
+// one dash.
+var (
+	flagInvalidValue = regexp.MustCompile(`^invalid (?:boolean )?value "(.*)" for (?:flag )?-([^:]+): (.*)$`)
+	flagNamed        = regexp.MustCompile(`(^|: )-(-?[A-Za-z0-9][A-Za-z0-9-]*)`)
+)
+
+// flagError turns an error of the package flag into a usage error that
+// names the flag as --help does, and says what a value should look like.
+func (f *flags) flagError(err error) error {
+	msg := err.Error()
+	if m := flagInvalidValue.FindStringSubmatch(msg); m != nil {
+		value, name, why := m[1], m[2], m[3]
+		if fl := f.Lookup(name); fl != nil {
+			if g, ok := fl.Value.(flag.Getter); ok {
+				switch g.Get().(type) {
+				case time.Duration:
+					why = "want a duration such as 5s"
+				case int, int64, uint, uint64:
+					why = "want a whole number"
+				case float64:
+					why = "want a number"
+				case bool:
+					why = "want true or false"
+				}
+			}
+		}
+		return usagef("bad --%s %q: %s", name, value, why)
+	}
+	return &usageError{msg: flagNamed.ReplaceAllStringFunc(msg, func(s string) string {
+		i := strings.Index(s, "-")
+		return s[:i] + "--" + strings.TrimLeft(s[i:], "-")
+	})}
 }
 
 func (f *flags) printUsage(w io.Writer) {
@@ -203,6 +250,20 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, usagef("bad --log-format %q: want text or json", format)
+}
+
+// endpointError returns err, from a Bind or Connect of the endpoint ep
+// given with --name, as a usage error naming the flag when ep is no
+// endpoint; any other error as it is.
+func endpointError(name, ep string, err error) error {
+	if !errors.Is(err, socket.ErrBadEndpoint) {
+		return err
+	}
+	why := err.Error()
+	if _, after, ok := strings.Cut(why, fmt.Sprintf("%q: ", ep)); ok {
+		why = after
+	}
+	return usagef("bad --%s %q: %s", name, ep, why)
 }
 
 // required returns a usage error naming the first empty flag among names.

@@ -125,7 +125,7 @@ func request(ctx context.Context, c *cli, cfg reqConfig, opts ...socket.Option) 
 	mon := r.Monitor(64)
 	defer mon.Stop()
 	if err := r.Connect(cfg.endpoint, cfg.opts...); err != nil {
-		return err
+		return endpointError("connect", cfg.endpoint, err)
 	}
 	for range cfg.count {
 		rctx, cancel := context.WithTimeout(ctx, cfg.timeout)
