@@ -5,15 +5,18 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/zrouter/zrouter/socket"
+	"unicode/utf8"
 
 	"github.com/zrouter/zrouter/dealer"
+	"github.com/zrouter/zrouter/socket"
 	"github.com/zrouter/zrouter/wire"
+	"golang.org/x/term"
 )
 
 const demoHelp = `
@@ -46,6 +49,7 @@ type demoConfig struct {
 	mode     string
 	work     time.Duration
 	every    time.Duration // how often a figures line is printed
+	width    int           // columns a figures line may take; 0: 80
 	out      io.Writer
 	log      *slog.Logger
 }
@@ -81,6 +85,7 @@ func runDemo(ctx context.Context, c *cli, args []string) error {
 		return usagef("bad --work %v: want 0 or more", cfg.work)
 	}
 	cfg.log = log
+	cfg.width = termWidth(c.stdout)
 	_, err = demo(ctx, cfg)
 	return err
 }
@@ -111,8 +116,8 @@ func demo(ctx context.Context, cfg demoConfig) (demoTotals, error) {
 		return demoTotals{}, err
 	}
 	defer b.close()
-	fmt.Fprintf(cfg.out, "demo: broker --lb %s, frontend %s, backend %s; %d workers, %d clients x %d in flight. Ctrl-C stops.\n",
-		cfg.mode, b.frontendAddr(), b.backendAddr(), cfg.workers, cfg.clients, cfg.window)
+	fmt.Fprintf(cfg.out, "demo: broker --lb %s, frontend %s, backend %s; %s, %s x %d in flight. Ctrl-C stops.\n",
+		cfg.mode, b.frontendAddr(), b.backendAddr(), plural(cfg.workers, "worker"), plural(cfg.clients, "client"), cfg.window)
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -173,7 +178,7 @@ func demo(ctx context.Context, cfg demoConfig) (demoTotals, error) {
 		select {
 		case now := <-t.C:
 			cur, r := snapshot(), replies.Load()
-			fmt.Fprintln(cfg.out, figures(now.Sub(start), now.Sub(lastAt), r-prevReplies, r, delta(cur, prev)))
+			fmt.Fprintln(cfg.out, figures(now.Sub(start), now.Sub(lastAt), r-prevReplies, r, delta(cur, prev), cfg.width))
 			prev, prevReplies, lastAt = cur, r, now
 			continue
 		case <-ctx.Done():
@@ -183,7 +188,7 @@ func demo(ctx context.Context, cfg demoConfig) (demoTotals, error) {
 	tot := demoTotals{replies: replies.Load(), perWorker: snapshot(), bad: bad.Load()}
 	elapsed := time.Since(start)
 	fmt.Fprintf(cfg.out, "demo: done after %v: %d replies (%.0f/s), %d wrong; per worker: %s\n",
-		elapsed.Round(time.Millisecond), tot.replies, float64(tot.replies)/elapsed.Seconds(), tot.bad, shares(tot.perWorker))
+		elapsed.Round(time.Millisecond), tot.replies, float64(tot.replies)/elapsed.Seconds(), tot.bad, shares(tot.perWorker, 0))
 	if tot.bad > 0 {
 		return tot, fmt.Errorf("demo: %d replies did not answer their request", tot.bad)
 	}
@@ -198,32 +203,99 @@ func delta(cur, prev []uint64) []uint64 {
 	return d
 }
 
-// figures is one line of the demo's output: time, rate, total, and the
-// interval's share of each worker with a bar.
-func figures(at, ivl time.Duration, n, total uint64, perWorker []uint64) string {
+// figures is one line of the demo's output, at most width columns when
+// it can be: time, rate, total, and the interval's share of each worker,
+// with bars as wide as fit.
+func figures(at, ivl time.Duration, n, total uint64, perWorker []uint64, width int) string {
 	rate := 0.0
 	if ivl > 0 {
 		rate = float64(n) / ivl.Seconds()
 	}
-	return fmt.Sprintf("%5.1fs %9.0f req/s  total %-9d | %s", at.Seconds(), rate, total, shares(perWorker))
+	head := fmt.Sprintf("%5.1fs %9.0f req/s  total %-9d | ", at.Seconds(), rate, total)
+	if width <= 0 {
+		width = 80
+	}
+	// Each worker takes its bar and the text of shares(..., 0).
+	text := utf8.RuneCountInString(shares(perWorker, 0)) + len(perWorker) // a space before each bar
+	bar := 0
+	if len(perWorker) > 0 {
+		bar = min(maxBar, (width-1-len(head)-text)/len(perWorker))
+	}
+	return head + shares(perWorker, max(bar, 0))
 }
 
-// shares renders each worker's part of the work as "w1 ▇▇▇ 25%".
-func shares(perWorker []uint64) string {
-	var sum uint64
-	for _, n := range perWorker {
-		sum += n
-	}
+// maxBar is the widest bar a worker gets.
+const maxBar = 20
+
+// shares renders each worker's part of the work as "w1 ####  25%", with a
+// bar of at most bar cells (none for 0). The percentages add up to 100
+// and the bars to bar cells (when there was work): each is the nearest
+// whole number to its worker's exact share, or the one next to it.
+func shares(perWorker []uint64, bar int) string {
+	pcts := apportion(perWorker, 100)
+	cells := apportion(perWorker, bar)
 	parts := make([]string, len(perWorker))
-	for i, n := range perWorker {
-		pct := 0.0
-		if sum > 0 {
-			pct = 100 * float64(n) / float64(sum)
+	for i := range perWorker {
+		if bar > 0 {
+			parts[i] = fmt.Sprintf("w%d %-*s %3d%%", i+1, bar, strings.Repeat("#", cells[i]), pcts[i])
+		} else {
+			parts[i] = fmt.Sprintf("w%d %3d%%", i+1, pcts[i])
 		}
-		bar := strings.Repeat("#", int(pct/10+0.5))
-		parts[i] = fmt.Sprintf("w%d %-10s %3.0f%%", i+1, bar, pct)
 	}
 	return strings.Join(parts, "  ")
+}
+
+// apportion splits total whole units over the counts in proportion,
+// by largest remainder: the parts add up to total (all 0 when the counts
+// are), and each is its exact share rounded down or up.
+func apportion(counts []uint64, total int) []int {
+	parts := make([]int, len(counts))
+	var sum uint64
+	for _, n := range counts {
+		sum += n
+	}
+	if sum == 0 || total <= 0 {
+		return parts
+	}
+	rem := make([]float64, len(counts))
+	left := total
+	for i, n := range counts {
+		exact := float64(n) * float64(total) / float64(sum)
+		parts[i] = int(exact)
+		rem[i] = exact - float64(parts[i])
+		left -= parts[i]
+	}
+	order := make([]int, len(counts))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return rem[order[a]] > rem[order[b]] })
+	for _, i := range order[:left] {
+		parts[i]++
+	}
+	return parts
+}
+
+// plural returns "1 client" or "n clients".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// termWidth returns the columns of the terminal w is, or 0 when w is no
+// terminal.
+func termWidth(w io.Writer) int {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return 0
+	}
+	cols, _, err := term.GetSize(int(f.Fd()))
+	if err != nil {
+		return 0
+	}
+	return cols
 }
 
 // demoWorker answers requests: every frame but the last comes back as it
