@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/zrouter/zrouter/internal/core"
 	"github.com/zrouter/zrouter/lb"
 	"github.com/zrouter/zrouter/router"
 	"github.com/zrouter/zrouter/wire"
@@ -259,7 +260,7 @@ func (s *lbLoop) dispatch(m *wire.Msg) bool {
 		out.Release()
 		// The worker has gone (unroutable) or cannot take more
 		// (would block): it asks again when it can.
-		s.l.o.log.Debug("device: worker skipped", "worker", fmt.Sprintf("%x", w.id), "err", err)
+		s.l.o.log.Debug("device: worker skipped", core.LogID("worker", []byte(w.id)), "err", err)
 	}
 }
 
@@ -279,14 +280,14 @@ func (s *lbLoop) fromWorker(ctx context.Context, m *wire.Msg) {
 	log := s.l.o.log
 	switch {
 	case len(body) == 0:
-		log.Debug("device: empty message from worker ignored", "worker", fmt.Sprintf("%x", m.Frames[0]))
+		log.Debug("device: empty message from worker ignored", core.LogID("worker", m.Frames[0]))
 		return
 	case len(body) == 1 && string(body[0]) == Ready:
-		log.Debug("device: worker ready", "worker", fmt.Sprintf("%x", m.Frames[0]))
+		log.Debug("device: worker ready", core.LogID("worker", m.Frames[0]))
 	case len(body) == 1:
 		// A client id and nothing to send it: not a reply, but the
 		// worker is done all the same.
-		log.Debug("device: reply without a body ignored", "worker", fmt.Sprintf("%x", m.Frames[0]))
+		log.Debug("device: reply without a body ignored", core.LogID("worker", m.Frames[0]))
 	default:
 		// body is [client-id, frames...]: the client's envelope.
 		reply := wire.New(body...)
@@ -300,7 +301,7 @@ func (s *lbLoop) fromWorker(ctx context.Context, m *wire.Msg) {
 		// Asked again before it was given anything: one entry is
 		// enough, or one worker could fill the list without bound.
 		s.l.readyRepeated.Add(1)
-		log.Debug("device: worker already ready", "worker", fmt.Sprintf("%x", m.Frames[0]))
+		log.Debug("device: worker already ready", core.LogID("worker", m.Frames[0]))
 		return
 	}
 	s.waiting[w.id] = struct{}{}

@@ -3,6 +3,8 @@ package core
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net"
 
 	"github.com/zrouter/zrouter/internal/config"
@@ -206,7 +208,7 @@ func (s *Socket) attach(p *Pipe, c net.Conn, sess *zmtp.Session) <-chan socket.C
 		pr.Close(socket.ClosedByOwner)
 	}
 	s.changed()
-	s.log.Debug("peer up", "endpoint", p.Endpoint, "remote", remoteAddr(c), "type", sess.SocketType, "id", id)
+	s.log.Debug("peer up", "endpoint", p.Endpoint, "remote", remoteAddr(c), "type", sess.SocketType, LogID("id", id))
 	s.emit(socket.Event{Kind: socket.EventHandshakeSucceeded, Endpoint: p.Endpoint, Remote: remoteAddr(c), RoutingID: id})
 	return ended
 }
@@ -223,7 +225,7 @@ func (s *Socket) refuse(p *Pipe, c net.Conn, sess *zmtp.Session, err error) {
 		default:
 			s.counters.handshakeFailed.Add(1)
 		}
-		s.log.Warn("peer refused", "endpoint", p.Endpoint, "remote", remoteAddr(c), "id", sess.Identity, "why", err)
+		s.log.Warn("peer refused", "endpoint", p.Endpoint, "remote", remoteAddr(c), LogID("id", sess.Identity), "why", err)
 		s.emit(socket.Event{Kind: socket.EventHandshakeFailed, Endpoint: p.Endpoint, Remote: remoteAddr(c),
 			RoutingID: sess.Identity, Err: err, Failure: socket.HandshakeRefused})
 		s.emit(socket.Event{Kind: socket.EventDisconnected, Endpoint: p.Endpoint, Remote: remoteAddr(c),
@@ -248,7 +250,7 @@ func (s *Socket) exit(p *Pipe, pr *peer.Peer) {
 		s.accepted.Add(-1)
 	}
 	s.reg.ended(reason)
-	s.log.Debug("peer down", "endpoint", p.Endpoint, "remote", pr.RemoteAddr(), "id", p.ID, "reason", reason)
+	s.log.Debug("peer down", "endpoint", p.Endpoint, "remote", pr.RemoteAddr(), LogID("id", p.ID), "reason", reason)
 	if reason != socket.ClosedByOwner {
 		// As libzmq, which reports no connection its own socket closes.
 		s.emit(socket.Event{Kind: socket.EventDisconnected, Endpoint: p.Endpoint, Remote: pr.RemoteAddr().String(),
@@ -328,4 +330,11 @@ func (s *Socket) drain(ctx context.Context, p *Pipe, more <-chan struct{}) {
 			}
 		}
 	}
+}
+
+// LogID is a routing id as a log attribute: in hex, as
+// socket.UnroutableError prints it, whatever the handler, so that an id
+// reads the same in every log line of every package.
+func LogID(key string, id []byte) slog.Attr {
+	return slog.String(key, fmt.Sprintf("%x", id))
 }

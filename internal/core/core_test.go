@@ -724,3 +724,48 @@ func TestRefusedBackoff(t *testing.T) {
 		})
 	}
 }
+
+// TestLogsPrintRoutingIDsInHex: a routing id reads the same, in hex as
+// socket.UnroutableError prints it, in text and in JSON logs, when a peer
+// comes up, when it is refused, and when it goes. Text once quoted it and
+// JSON once printed it in base64.
+func TestLogsPrintRoutingIDsInHex(t *testing.T) {
+	for _, format := range []string{"text", "json"} {
+		t.Run(format, func(t *testing.T) {
+			var logs testutil.Buffer
+			opts := &slog.HandlerOptions{Level: slog.LevelDebug}
+			h := slog.Handler(slog.NewTextHandler(&logs, opts))
+			want := "id=41ff00"
+			if format == "json" {
+				h = slog.NewJSONHandler(&logs, opts)
+				want = `"id":"41ff00"`
+			}
+			r, err := router.New(socket.WithLogger(slog.New(h)))
+			require.NoError(t, err)
+			defer r.Close()
+			require.NoError(t, r.Bind("tcp://127.0.0.1:0"))
+			id := []byte{'A', 0xff, 0}
+			d1, err := dealer.New(socket.WithRoutingID(id))
+			require.NoError(t, err)
+			require.NoError(t, d1.Connect(r.Addr()))
+			d2, err := dealer.New(socket.WithRoutingID(id))
+			require.NoError(t, err)
+			defer d2.Close()
+			testutil.CheckFor(t, 10*time.Second, func() bool { return r.Stats().Connected == 1 }, "first peer up")
+			require.NoError(t, d2.Connect(r.Addr()))
+			testutil.CheckFor(t, 10*time.Second, func() bool { return r.Stats().RefusedDuplicateID >= 1 }, "second refused")
+			require.NoError(t, d1.Close())
+			testutil.CheckFor(t, 10*time.Second, func() bool { return strings.Contains(logs.String(), "peer down") }, "peer down logged")
+			for _, msg := range []string{"peer up", "peer refused", "peer down"} {
+				line := ""
+				for l := range strings.Lines(logs.String()) {
+					if strings.Contains(l, msg) {
+						line = l
+						break
+					}
+				}
+				assert.Contains(t, line, want, "%s: %s", msg, logs.String())
+			}
+		})
+	}
+}
