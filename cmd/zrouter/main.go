@@ -22,7 +22,7 @@ func main() {
 	// After the first signal, a second one kills the process the default
 	// way, should a shutdown hang.
 	context.AfterFunc(ctx, stop)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := runIO(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
@@ -34,8 +34,9 @@ const (
 	exitUsage = 2 // bad command line
 )
 
-// cli is one invocation: where it writes, and the parsed logging flags.
+// cli is one invocation: where it reads and writes.
 type cli struct {
+	stdin  io.Reader // what req reads its requests from, without FRAMEs
 	stdout io.Writer
 	stderr io.Writer
 }
@@ -53,6 +54,7 @@ var commands = []command{
 	{"demo", "a broker, workers and clients in one process, with live figures", runDemo},
 	{"bench", "echo throughput and latency of zrouter and go-zeromq/zmq4", runBench},
 	{"req", "a REQ client: send a request, print the reply", runReq},
+	{"rep", "a REP worker: answer each request with itself or a command's output", runRep},
 	{"keygen", "make a CURVE key pair", runKeygen},
 	{"version", "print the version of zrouter and of Go", runVersion},
 }
@@ -70,7 +72,12 @@ func usagef(format string, args ...any) error {
 // returns when the command is done or, for the long-running ones, when ctx
 // ends (SIGINT or SIGTERM), with status 0.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	c := &cli{stdout: stdout, stderr: stderr}
+	return runIO(ctx, args, strings.NewReader(""), stdout, stderr)
+}
+
+// runIO is run with stdin.
+func runIO(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr}
 	if len(args) == 0 {
 		c.overview(stderr)
 		return exitUsage

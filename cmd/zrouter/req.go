@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -25,6 +28,10 @@ does so --count times, one request at a time. It exits with status 0 when
 every reply came, and 1 when one did not come within --timeout, when the
 server refused our credentials, or on another error.
 
+Without FRAME it reads its requests from stdin, one message per line: each
+line is a request of one frame, sent in turn (--count times each), and each
+reply is printed as it comes.
+
 With --curve-server-key it is a CURVE client of the server with that public
 key, proving itself with the key pair in --curve-secret-file (what 'zrouter
 keygen' prints), or with a fresh one. With --plain-user it is a PLAIN
@@ -35,6 +42,7 @@ the command line.
 const reqExamples = `
   zrouter req --connect tcp://127.0.0.1:5555 hello world
   zrouter req --connect tcp://127.0.0.1:5555 --count 10 --timeout 1s ping
+  printf 'one\ntwo\n' | zrouter req --connect tcp://127.0.0.1:5555
   zrouter req --connect tcp://server:5555 --curve-server-key 'rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7' \
       --curve-secret-file client.key hello`
 
@@ -44,7 +52,67 @@ type reqConfig struct {
 	count    int
 	timeout  time.Duration
 	frames   [][]byte
+	lines    io.Reader       // without frames: one request per line
 	opts     []socket.Option // the Connect's, for its security
+}
+
+// clientSec are the security flags of a client: CURVE or PLAIN.
+type clientSec struct {
+	serverKey, secretFile               string
+	plainUser, plainPass, plainPassFile string
+}
+
+func addClientSecFlags(f *flags) *clientSec {
+	s := &clientSec{}
+	f.StringVar(&s.serverKey, "curve-server-key", "", "be a CURVE client of the server with this public `KEY` (Z85)")
+	f.StringVar(&s.secretFile, "curve-secret-file", "", "our CURVE secret key, in `FILE` (default: a fresh key pair)")
+	s.addPlain(f)
+	return s
+}
+
+// addPlain adds the PLAIN client's flags alone.
+func (s *clientSec) addPlain(f *flags) {
+	f.StringVar(&s.plainUser, "plain-user", "", "be a PLAIN client with this user name")
+	f.StringVar(&s.plainPass, "plain-password", "", "the PLAIN password")
+	f.StringVar(&s.plainPassFile, "plain-password-file", "", "read the PLAIN password from the first line of `FILE`")
+}
+
+// options returns the Connect options the flags ask for.
+func (s *clientSec) options(log *slog.Logger) ([]socket.Option, error) {
+	switch {
+	case s.serverKey != "" && s.plainUser != "":
+		return nil, usagef("--curve-server-key and --plain-user: a client is CURVE or PLAIN, not both")
+	case s.serverKey != "":
+		key, err := socket.ParseCurveKey(s.serverKey)
+		if err != nil {
+			return nil, usagef("bad --curve-server-key: %v", err)
+		}
+		var secret socket.CurveKey
+		if s.secretFile != "" {
+			if secret, err = socket.ReadCurveSecret(s.secretFile); err != nil {
+				return nil, fmt.Errorf("reading the CURVE secret key: %w", err)
+			}
+		} else if _, secret, err = socket.NewCurveKeys(); err != nil {
+			return nil, err
+		}
+		log.Debug("CURVE client", "public-key", secret.Public().String())
+		return []socket.Option{socket.WithCurveClient(key, secret)}, nil
+	case s.secretFile != "":
+		return nil, usagef("--curve-secret-file needs --curve-server-key")
+	case s.plainUser != "":
+		pass := s.plainPass
+		if s.plainPassFile != "" {
+			b, err := os.ReadFile(s.plainPassFile)
+			if err != nil {
+				return nil, fmt.Errorf("reading the PLAIN password: %w", err)
+			}
+			pass, _, _ = strings.Cut(string(b), "\n")
+		}
+		return []socket.Option{socket.WithPlainClient(s.plainUser, pass)}, nil
+	case s.plainPass != "" || s.plainPassFile != "":
+		return nil, usagef("a PLAIN password needs --plain-user")
+	}
+	return nil, nil
 }
 
 func runReq(ctx context.Context, c *cli, args []string) error {
@@ -57,11 +125,7 @@ func runReq(ctx context.Context, c *cli, args []string) error {
 	connect := f.String("connect", "", "endpoint to connect to, tcp://HOST:PORT or ipc://PATH (required)")
 	count := f.Int("count", 1, "how many times to send the request")
 	timeout := f.Duration("timeout", 5*time.Second, "how long to wait for each reply")
-	serverKey := f.String("curve-server-key", "", "be a CURVE client of the server with this public `KEY` (Z85)")
-	secretFile := f.String("curve-secret-file", "", "our CURVE secret key, in `FILE` (default: a fresh key pair)")
-	plainUser := f.String("plain-user", "", "be a PLAIN client with this user name")
-	plainPass := f.String("plain-password", "", "the PLAIN password")
-	plainPassFile := f.String("plain-password-file", "", "read the PLAIN password from the first line of `FILE`")
+	sec := addClientSecFlags(f)
 	log, err := f.parse(c, args)
 	if err != nil {
 		return err
@@ -70,47 +134,20 @@ func runReq(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	cfg := reqConfig{endpoint: *connect, count: *count, timeout: *timeout}
-	if f.NArg() == 0 {
-		return usagef("no FRAME to send")
+	if cfg.count < 1 {
+		return usagef("bad --count %d: want 1 or more", cfg.count)
+	}
+	if cfg.timeout <= 0 {
+		return usagef("bad --timeout %v: want more than 0", cfg.timeout)
 	}
 	for _, a := range f.Args() {
 		cfg.frames = append(cfg.frames, []byte(a))
 	}
-	if cfg.count < 1 || cfg.timeout <= 0 {
-		return usagef("--count and --timeout must be positive")
+	if len(cfg.frames) == 0 {
+		cfg.lines = c.stdin
 	}
-	switch {
-	case *serverKey != "" && *plainUser != "":
-		return usagef("--curve-server-key and --plain-user: a client is CURVE or PLAIN, not both")
-	case *serverKey != "":
-		key, err := socket.ParseCurveKey(*serverKey)
-		if err != nil {
-			return usagef("bad --curve-server-key: %v", err)
-		}
-		var secret socket.CurveKey
-		if *secretFile != "" {
-			if secret, err = socket.ReadCurveSecret(*secretFile); err != nil {
-				return fmt.Errorf("reading the CURVE secret key: %w", err)
-			}
-		} else if _, secret, err = socket.NewCurveKeys(); err != nil {
-			return err
-		}
-		log.Debug("CURVE client", "public-key", secret.Public().String())
-		cfg.opts = append(cfg.opts, socket.WithCurveClient(key, secret))
-	case *secretFile != "":
-		return usagef("--curve-secret-file needs --curve-server-key")
-	case *plainUser != "":
-		pass := *plainPass
-		if *plainPassFile != "" {
-			b, err := os.ReadFile(*plainPassFile)
-			if err != nil {
-				return fmt.Errorf("reading the PLAIN password: %w", err)
-			}
-			pass, _, _ = strings.Cut(string(b), "\n")
-		}
-		cfg.opts = append(cfg.opts, socket.WithPlainClient(*plainUser, pass))
-	case *plainPass != "" || *plainPassFile != "":
-		return usagef("a PLAIN password needs --plain-user")
+	if cfg.opts, err = sec.options(log); err != nil {
+		return err
 	}
 	return request(ctx, c, cfg, socket.WithLogger(log))
 }
@@ -127,19 +164,38 @@ func request(ctx context.Context, c *cli, cfg reqConfig, opts ...socket.Option) 
 	if err := r.Connect(cfg.endpoint, cfg.opts...); err != nil {
 		return endpointError("connect", cfg.endpoint, err)
 	}
-	for range cfg.count {
-		rctx, cancel := context.WithTimeout(ctx, cfg.timeout)
-		reply, err := roundTrip(rctx, r, mon, cfg.frames)
-		cancel()
-		if err != nil {
-			return err
+	ask := func(frames [][]byte) error {
+		for range cfg.count {
+			rctx, cancel := context.WithTimeout(ctx, cfg.timeout)
+			reply, err := roundTrip(rctx, r, mon, frames)
+			cancel()
+			if err != nil {
+				return err
+			}
+			if _, err := fmt.Fprintln(c.stdout, string(bytes.Join(reply, []byte(" ")))); err != nil {
+				return err
+			}
 		}
-		if _, err := fmt.Fprintln(c.stdout, string(bytes.Join(reply, []byte(" ")))); err != nil {
+		return nil
+	}
+	if cfg.lines == nil {
+		return ask(cfg.frames)
+	}
+	sc := bufio.NewScanner(cfg.lines)
+	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
+	for sc.Scan() {
+		if err := ask([][]byte{bytes.TrimSuffix(sc.Bytes(), []byte("\r"))}); err != nil {
 			return err
 		}
 	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("reading requests from stdin: %w", err)
+	}
 	return nil
 }
+
+// maxLine is the longest line of stdin taken as a request.
+const maxLine = 1 << 20
 
 // errNoReply is what a request that got no reply in time returns.
 var errNoReply = errors.New("no reply in time")
