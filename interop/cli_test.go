@@ -156,7 +156,7 @@ func testCLIBrokerReady(t *testing.T, bin string) {
 // testCLIHelp: every command answers --help with its usage and examples,
 // with exit status 0, and a bad command line exits 2.
 func testCLIHelp(t *testing.T, bin string) {
-	for _, cmd := range []string{"echo", "broker", "demo", "bench"} {
+	for _, cmd := range []string{"echo", "broker", "demo", "bench", "req", "rep"} {
 		p := startCLI(t, bin, cmd, "--help")
 		<-p.done
 		assert.Equal(t, 0, p.state.ExitCode(), cmd)
@@ -167,6 +167,21 @@ func testCLIHelp(t *testing.T, bin string) {
 	<-p.done
 	assert.Equal(t, 2, p.state.ExitCode())
 	assert.Contains(t, p.stderr.String(), "missing --bind")
+	// A bad endpoint and an out-of-range value are usage errors too,
+	// naming the flag.
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"echo", "--bind", "foo"}, `bad --bind "foo"`},
+		{[]string{"broker", "--frontend", "tcp://nohost", "--backend", "tcp://127.0.0.1:0"}, `bad --frontend "tcp://nohost"`},
+		{[]string{"echo", "--bind", "tcp://127.0.0.1:0", "--sndhwm", "-5"}, "bad --sndhwm -5"},
+	} {
+		p := startCLI(t, bin, tc.args...)
+		<-p.done
+		assert.Equal(t, 2, p.state.ExitCode(), "%v", tc.args)
+		assert.Contains(t, p.stderr.String(), tc.want)
+	}
 }
 
 // brokerClients connects n libzmq REQ clients to the broker's frontend.
