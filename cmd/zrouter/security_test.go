@@ -163,7 +163,6 @@ func TestSecurityUsage(t *testing.T) {
 		{"echo", "--bind", "tcp://127.0.0.1:0", "--curve-allow", keyFile},
 		{"echo", "--bind", "tcp://127.0.0.1:0", "--curve-secret-file", keyFile, "--plain-users", keyFile},
 		{"broker", "--frontend", "tcp://127.0.0.1:0", "--backend", "tcp://127.0.0.1:0", "--backend-curve-allow", keyFile},
-		{"req", "--connect", "tcp://127.0.0.1:1"},
 		{"req", "--connect", "tcp://127.0.0.1:1", "--curve-secret-file", keyFile, "x"},
 		{"req", "--connect", "tcp://127.0.0.1:1", "--curve-server-key", "short", "x"},
 		{"req", "--connect", "tcp://127.0.0.1:1", "--curve-server-key", pub.String(), "--plain-user", "u", "x"},
