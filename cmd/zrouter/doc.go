@@ -6,7 +6,8 @@
 //	zrouter broker --frontend ENDPOINT --backend ENDPOINT [--lb rr|ready]
 //	zrouter demo   [--duration D] [--workers N] [--clients N]
 //	zrouter bench  [--clients N] [--sizes 16,1024,65536] [--duration D]
-//	zrouter req    --connect ENDPOINT [--count N] [--timeout D] FRAME...
+//	zrouter req    --connect ENDPOINT [--count N] [--timeout D] [FRAME...]
+//	zrouter rep    --bind|--connect ENDPOINT [--echo | -- COMMAND...]
 //	zrouter keygen
 //	zrouter version
 //
@@ -15,8 +16,9 @@
 // with --lb ready it is the zguide's load-balancing broker, where workers ask
 // for work. demo runs a broker, workers and clients in one process and shows
 // how requests flow. bench measures zrouter's echo throughput and latency
-// against go-zeromq/zmq4's in the same run. req is a REQ client, and keygen
-// makes a CURVE key pair. version prints the build's module and Go
+// against go-zeromq/zmq4's in the same run. req is a REQ client (without
+// FRAME, one request per line of stdin), rep a REP worker that answers with
+// the request or a command's output, and keygen makes a CURVE key pair. version prints the build's module and Go
 // versions (also as zrouter --version). echo and broker take --curve-secret-file,
 // --curve-allow and --plain-users to be CURVE or PLAIN servers.
 //
@@ -25,6 +27,6 @@
 // status 0, on SIGINT or SIGTERM.
 //
 // This package owns the CLI: flag parsing, the devices' wiring of router and
-// dealer sockets, the broker's queueing, its Prometheus metrics, and the
-// demo and benchmark drivers.
+// dealer sockets, the stats line and the metrics endpoint (whose collector
+// is package prom), and the demo and benchmark drivers.
 package main
