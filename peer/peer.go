@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,6 +33,12 @@ type Config struct {
 	// HeartbeatTimeout is how long the connection may go without incoming
 	// traffic once we ping; zero means HeartbeatIvl, as in libzmq.
 	HeartbeatTimeout time.Duration
+	// WriteTimeout bounds how long one write may wait for the peer to take
+	// its bytes; past it the connection closes as socket.SlowConsumer.
+	// With heartbeats on, a write waits at most the heartbeat timeout
+	// too: a peer that takes nothing for that long cannot answer a PING.
+	// Zero leaves only the heartbeat's bound, if any.
+	WriteTimeout time.Duration
 }
 
 const (
@@ -286,7 +293,7 @@ func (p *Peer) writeLoop() {
 	var (
 		batch []*wire.Msg
 		ctl   []byte
-		w     = writer{conn: p.conn, codec: p.sess.Codec, skip: p.q.skip}
+		w     = writer{conn: p.conn, codec: p.sess.Codec, skip: p.q.skip, timeout: p.writeTimeout()}
 		hb    heartbeat
 		timer = time.NewTimer(time.Hour)
 	)
@@ -333,6 +340,9 @@ func (p *Peer) writeLoop() {
 			wire.ReleaseAll(batch)
 			p.q.done(n, bytes, err)
 			if err != nil {
+				if errors.Is(err, os.ErrDeadlineExceeded) {
+					p.Close(socket.SlowConsumer)
+				}
 				p.fail(err, true)
 				return
 			}
@@ -355,6 +365,18 @@ func (p *Peer) timeout() time.Duration {
 		return p.cfg.HeartbeatTimeout
 	}
 	return p.cfg.HeartbeatIvl
+}
+
+// writeTimeout returns the bound on one write: the shorter of
+// WriteTimeout and, with heartbeats on, the heartbeat timeout; 0 for none.
+func (p *Peer) writeTimeout() time.Duration {
+	d := p.cfg.WriteTimeout
+	if p.cfg.HeartbeatIvl > 0 {
+		if hb := p.timeout(); d == 0 || hb < d {
+			d = hb
+		}
+	}
+	return d
 }
 
 // next returns the time until the next heartbeat event, if any.
@@ -423,11 +445,12 @@ func (hb *heartbeat) tick(p *Peer, now time.Time) bool {
 // are copied into one buffer, large ones are sent from their own storage
 // with writev.
 type writer struct {
-	conn  net.Conn
-	codec zmtp.Codec
-	skip  int
-	buf   *bytebufferpool.ByteBuffer
-	iov   net.Buffers
+	conn    net.Conn
+	codec   zmtp.Codec
+	skip    int
+	timeout time.Duration // bound on one flush; 0: none
+	buf     *bytebufferpool.ByteBuffer
+	iov     net.Buffers
 }
 
 func (w *writer) free() {
@@ -490,7 +513,27 @@ func (w *writer) write(batch []*wire.Msg, ctl []byte, tail int) (int, error) {
 	return bytes, err
 }
 
+// flush writes tail after what w.iov holds, within the write timeout. The
+// deadline is cleared afterwards: WriteNow's direct writes, which never
+// wait, must not find it passed.
 func (w *writer) flush(tail []byte) error {
+	if len(w.iov) == 0 && len(tail) == 0 {
+		return nil
+	}
+	if w.timeout <= 0 {
+		return w.writeOut(tail)
+	}
+	if err := w.conn.SetWriteDeadline(time.Now().Add(w.timeout)); err != nil {
+		return err
+	}
+	err := w.writeOut(tail)
+	if err2 := w.conn.SetWriteDeadline(time.Time{}); err == nil {
+		err = err2
+	}
+	return err
+}
+
+func (w *writer) writeOut(tail []byte) error {
 	if len(w.iov) == 0 {
 		if len(tail) == 0 {
 			return nil

@@ -325,3 +325,44 @@ func TestPeerCutsLongPingContext(t *testing.T) {
 		assert.Equal(t, socket.Open, h.p.Reason())
 	})
 }
+
+// TestPeerWriteTimeout: a write the remote never takes ends the connection
+// as a slow consumer once the bound passes, whether the bound is the send
+// timeout or the heartbeat timeout; a remote that reads keeps it up.
+func TestPeerWriteTimeout(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		want time.Duration // from the write to the close
+	}{
+		{"send timeout", Config{WriteTimeout: 2 * time.Second}, 2 * time.Second},
+		{"heartbeat timeout", Config{HeartbeatIvl: time.Hour, HeartbeatTimeout: 3 * time.Second}, 3 * time.Second},
+		{"heartbeat interval", Config{HeartbeatIvl: 5 * time.Second}, 5 * time.Second},
+		{"shorter of both", Config{WriteTimeout: 7 * time.Second, HeartbeatIvl: time.Hour, HeartbeatTimeout: 4 * time.Second}, 4 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := startPipePeer(t, tt.cfg)
+				// net.Pipe has no buffer: the write waits until the remote
+				// reads, which it never does.
+				start := time.Now()
+				require.NoError(t, h.q.Push(wire.New([]byte("id"), []byte("never read"))))
+				<-h.exited
+				assert.Equal(t, socket.SlowConsumer, h.p.Reason())
+				assert.Equal(t, tt.want, time.Since(start))
+			})
+		})
+	}
+	t.Run("reader keeps it up", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			h := startPipePeer(t, Config{WriteTimeout: time.Second})
+			for i := range 10 {
+				time.Sleep(3 * time.Second) // idle longer than the bound: no write waits meanwhile
+				require.NoError(t, h.q.Push(wire.New([]byte("id"), []byte{byte(i)})))
+				assert.Equal(t, [][]byte{{byte(i)}}, h.readMsg(t))
+			}
+			assert.Equal(t, socket.Open, h.p.Reason())
+		})
+	})
+}

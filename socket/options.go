@@ -176,6 +176,25 @@ func WithHeartbeat(h Heartbeat) Option {
 	})
 }
 
+// WithSendTimeout closes a connection, with the reason SlowConsumer, when
+// one write to it waits longer than d: the peer stopped reading and its
+// receive window is full, so what is queued for it, and its connection,
+// would otherwise stay pinned. libzmq has no such option (it is nats-server's
+// write deadline); 0, the default, leaves it to the heartbeat: with
+// WithHeartbeat on, a write waits at most the heartbeat timeout, as a peer
+// that takes no bytes for that long cannot be answering PINGs either.
+// With both, the shorter bound applies. A write is at most 256 KiB, so d
+// also sets the slowest peer kept: 256 KiB per d. Per connection.
+func WithSendTimeout(d time.Duration) Option {
+	return option("send timeout", func(c *config.Config) error {
+		if d < 0 {
+			return errNegative
+		}
+		c.SendTimeout = d
+		return nil
+	})
+}
+
 // WithHandshakeTimeout bounds the ZMTP handshake of each connection
 // (ZMQ_HANDSHAKE_IVL, default 30s); 0 means no bound. Per connection.
 func WithHandshakeTimeout(d time.Duration) Option {

@@ -112,6 +112,7 @@ const (
 	Replaced                            // another connection took over its routing id (handover)
 	HandshakeTimeout                    // the handshake did not complete in time
 	Refused                             // refused after its handshake: routing id taken, or too many peers
+	SlowConsumer                        // a write waited past the send timeout (or the heartbeat timeout): the peer stopped reading
 )
 
 var reasonNames = [...]string{
@@ -126,6 +127,7 @@ var reasonNames = [...]string{
 	Replaced:         "replaced by handover",
 	HandshakeTimeout: "handshake timeout",
 	Refused:          "refused",
+	SlowConsumer:     "slow consumer",
 }
 
 // String returns a short lower-case name of the reason.

@@ -15,6 +15,7 @@ type sockFlags struct {
 	rcvHWM     int
 	maxMsgSize int64
 	heartbeat  time.Duration
+	sendTO     time.Duration
 	maxPeers   int
 	linger     time.Duration
 }
@@ -30,6 +31,7 @@ func addSockFlags(f *flags) *sockFlags {
 	f.IntVar(&s.rcvHWM, "rcvhwm", d.rcvHWM, "messages waiting per peer before reading pauses (0 = no limit)")
 	f.Int64Var(&s.maxMsgSize, "max-msg-size", d.maxMsgSize, "close a peer that sends a bigger frame, in bytes (-1 = no limit)")
 	f.DurationVar(&s.heartbeat, "heartbeat", d.heartbeat, "ZMTP PING interval; silent peers are dropped after it (0 = off)")
+	f.DurationVar(&s.sendTO, "send-timeout", d.sendTO, "drop a peer that takes no bytes of a write for this long (0 = the heartbeat's bound, or none)")
 	f.IntVar(&s.maxPeers, "max-peers", d.maxPeers, "refuse connections beyond this many peers per socket (0 = no limit)")
 	f.DurationVar(&s.linger, "linger", d.linger, "on SIGINT or SIGTERM, how long queued messages may take to go out (-1 = until they have)")
 	f.checks = append(f.checks, s.check)
@@ -62,6 +64,7 @@ func (s *sockFlags) options(log *slog.Logger) []socket.Option {
 		socket.WithMaxMsgSize(s.maxMsgSize),
 		socket.WithMaxPeers(s.maxPeers),
 		socket.WithLinger(s.linger),
+		socket.WithSendTimeout(s.sendTO),
 	}
 	if s.heartbeat > 0 {
 		opts = append(opts, socket.WithHeartbeat(socket.Heartbeat{Interval: s.heartbeat, TTL: 3 * s.heartbeat, Timeout: s.heartbeat}))

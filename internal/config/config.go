@@ -27,6 +27,7 @@ type Config struct {
 	HeartbeatTTL     time.Duration // ZMQ_HEARTBEAT_TTL asked of the peer
 	HeartbeatTimeout time.Duration // ZMQ_HEARTBEAT_TIMEOUT; 0 = HeartbeatIvl
 	HandshakeTimeout time.Duration // ZMQ_HANDSHAKE_IVL; 0 = none
+	SendTimeout      time.Duration // zrouter's: a write may wait this long; 0 = the heartbeat timeout, or none
 
 	ReconnectIvl    time.Duration // ZMQ_RECONNECT_IVL; negative = never
 	ReconnectIvlMax time.Duration // ZMQ_RECONNECT_IVL_MAX; 0 = no growth

@@ -185,6 +185,7 @@ func (s *Socket) attach(p *Pipe, c net.Conn, sess *zmtp.Session) <-chan socket.C
 		HeartbeatIvl:     p.Cfg.HeartbeatIvl,
 		HeartbeatTTL:     p.Cfg.HeartbeatTTL,
 		HeartbeatTimeout: p.Cfg.HeartbeatTimeout,
+		WriteTimeout:     p.Cfg.SendTimeout,
 	}
 	if s.spec.IDFrame {
 		pc.ID = p.ID
