@@ -378,7 +378,10 @@ func WithProbe(on bool) Option {
 // WithLogger sets the logger for connection events: failures to connect at
 // WARN (once per endpoint until it connects again), refused peers at WARN,
 // handshake failures at INFO, and peers coming and going at DEBUG. The
-// default discards.
+// default discards. A remote peer can cause refusals and failed handshakes
+// at will, so those lines come at most once per 10 seconds for each remote
+// host and cause, with the number held back since the previous one as
+// "suppressed"; Stats counts every one.
 func WithLogger(l *slog.Logger) Option {
 	return socketOption("logger", func(c *config.Config) error {
 		if l == nil {

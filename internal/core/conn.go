@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"time"
 
 	"github.com/zrouter/zrouter/internal/config"
 	"github.com/zrouter/zrouter/peer"
@@ -62,8 +63,14 @@ func (s *Socket) handshake(ctx context.Context, c net.Conn, cfg *config.Config, 
 	}
 	if ctx.Err() == nil {
 		s.counters.handshakeFailed.Add(1)
-		s.log.Info("handshake failed", "endpoint", endpoint, "remote", remoteAddr(c), "err", err)
 		f, status := classify(err)
+		cause := f.String()
+		if f == socket.HandshakeNoDetail {
+			cause = failureReason(err, f).String()
+		}
+		if ok, n := s.logs.allow(hostOf(remoteAddr(c)), "handshake failed: "+cause, time.Now()); ok {
+			s.log.Info("handshake failed", "endpoint", endpoint, "remote", remoteAddr(c), "err", err, "suppressed", n)
+		}
 		s.emit(socket.Event{Kind: socket.EventHandshakeFailed, Endpoint: endpoint, Remote: remoteAddr(c), Err: err,
 			Failure: f, Status: status})
 		// As libzmq, which reports every connection that fails as
@@ -226,7 +233,9 @@ func (s *Socket) refuse(p *Pipe, c net.Conn, sess *zmtp.Session, err error) {
 		default:
 			s.counters.handshakeFailed.Add(1)
 		}
-		s.log.Warn("peer refused", "endpoint", p.Endpoint, "remote", remoteAddr(c), LogID("id", sess.Identity), "why", err)
+		if ok, n := s.logs.allow(hostOf(remoteAddr(c)), err.Error(), time.Now()); ok {
+			s.log.Warn("peer refused", "endpoint", p.Endpoint, "remote", remoteAddr(c), LogID("id", sess.Identity), "why", err, "suppressed", n)
+		}
 		s.emit(socket.Event{Kind: socket.EventHandshakeFailed, Endpoint: p.Endpoint, Remote: remoteAddr(c),
 			RoutingID: sess.Identity, Err: err, Failure: socket.HandshakeRefused})
 		s.emit(socket.Event{Kind: socket.EventDisconnected, Endpoint: p.Endpoint, Remote: remoteAddr(c),

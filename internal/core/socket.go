@@ -108,6 +108,7 @@ type Socket struct {
 	spec    Spec
 	routing Routing
 	log     *slog.Logger
+	logs    *logLimiter // the lines a remote peer can cause at will
 	sndhwm  atomic.Int64
 	rcvhwm  atomic.Int64
 
@@ -155,6 +156,7 @@ func New(spec Spec, opts []socket.Option, pub *socket.Socket) (*Socket, error) {
 		cfg:    cfg,
 		spec:   spec,
 		log:    cfg.Logger,
+		logs:   newLogLimiter(logEvery, maxLogKeys),
 		change: make(chan struct{}),
 		closed: make(chan struct{}),
 		live:   make(map[*peer.Peer]struct{}),
