@@ -367,3 +367,34 @@ func TestBrokerMetricsOfADealerBackend(t *testing.T) {
 		assert.Contains(t, string(body), want)
 	}
 }
+
+// TestBrokerMaxPeersBackend: --max-peers bounds the rr broker's DEALER
+// backend as it bounds the frontend (issue 17, defect 7): a second worker
+// is refused, and every request goes to the first.
+func TestBrokerMaxPeersBackend(t *testing.T) {
+	front, back := freeEndpoint(t), freeEndpoint(t)
+	cmd := start(t, "broker", "--frontend", front, "--backend", back, "--lb", lbRoundRobin,
+		"--max-peers", "1", "--log-format", "json")
+	ctx := testCtx(t)
+	var wg sync.WaitGroup
+	wctx, cancel := context.WithCancel(ctx)
+	defer func() { cancel(); wg.Wait() }()
+	w1 := newDealer(t, back)
+	wg.Go(func() { echoWorker(wctx, w1, "w1", false, false) })
+	c := newDealer(t, front)
+	require.NoError(t, c.SendFrames(ctx, nil, []byte("first")))
+	assert.Equal(t, frames("", "w1:first"), recvFrames(t, ctx, c), "w1 is up")
+
+	w2 := newDealer(t, back)
+	wg.Go(func() { echoWorker(wctx, w2, "w2", false, false) })
+	testutil.CheckFor(t, 10*time.Second, func() bool {
+		out := cmd.stderr.String()
+		return contains(out, `"msg":"peer refused"`) && contains(out, `"socket":"backend"`)
+	}, "the second worker refused by the backend")
+	for i := range 10 {
+		req := fmt.Sprintf("r%d", i)
+		require.NoError(t, c.SendFrames(ctx, nil, []byte(req)))
+		assert.Equal(t, frames("", "w1:"+req), recvFrames(t, ctx, c), "only w1 serves")
+	}
+	assert.Equal(t, exitOK, cmd.stop(t))
+}
