@@ -33,6 +33,11 @@ type Config struct {
 	// HeartbeatTimeout is how long the connection may go without incoming
 	// traffic once we ping; zero means HeartbeatIvl, as in libzmq.
 	HeartbeatTimeout time.Duration
+	// MaxMsgFrames bounds the frames of one message, and MaxMsgBytes its
+	// frame bytes; a peer that goes over closes as socket.TooLarge. Zero
+	// means no bound.
+	MaxMsgFrames int
+	MaxMsgBytes  int64
 	// WriteTimeout bounds how long one write may wait for the peer to take
 	// its bytes; past it the connection closes as socket.SlowConsumer.
 	// With heartbeats on, a write waits at most the heartbeat timeout
@@ -221,7 +226,11 @@ func (p *Peer) readLoop() {
 		p.lastRecv.Store(time.Now().UnixNano())
 	}
 	var m *wire.Msg
+	var frames int         // frames of the message being read
+	frameMax := rd.MaxSize // the reader's own bound on one frame
+	limitBytes := p.cfg.MaxMsgBytes > 0
 	defer func() {
+		rd.MaxSize = frameMax
 		rd.BeforeRead = nil
 		if m != nil {
 			m.Release()
@@ -236,6 +245,15 @@ func (p *Peer) readLoop() {
 				m.AppendFrame(p.cfg.ID)
 			}
 		}
+		if limitBytes {
+			// What is left of the message's bound is the next frame's:
+			// the reader refuses a bigger one at its header.
+			left := p.cfg.MaxMsgBytes - int64(size)
+			if frameMax >= 0 && frameMax < left {
+				left = frameMax
+			}
+			rd.MaxSize = left
+		}
 		f, err := rd.ReadFrame(m)
 		if err == nil && f.Command != nil {
 			err = p.command(f.Command)
@@ -248,12 +266,20 @@ func (p *Peer) readLoop() {
 			return
 		}
 		size += f.Size
+		frames++
+		if p.cfg.MaxMsgFrames > 0 && frames > p.cfg.MaxMsgFrames ||
+			limitBytes && size > uint64(p.cfg.MaxMsgBytes) {
+			// The second bound holds under an encrypting mechanism,
+			// whose frames the reader sizes only once opened.
+			p.fail(zmtp.ErrMessageTooLarge, false)
+			return
+		}
 		if f.More {
 			continue
 		}
 		batch = append(batch, m)
 		bytes += size
-		m, size = nil, 0
+		m, size, frames = nil, 0, 0
 		if len(batch) == cap(batch) {
 			flush()
 		}

@@ -7,7 +7,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/zrouter/zrouter/internal/testutil"
 	"github.com/zrouter/zrouter/socket"
+	"github.com/zrouter/zrouter/wire"
 	"github.com/zrouter/zrouter/zmtp"
 )
 
@@ -61,4 +63,81 @@ func TestSlowConsumerSendTimeout(t *testing.T) {
 	mon := r.Monitor(64)
 	fillSlowPeer(t, r)
 	assert.Equal(t, socket.SlowConsumer, waitDisconnect(t, mon, 20*time.Second))
+}
+
+// sendEmptyFrames writes n empty frames with the MORE flag, and no last
+// frame: a message that never ends. It stops at the first write error (the
+// router hung up).
+func sendEmptyFrames(p *rawPeer, n int) {
+	chunk := make([]byte, 0, 2<<10)
+	for range 1 << 10 {
+		chunk = append(chunk, zmtp.FlagMore, 0)
+	}
+	for sent := 0; sent < n; sent += 1 << 10 {
+		b := chunk[:2*min(n-sent, 1<<10)]
+		if _, err := p.conn.Write(b); err != nil {
+			return
+		}
+	}
+}
+
+// TestMessageBounds: a message of more frames, or more frame bytes, than
+// the bound closes its connection as too large (issue 17, defect 2). The
+// default bound on frames is above the million empty frames a libzmq peer
+// may send.
+func TestMessageBounds(t *testing.T) {
+	t.Run("default frames", func(t *testing.T) {
+		r := newRouter(t, socket.WithMaxMsgSize(16))
+		mon := r.Monitor(64)
+		p := dialRaw(t, r.Addr(), zmtp.DEALER, "")
+		waitPeers(t, r, 1)
+		go sendEmptyFrames(p, 4*socket.DefaultMaxMsgFrames) // 8 MiB
+		assert.Equal(t, socket.TooLarge, waitDisconnect(t, mon, 20*time.Second))
+	})
+	t.Run("a million frames pass", func(t *testing.T) {
+		r := newRouter(t)
+		p := dialRaw(t, r.Addr(), zmtp.DEALER, "")
+		sendEmptyFrames(p, 1_000_000-1)
+		p.send("last")
+		got := recvMsg(t, r)
+		assert.Equal(t, 1+1_000_000, len(got.Frames))
+		got.Release()
+	})
+	tests := []struct {
+		name   string
+		frames int
+		bytes  int64
+		send   [][]byte
+		closed bool
+	}{
+		{"frames at the bound", 3, 0, [][]byte{{1}, {2}, {3}}, false},
+		{"frames over", 3, 0, [][]byte{{1}, {2}, {3}, {4}}, true},
+		{"bytes at the bound", 0, 6, [][]byte{[]byte("abc"), []byte("def")}, false},
+		{"bytes over in the last frame", 0, 6, [][]byte{[]byte("abc"), []byte("defg")}, true},
+		{"bytes over claimed by a header", 0, 100, [][]byte{[]byte("abc"), make([]byte, 1<<20)}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRouter(t, socket.WithMaxMessage(tt.frames, tt.bytes))
+			mon := r.Monitor(64)
+			p := dialRaw(t, r.Addr(), zmtp.DEALER, "")
+			_, _ = p.conn.Write(zmtp.AppendMessage(nil, tt.send))
+			if tt.closed {
+				assert.Equal(t, socket.TooLarge, waitDisconnect(t, mon, 20*time.Second))
+				return
+			}
+			got := recvMsg(t, r)
+			assert.Equal(t, 1+len(tt.send), len(got.Frames))
+			got.Release()
+			p.send("x")
+			assert.Equal(t, 2, len(recvStrings(t, r)), "the connection stays up")
+		})
+	}
+}
+
+func recvMsg(t *testing.T, r *Router) *wire.Msg {
+	t.Helper()
+	m, err := r.Recv(testutil.Context(t, 20*time.Second))
+	require.NoError(t, err)
+	return m
 }

@@ -128,6 +128,50 @@ func WithMaxMsgSize(n int64) Option {
 	})
 }
 
+// WithMaxMessage bounds a whole message a peer sends: its frames at most
+// frames, and its frame bytes at most bytes; a peer that goes over closes
+// with the reason TooLarge, before anything is allocated for the frame
+// that goes over. libzmq has neither (its ZMQ_MAXMSGSIZE, WithMaxMsgSize
+// here, bounds one frame), and its peers send messages of any number of
+// frames, a million empty ones included. The defaults are
+// DefaultMaxMsgFrames frames (a message of that many empty frames holds
+// about 25 MiB of heap, and up to 73 MiB while its frame list grows), and
+// no bound on the bytes; 0 (or negative bytes) means no
+// bound. Per connection.
+func WithMaxMessage(frames int, bytes int64) Option {
+	return option("max message", func(c *config.Config) error {
+		if frames < 0 {
+			return errNegative
+		}
+		c.MaxMsgFrames, c.MaxMsgBytes = frames, bytes
+		return nil
+	})
+}
+
+// DefaultMaxMsgFrames is the default bound of WithMaxMessage on the frames
+// of one message.
+const DefaultMaxMsgFrames = config.DefaultMaxMsgFrames
+
+// WithMaxHandshakes bounds the connections a socket has accepted that are
+// still in their handshake: beyond n, a new one is closed at once, counted
+// in Stats.HandshakeFailed, so that a crowd of silent peers pins no more
+// than n handshakes' memory (each waits up to the handshake timeout). 0
+// means no bound; the default is DefaultMaxHandshakes. Connections the
+// socket makes itself (Connect) are not counted. zrouter's own option:
+// libzmq has none.
+func WithMaxHandshakes(n int) Option {
+	return socketOption("max handshakes", func(c *config.Config) error {
+		if n < 0 {
+			return errNegative
+		}
+		c.MaxHandshakes = n
+		return nil
+	})
+}
+
+// DefaultMaxHandshakes is the default of WithMaxHandshakes.
+const DefaultMaxHandshakes = config.DefaultMaxHandshakes
+
 // WithMaxPeers refuses connections accepted beyond n live ones; 0 (the
 // default) means no limit. zrouter's own option: libzmq has none.
 func WithMaxPeers(n int) Option {

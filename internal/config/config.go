@@ -23,6 +23,10 @@ type Config struct {
 	MaxMsgSize int64  // ZMQ_MAXMSGSIZE, per frame; negative = no limit
 	MaxPeers   int    // connections accepted at once; 0 = no limit
 
+	MaxMsgBytes   int64 // frame bytes in one message; 0 or negative = no limit
+	MaxMsgFrames  int   // frames in one message; 0 = no limit
+	MaxHandshakes int   // accepted connections in their handshake at once; 0 = no limit
+
 	HeartbeatIvl     time.Duration // ZMQ_HEARTBEAT_IVL; 0 = none
 	HeartbeatTTL     time.Duration // ZMQ_HEARTBEAT_TTL asked of the peer
 	HeartbeatTimeout time.Duration // ZMQ_HEARTBEAT_TIMEOUT; 0 = HeartbeatIvl
@@ -91,6 +95,13 @@ type Keepalive struct {
 type IPCFilter struct {
 	UIDs, GIDs, PIDs []int
 }
+// DefaultMaxMsgFrames is the default bound on the frames of one message:
+// above the 1,000,000 empty frames a libzmq peer can send in one message.
+const DefaultMaxMsgFrames = 1 << 20
+
+// DefaultMaxHandshakes is the default bound on the accepted connections of
+// a socket that are in their handshake at once.
+const DefaultMaxHandshakes = 1024
 
 // Defaults returns libzmq's defaults for a socket of type t.
 func Defaults(t zmtp.SocketType) Config {
@@ -99,6 +110,9 @@ func Defaults(t zmtp.SocketType) Config {
 		SendHWM:          1000,
 		RecvHWM:          1000,
 		MaxMsgSize:       -1,
+		MaxMsgBytes:      -1,
+		MaxMsgFrames:     DefaultMaxMsgFrames,
+		MaxHandshakes:    DefaultMaxHandshakes,
 		HandshakeTimeout: 30 * time.Second,
 		ReconnectIvl:     100 * time.Millisecond,
 		Linger:           -1,

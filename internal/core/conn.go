@@ -193,6 +193,8 @@ func (s *Socket) attach(p *Pipe, c net.Conn, sess *zmtp.Session) <-chan socket.C
 		HeartbeatTTL:     p.Cfg.HeartbeatTTL,
 		HeartbeatTimeout: p.Cfg.HeartbeatTimeout,
 		WriteTimeout:     p.Cfg.SendTimeout,
+		MaxMsgFrames:     p.Cfg.MaxMsgFrames,
+		MaxMsgBytes:      max(p.Cfg.MaxMsgBytes, 0),
 	}
 	if s.spec.IDFrame {
 		pc.ID = p.ID
