@@ -155,8 +155,9 @@ const DefaultMaxMsgFrames = config.DefaultMaxMsgFrames
 // WithMaxHandshakes bounds the connections a socket has accepted that are
 // still in their handshake: beyond n, a new one is closed at once, counted
 // in Stats.HandshakeFailed, so that a crowd of silent peers pins no more
-// than n handshakes' memory (each waits up to the handshake timeout). 0
-// means no bound; the default is DefaultMaxHandshakes. Connections the
+// than n handshakes' memory, about 9 KiB each, for up to the handshake
+// timeout. 0 means no bound; the default is DefaultMaxHandshakes (about
+// 9 MiB). Connections the
 // socket makes itself (Connect) are not counted. zrouter's own option:
 // libzmq has none.
 func WithMaxHandshakes(n int) Option {

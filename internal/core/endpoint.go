@@ -124,6 +124,11 @@ func (s *Socket) acceptLoop(b *binding) {
 			continue
 		}
 		s.emit(socket.Event{Kind: socket.EventAccepted, Endpoint: b.addr, Remote: remoteAddr(c)})
+		if max := s.cfg.MaxHandshakes; max > 0 && s.handshaking.Load() >= int64(max) {
+			s.tooManyHandshakes(b, c)
+			continue
+		}
+		s.handshaking.Add(1)
 		s.loops.Add(1)
 		go func() {
 			defer s.loops.Done()
@@ -132,11 +137,32 @@ func (s *Socket) acceptLoop(b *binding) {
 	}
 }
 
+// errTooManyHandshakes is the failure of a connection closed at once
+// because the socket had its maximum of handshakes under way.
+var errTooManyHandshakes = errors.New("too many handshakes under way")
+
+// tooManyHandshakes closes an accepted connection at once, the socket
+// having its maximum of handshakes under way, and counts it as a failed
+// handshake.
+func (s *Socket) tooManyHandshakes(b *binding, c net.Conn) {
+	_ = c.Close()
+	s.counters.handshakeFailed.Add(1)
+	remote := remoteAddr(c)
+	if ok, n := s.logs.allow(hostOf(remote), errTooManyHandshakes.Error(), time.Now()); ok {
+		s.log.Warn("handshake refused", "endpoint", b.addr, "remote", remote, "why", errTooManyHandshakes,
+			"max", s.cfg.MaxHandshakes, "suppressed", n)
+	}
+	s.emit(socket.Event{Kind: socket.EventHandshakeFailed, Endpoint: b.addr, Remote: remote, Err: errTooManyHandshakes,
+		Failure: socket.HandshakeRefused})
+	s.emit(socket.Event{Kind: socket.EventDisconnected, Endpoint: b.addr, Remote: remote, Reason: socket.Refused})
+}
+
 // serveAccepted runs the handshake of an accepted connection, off the
 // accept loop so that a slow peer never delays the next accept, and
 // admits it.
 func (s *Socket) serveAccepted(b *binding, c net.Conn) {
 	sess, err := s.handshake(b.ctx, c, &s.cfg, b.addr)
+	s.handshaking.Add(-1)
 	if err != nil {
 		return
 	}

@@ -1,6 +1,7 @@
 package core_test
 
 import (
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -66,5 +67,39 @@ func TestFailureLogsAreRateLimited(t *testing.T) {
 		assert.Equal(t, 2, strings.Count(out, `msg="peer refused"`))
 		assert.Contains(t, out, "suppressed=99")
 		assert.EqualValues(t, 201, r.Stats().HandshakeFailed)
+	})
+}
+
+// TestMaxHandshakes: beyond the bound on handshakes under way, an accepted
+// connection is closed at once and counted; once the silent ones time out,
+// a peer gets in again (issue 17, defect 2).
+func TestMaxHandshakes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r, err := router.New(socket.WithMaxHandshakes(3), socket.WithHandshakeTimeout(10*time.Second), socket.WithLinger(0))
+		require.NoError(t, err)
+		defer r.Close()
+		require.NoError(t, r.Bind("mem://crowded"))
+		for range 3 {
+			c, err := mem.dial("crowded") // silent
+			require.NoError(t, err)
+			defer c.Close()
+		}
+		synctest.Wait()
+		start := time.Now()
+		c, err := mem.dial("crowded")
+		require.NoError(t, err)
+		defer c.Close()
+		_, err = io.ReadAll(c)
+		require.NoError(t, err)
+		assert.Zero(t, time.Since(start), "the fourth is closed at once, not after the handshake timeout")
+		synctest.Wait()
+		assert.EqualValues(t, 1, r.Stats().HandshakeFailed)
+
+		time.Sleep(10 * time.Second) // the silent ones time out
+		synctest.Wait()
+		assert.EqualValues(t, 4, r.Stats().HandshakeFailed)
+		dialRaw(t, "crowded", zmtp.DEALER)
+		synctest.Wait()
+		assert.Equal(t, 1, r.Stats().Peers, "room again")
 	})
 }

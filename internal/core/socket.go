@@ -129,6 +129,9 @@ type Socket struct {
 	closed   chan struct{} // closed when Close has finished
 	up       atomic.Int64  // connections up
 	accepted atomic.Int64  // accepted connections up, for the peer limit
+	// handshaking counts accepted connections in their handshake, for
+	// the handshake limit.
+	handshaking atomic.Int64
 
 	reg      registry
 	counters counters
