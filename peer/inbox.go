@@ -33,6 +33,8 @@ type Inbox struct {
 	head    int       // index of the front of ready
 	waiters int
 	closed  bool
+	notifies int // PushNotify's messages waiting
+
 	notify  chan struct{} // capacity 1: wakes one Recv waiter
 	done    chan struct{} // closed by Close
 }
@@ -133,6 +135,9 @@ func (s *Source) Discard() {
 	in := s.in
 	in.mu.Lock()
 	s.ended = true
+	for _, m := range s.msgs[s.head:] {
+		in.unnotifyLocked(m)
+	}
 	release(s.msgs[s.head:])
 	clear(s.msgs)
 	s.msgs, s.head = s.msgs[:0], 0
@@ -141,22 +146,45 @@ func (s *Source) Discard() {
 }
 
 // PushNotify appends m, ahead of nothing the producer pushes after it and
-// behind everything it pushed before, without regard to the bound: it is
-// for the few messages the socket makes itself (ROUTER_NOTIFY). It never
+// behind everything it pushed before, without regard to the source's
+// bound: it is for the few messages the socket makes itself
+// (ROUTER_NOTIFY). Those messages have a bound of their own across the
+// inbox, max (0: none), as if they came from one more source: with max of
+// them waiting, m is dropped and PushNotify reports false. It never
 // blocks, and drops m when the inbox is closed.
-func (s *Source) PushNotify(m *wire.Msg) {
+func (s *Source) PushNotify(m *wire.Msg, max int) bool {
 	in := s.in
 	in.mu.Lock()
 	if in.closed {
 		in.mu.Unlock()
 		m.Release()
-		return
+		return true
 	}
+	if max > 0 && in.notifies >= max {
+		in.mu.Unlock()
+		m.Release()
+		return false
+	}
+	msgmeta.Of(m).Notify = true
+	in.notifies++
 	s.appendLocked([]*wire.Msg{m})
 	wake := in.waiters > 0
 	in.mu.Unlock()
 	if wake {
 		in.wakeOne()
+	}
+	return true
+}
+
+// unnotifyLocked takes m out of the count of PushNotify's messages, if it
+// is one of them.
+func (in *Inbox) unnotifyLocked(m *wire.Msg) {
+	if in.notifies == 0 {
+		return
+	}
+	if mm := msgmeta.Of(m); mm.Notify {
+		mm.Notify = false
+		in.notifies--
 	}
 }
 
@@ -284,6 +312,7 @@ func (in *Inbox) popLocked() *wire.Msg {
 	m := s.msgs[s.head]
 	s.msgs[s.head] = nil
 	s.head++
+	in.unnotifyLocked(m)
 	if s.origin != nil {
 		msgmeta.Of(m).Origin = s.origin
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/zrouter/zrouter/internal/testutil"
+	"github.com/zrouter/zrouter/internal/msgmeta"
 	"github.com/zrouter/zrouter/wire"
 )
 
@@ -114,7 +115,7 @@ func TestInboxPushNotifyAndManyWaiters(t *testing.T) {
 		}()
 	}
 	for range waiters {
-		src.PushNotify(wire.New([]byte("n"))) // beyond the bound of 1
+		src.PushNotify(wire.New([]byte("n")), 0) // beyond the bound of 1
 	}
 	for range waiters {
 		assert.Equal(t, "n", <-res)
@@ -212,4 +213,31 @@ func TestSourceDiscardDropsLaterPushes(t *testing.T) {
 	require.NoError(t, s.Push(msgs("y", 1), 0, nil))
 	assert.Nil(t, in.TryRecv())
 	assert.EqualValues(t, 6, s.Received())
+}
+
+// TestInboxNotifyBound: PushNotify's messages, which no source's bound
+// holds, have a bound of their own across the inbox: beyond it they are
+// dropped, and a Discard or a Recv makes room again.
+func TestInboxNotifyBound(t *testing.T) {
+	in := NewInbox()
+	defer in.Close()
+	var srcs []*Source
+	for range 4 {
+		srcs = append(srcs, in.NewSource(1, nil))
+	}
+	assert.True(t, srcs[0].PushNotify(wire.New([]byte("a")), 2))
+	assert.True(t, srcs[1].PushNotify(wire.New([]byte("b")), 2))
+	assert.False(t, srcs[2].PushNotify(wire.New([]byte("c")), 2), "the third waits beyond the bound")
+	srcs[1].Discard()
+	assert.True(t, srcs[2].PushNotify(wire.New([]byte("c")), 2), "a Discard makes room")
+	assert.False(t, srcs[3].PushNotify(wire.New([]byte("d")), 2))
+	assert.True(t, srcs[3].PushNotify(wire.New([]byte("d")), 0), "0: no bound")
+	var got []string
+	for m := in.TryRecv(); m != nil; m = in.TryRecv() {
+		got = append(got, string(m.Frames[0]))
+		assert.False(t, msgmeta.Of(m).Notify, "the mark stays inside")
+		m.Release()
+	}
+	assert.Equal(t, []string{"a", "c", "d"}, got)
+	assert.Zero(t, in.notifies, "a Recv makes room")
 }

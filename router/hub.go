@@ -120,7 +120,7 @@ func (h *hub) Up(p *core.Pipe, sess *zmtp.Session) error {
 // the connection's last message.
 func (h *hub) Down(p *core.Pipe) {
 	if h.r.cfg.Notify&config.NotifyDisconnect != 0 && p.ID != nil {
-		p.Src.PushNotify(wire.New(p.ID, nil))
+		h.notify(p)
 	}
 }
 
@@ -185,9 +185,19 @@ func (h *hub) up(p *core.Pipe, sess *zmtp.Session) error {
 	if r.cfg.Notify&config.NotifyConnect != 0 {
 		// Before the connection's reader starts, so that it comes ahead
 		// of its messages.
-		p.Src.PushNotify(wire.New(p.ID, nil))
+		h.notify(p)
 	}
 	return nil
+}
+
+// notify queues a ROUTER_NOTIFY message for p's connection. At most the
+// receive high-water mark of them wait in the inbox; beyond it they are
+// dropped and counted in Stats.DroppedHWM, so that peers that come and go
+// while the application does not read cannot grow the inbox for ever.
+func (h *hub) notify(p *core.Pipe) {
+	if !p.Src.PushNotify(wire.New(p.ID, nil), h.r.c.RecvHWM()) {
+		h.r.c.CountDroppedHWM()
+	}
 }
 
 // insert puts p in the table and the round robin.

@@ -141,3 +141,27 @@ func recvMsg(t *testing.T, r *Router) *wire.Msg {
 	require.NoError(t, err)
 	return m
 }
+
+// TestNotifyBound: peers that come and go while the application does not
+// read leave at most the receive high-water mark of ROUTER_NOTIFY messages
+// in the inbox; the rest are dropped and counted (issue 17, defect 2).
+func TestNotifyBound(t *testing.T) {
+	r := newRouter(t, WithNotify(NotifyConnect|NotifyDisconnect), socket.WithRecvHWM(5))
+	for i := range 20 {
+		p := dialRaw(t, r.Addr(), zmtp.DEALER, "")
+		testutil.CheckFor(t, 10*time.Second, func() bool { return r.Stats().Connected == uint64(i+1) })
+		p.conn.Close()
+		testutil.CheckFor(t, 10*time.Second, func() bool { return r.Stats().Disconnected == uint64(i+1) })
+	}
+	testutil.CheckFor(t, 10*time.Second, func() bool { return r.Stats().DroppedHWM == 35 }, "40 notifications, 5 kept")
+	n := 0
+	for {
+		m, err := r.TryRecv()
+		if err != nil {
+			break
+		}
+		m.Release()
+		n++
+	}
+	assert.Equal(t, 5, n)
+}

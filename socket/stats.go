@@ -43,7 +43,8 @@ type Stats struct {
 	MsgsOutDirect uint64
 
 	// DroppedHWM counts messages dropped at a pipe's send high-water mark
-	// (ROUTER, PUB).
+	// (ROUTER, PUB), and ROUTER_NOTIFY messages dropped because the
+	// receive high-water mark of them already waited for Recv.
 	DroppedHWM uint64
 	// Unroutable counts messages dropped for want of a peer: an unknown
 	// routing id, or no peer at all.

@@ -264,6 +264,13 @@ func (s *Socket) CountUnroutable() { s.counters.unroutable.Add(1) }
 // wire.
 func (s *Socket) CountEmpty() { s.counters.droppedEmpty.Add(1) }
 
+// CountDroppedHWM counts a message dropped at a high-water mark outside
+// any pipe's queue.
+func (s *Socket) CountDroppedHWM() { s.counters.droppedHWM.Add(1) }
+
+// RecvHWM returns the current receive high-water mark.
+func (s *Socket) RecvHWM() int { return int(s.rcvhwm.Load()) }
+
 // SendHWM returns the current send high-water mark.
 func (s *Socket) SendHWM() int { return int(s.sndhwm.Load()) }
 

@@ -11,6 +11,9 @@ type Meta struct {
 	// Recv returned the message: a reply sent in it has no more work behind
 	// it and can be written at once.
 	Drained bool
+	// Notify marks a message the socket made itself (ROUTER_NOTIFY) while
+	// it waits in the inbox, which bounds how many such messages wait.
+	Notify bool
 }
 
 // offset is where the Meta lies in a wire.Msg; package wire sets it when
