@@ -28,15 +28,14 @@ type Inbox struct {
 	cache []*wire.Msg
 	chead int
 
-	mu      sync.Mutex
-	ready   []*Source // sources with messages, in turn order
-	head    int       // index of the front of ready
-	waiters int
-	closed  bool
-	notifies int // PushNotify's messages waiting
-
-	notify  chan struct{} // capacity 1: wakes one Recv waiter
-	done    chan struct{} // closed by Close
+	mu       sync.Mutex
+	ready    []*Source // sources with messages, in turn order
+	head     int       // index of the front of ready
+	waiters  int
+	closed   bool
+	notifies int           // PushNotify's messages waiting
+	notify   chan struct{} // capacity 1: wakes one Recv waiter
+	done     chan struct{} // closed by Close
 }
 
 // NewInbox returns an empty inbox.

@@ -10,8 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/zrouter/zrouter/internal/testutil"
 	"github.com/zrouter/zrouter/internal/msgmeta"
+	"github.com/zrouter/zrouter/internal/testutil"
 	"github.com/zrouter/zrouter/wire"
 )
 
