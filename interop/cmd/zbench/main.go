@@ -71,6 +71,8 @@ func main() {
 		inproc     = flag.Bool("inproc", false, "run only the inproc comparison: a zrouter ROUTER and DEALER against libzmq's over inproc in C, in this process")
 		inprocMsgs = flag.Int64("inproc-msgs", 1_000_000, "messages per inproc throughput run")
 		inprocRTT  = flag.Int64("inproc-trips", 100_000, "round trips per inproc latency run")
+		fairness   = flag.Bool("fairness", false, "run only the fairness benchmark: flooding libzmq DEALERs that never read against a light one, on the zrouter echo (as the runtime sets itself up and with GOMAXPROCS=1) and libzmq's; -rounds, -scale, -timeout and -md apply")
+		fairRaw    = flag.Bool("fairness-raw", true, "the fairness benchmark's flooders are raw TCP connections (false: libzmq DEALERs, which send less)")
 		fromJSON   = flag.String("report", "", "measure nothing: read a report written by -json from FILE, evaluate its targets again, and print and write it (to redraw -md and -svg)")
 	)
 	flag.Parse()
@@ -90,6 +92,12 @@ func main() {
 	}
 	if *fromJSON != "" {
 		if err := rewrite(*fromJSON, out); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
+	if *fairness {
+		if err := runFairness(*rounds, *scale, *timeout, *fairRaw, *quiet, *mdOut); err != nil {
 			log.Fatal(err)
 		}
 		return

@@ -22,7 +22,9 @@ import (
 const FileLimit = 1 << 17
 
 // Child describes what a child process of the harness runs: a server (Kind
-// is a servers kind), or a set of idle peers (Kind idle-zmq or idle-raw).
+// is a servers kind), a set of idle peers (Kind idle-zmq or idle-raw), or
+// flooding peers (Kind flood-zmq or flood-raw: N of them, with messages of
+// Batch bytes).
 type Child struct {
 	Kind  string
 	Addrs []string
@@ -82,6 +84,12 @@ func (c Child) Args() []string {
 // (a server) or with the number of peers connected (idle peers) once it is
 // ready, which the program prints as its READY line.
 func RunChild(ctx context.Context, c Child, ready func(fields []string)) error {
+	switch c.Kind {
+	case floodKind:
+		return runFlood(ctx, c, ready)
+	case floodRawKind:
+		return runFloodRaw(ctx, c, ready)
+	}
 	if c.Kind != idleZMQKind && c.Kind != idleRawKind {
 		cfg := servers.Config{Kind: c.Kind, Addrs: c.Addrs, HWM: c.HWM, CurveSecret: c.CurveSecret, CurveAllow: c.CurveAllow}
 		return servers.Serve(ctx, cfg, ready)
