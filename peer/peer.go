@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,6 +54,10 @@ const (
 	maxWriteBatch = 256 << 10
 	// maxIovecs bounds the buffers in one writev, as Linux's IOV_MAX does.
 	maxIovecs = 1024
+	// yieldRead is the read, in bytes, from which a reader takes its
+	// turn as done when other connections have messages waiting: a read
+	// that big says the peer has more ready than one read takes.
+	yieldRead = 16 << 10
 	// idleCache is how many empty messages a reader may keep while it
 	// waits for the network; beyond it they go back to the free list.
 	idleCache = 8
@@ -224,6 +229,14 @@ func (p *Peer) readLoop() {
 			cache.Flush()
 		}
 		p.lastRecv.Store(time.Now().UnixNano())
+		if rd.LastRead() >= yieldRead && p.src.othersWaiting() {
+			// The peer sends more than one read takes, and other
+			// connections have messages waiting too: let the other
+			// goroutines run, the readers of lighter peers among them,
+			// instead of reading on until the scheduler preempts this
+			// one, 10 ms later.
+			runtime.Gosched()
+		}
 	}
 	var m *wire.Msg
 	var frames int         // frames of the message being read

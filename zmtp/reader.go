@@ -179,6 +179,10 @@ func NewReader(r io.Reader, maxSize int64) *Reader {
 	return rd
 }
 
+// LastRead returns the bytes the latest read of the underlying reader
+// returned: a consumer that sees big reads knows its peer has more waiting.
+func (rd *Reader) LastRead() int { return rd.lastRead }
+
 // Buffered returns the number of bytes read ahead and not yet consumed.
 func (rd *Reader) Buffered() int { return rd.wpos - rd.rpos }
 
