@@ -95,6 +95,7 @@ type Keepalive struct {
 type IPCFilter struct {
 	UIDs, GIDs, PIDs []int
 }
+
 // DefaultMaxMsgFrames is the default bound on the frames of one message:
 // above the 1,000,000 empty frames a libzmq peer can send in one message.
 const DefaultMaxMsgFrames = 1 << 20
