@@ -52,6 +52,8 @@ fuzz:
 	$(GO) test -run=^$$ -fuzz=^FuzzCommand$$ -fuzztime=$(FUZZTIME) ./zmtp
 	$(GO) test -run=^$$ -fuzz=^FuzzMetadata$$ -fuzztime=$(FUZZTIME) ./zmtp
 	$(GO) test -run=^$$ -fuzz=^FuzzHandshake$$ -fuzztime=$(FUZZTIME) ./zmtp
+	$(GO) test -run=^$$ -fuzz=^FuzzHandshakeStaged$$ -fuzztime=$(FUZZTIME) ./zmtp
+	$(GO) test -run=^$$ -fuzz=^FuzzHandshakeV2$$ -fuzztime=$(FUZZTIME) ./zmtp
 	$(GO) test -run=^$$ -fuzz=^FuzzPlainServer$$ -fuzztime=$(FUZZTIME) ./zmtp
 	$(GO) test -run=^$$ -fuzz=^FuzzPlainClient$$ -fuzztime=$(FUZZTIME) ./zmtp
 	$(GO) test -run=^$$ -fuzz=^FuzzCurveServer$$ -fuzztime=$(FUZZTIME) ./zmtp

@@ -1,5 +1,7 @@
 // Package zmtp implements the ZeroMQ Message Transport Protocol, ZMTP 3.1
-// (RFC 37), accepting ZMTP 3.0 peers (RFC 23), as libzmq 4.3 speaks it.
+// (RFC 37), accepting ZMTP 3.0 peers (RFC 23) and speaking ZMTP 2.0 (RFC 15)
+// to the peers that speak only that, as libzmq 4.3 does. ZMTP 1.0 (RFC 13)
+// peers are refused.
 //
 // It owns the greeting, frame encoding and decoding, the commands (READY,
 // ERROR, PING, PONG, SUBSCRIBE, CANCEL), connection metadata, the table of

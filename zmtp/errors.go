@@ -17,19 +17,35 @@ type ProtocolError struct {
 
 func (e *ProtocolError) Error() string { return "zmtp: protocol error: " + e.Reason }
 
-// VersionError reports a peer whose greeting announces a ZMTP version older
-// than 3.0.
+// VersionError reports a peer whose greeting announces a ZMTP version that
+// is not spoken here: ZMTP 1.0, or a revision byte of 2, which no version
+// has; or ZMTP 2.0 where it cannot be spoken (see Why).
 type VersionError struct {
+	// Major and Minor are the greeting's 11th and 12th bytes: for ZMTP 3
+	// its version; before, the revision (0 for ZMTP 1.0 with a revision
+	// byte, 1 for 2.0) and a socket type.
 	Major, Minor byte
+	// Why, when set, says why a version spoken here was refused.
+	Why string
 }
 
 func (e *VersionError) Error() string {
-	switch e.Major {
-	case 0, 1:
-		// The revision byte: 0 for ZMTP 1.0 with a revision, 1 for 2.0.
-		return fmt.Sprintf("zmtp: peer speaks ZMTP %d.0, need 3.0 or later", e.Major+1)
+	switch {
+	case e.Why != "":
+		return fmt.Sprintf("zmtp: peer speaks ZMTP %s, refused: %s", e.version(), e.Why)
+	case e.Major == revisionZMTP20:
+		return "zmtp: peer speaks ZMTP 2.0, which has no ZMTP 3 greeting"
 	}
-	return fmt.Sprintf("zmtp: peer speaks ZMTP %d.%d, need 3.0 or later", e.Major, e.Minor)
+	return fmt.Sprintf("zmtp: peer speaks ZMTP %s, which is not supported (2.0 and 3.x are)", e.version())
+}
+
+// version names the version of a greeting's 11th and 12th bytes.
+func (e *VersionError) version() string {
+	switch e.Major {
+	case revisionZMTP10, revisionZMTP20:
+		return fmt.Sprintf("%d.0", e.Major+1)
+	}
+	return fmt.Sprintf("%d.%d", e.Major, e.Minor)
 }
 
 // MechanismError reports a peer whose security mechanism differs from ours.

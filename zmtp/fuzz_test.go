@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -234,6 +235,9 @@ func handshakeSeeds() [][]byte {
 		cat(Greeting{Major: 3, Minor: 0, Mechanism: "PLAIN"}.Append(nil), ready(DEALER, "")),
 		{0xFF, 0, 0, 0, 0, 0, 0, 0, 1, 0x7F, 1, 5},
 		greeting[:40],
+		cat(v2Opening(5, "jdealer"), AppendMessage(nil, [][]byte{[]byte("a"), {}})),
+		cat(v2Opening(3, ""), AppendMessage(nil, [][]byte{{}, []byte("req")})),
+		v2Opening(1, "pub"),
 	}
 }
 
@@ -266,6 +270,10 @@ func FuzzHandshake(f *testing.F) {
 			return
 		}
 		require.True(t, Compatible(ROUTER, s.SocketType), "session with a %q peer", s.SocketType)
+		if script[10] == revisionZMTP20 {
+			checkV2Session(t, s, script[signatureSize+1:])
+			return
+		}
 		g, err := ParseGreeting(script)
 		require.NoError(t, err, "a session needs a valid greeting first")
 		require.Equal(t, g, s.Greeting)
@@ -273,4 +281,163 @@ func FuzzHandshake(f *testing.F) {
 		id, _ := s.Metadata.Get(PropIdentity)
 		require.Equal(t, id, s.Identity)
 	})
+}
+
+// checkV2Session checks the session of a ZMTP 2.0 handshake against the
+// bytes the peer sent after its revision byte: a socket type byte and an
+// identity frame.
+func checkV2Session(t *testing.T, s *Session, after []byte) {
+	t.Helper()
+	require.Equal(t, Greeting{Major: 2}, s.Greeting)
+	require.False(t, s.Commands())
+	require.Equal(t, v2Types[after[0]], s.SocketType)
+	h, n, err := ParseHeader(after[1:])
+	require.NoError(t, err)
+	require.NotZero(t, n)
+	require.False(t, h.More() || h.IsCommand())
+	require.Equal(t, string(after[1+n:1+n+int(h.Size)]), string(s.Identity))
+	require.Empty(t, s.Metadata)
+}
+
+// referenceDecodeV2 is referenceDecode for a ZMTP 2.0 peer, whose frames
+// have no command flag: a frame with it set ends the stream.
+func referenceDecodeV2(stream []byte, maxSize int64) ([]frame, error) {
+	var out []frame
+	for {
+		if len(stream) == 0 {
+			return out, io.EOF
+		}
+		h, n, err := ParseHeader(stream)
+		if err != nil {
+			return out, err
+		}
+		if n == 0 {
+			return out, io.ErrUnexpectedEOF
+		}
+		if h.IsCommand() {
+			return out, protoErr("command flag")
+		}
+		stream = stream[n:]
+		if h.Size > uint64(maxSize) {
+			return out, ErrMessageTooLarge
+		}
+		if uint64(len(stream)) < h.Size {
+			return out, io.ErrUnexpectedEOF
+		}
+		out = append(out, frame{more: h.More(), body: string(stream[:h.Size])})
+		stream = stream[h.Size:]
+	}
+}
+
+// chunkedPeer writes script to c in writes of the given sizes, in turn,
+// then closes c; it reads and drops what it is sent. It returns a channel
+// closed when both its goroutines are done.
+func chunkedPeer(c net.Conn, script []byte, sizes []int) <-chan struct{} {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); _, _ = io.Copy(io.Discard, c) }()
+	go func() {
+		defer wg.Done()
+		for i := 0; len(script) > 0; i++ {
+			n := min(sizes[i%len(sizes)], len(script))
+			if _, err := c.Write(script[:n]); err != nil {
+				break
+			}
+			script = script[n:]
+		}
+		_ = c.Close()
+	}()
+	go func() { wg.Wait(); close(done) }()
+	return done
+}
+
+// FuzzHandshakeV2 plays a ZMTP 2.0 peer whose signature and revision are
+// fixed and whose socket type byte, identity frame and messages are the
+// input, written in chunks of sizes taken from the input's front (see
+// splitChunks). The handshake must keep to libzmq's stages, and end with a
+// session whose socket type and identity are those sent, then read exactly
+// the frames of ZMTP 2.0 that follow, ended by the same kind of error as
+// referenceDecodeV2's; or with an error.
+func FuzzHandshakeV2(f *testing.F) {
+	for _, s := range [][]byte{
+		append([]byte{0}, v2Opening(5, "jdealer")[signatureSize+1:]...),
+		append([]byte{1, 0}, append(v2Opening(3, "")[signatureSize+1:], AppendMessage(nil, [][]byte{{}, []byte("hello")})...)...),
+		append([]byte{2, 3, 16}, append(v2Opening(6, "r")[signatureSize+1:], AppendMessage(nil, [][]byte{bytes.Repeat([]byte("L"), 300), {}})...)...),
+		append([]byte{0}, append(v2Opening(5, "")[signatureSize+1:], AppendCommand(nil, &Ping{TTL: 1})...)...),
+		append([]byte{0}, 5, FlagMore, 1, 'x'),
+		append([]byte{0}, 5, FlagLong, 0, 0, 0, 0, 0, 0, 1, 0),
+		append([]byte{0}, 1, 0, 0),
+		append([]byte{0}, 9),
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sizes, after := splitChunks(data)
+		script := append([]byte{0xFF, 0, 0, 0, 0, 0, 0, 0, 1, 0x7F, revisionZMTP20}, after...)
+		a, theirs := net.Pipe()
+		ours := &recordConn{Conn: a}
+		peerDone := chunkedPeer(theirs, script, sizes)
+		s, err := Handshake(ours, &Config{SocketType: ROUTER, Timeout: time.Second, MaxSize: fuzzMaxSize})
+		if err == nil {
+			checkV2Session(t, s, after)
+			got, rerr := readAll(s.Reader)
+			_, n, _ := ParseHeader(after[1:])
+			h, _, _ := ParseHeader(after[1:])
+			rest := after[1+n+int(h.Size):]
+			want, wantErr := referenceDecodeV2(rest, fuzzMaxSize)
+			require.True(t, sameErrorKind(rerr, wantErr), "error %v, want %v", rerr, wantErr)
+			require.Equal(t, want, got)
+		} else {
+			assert.Nil(t, s)
+		}
+		_ = ours.Close()
+		<-peerDone
+		requireStaged(t, ours.log())
+	})
+}
+
+// FuzzHandshakeStaged runs a whole Handshake as ROUTER against a peer that
+// writes the input after the chunk sizes at its front (see splitChunks), in
+// writes of those sizes: whatever the peer sends, in whatever pieces, the
+// handshake must end, and send nothing before the bytes that libzmq's
+// stages wait for have come.
+func FuzzHandshakeStaged(f *testing.F) {
+	for _, s := range handshakeSeeds() {
+		f.Add(append([]byte{0}, s...))
+		f.Add(append([]byte{3, 0, 3, 7}, s...))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sizes, script := splitChunks(data)
+		a, theirs := net.Pipe()
+		ours := &recordConn{Conn: a}
+		peerDone := chunkedPeer(theirs, script, sizes)
+		s, err := Handshake(ours, &Config{SocketType: ROUTER, Timeout: time.Second, MaxSize: fuzzMaxSize})
+		_ = ours.Close()
+		<-peerDone
+		requireStaged(t, ours.log())
+		if err != nil {
+			return
+		}
+		if script[10] == revisionZMTP20 {
+			checkV2Session(t, s, script[signatureSize+1:])
+		} else {
+			g, err := ParseGreeting(script)
+			require.NoError(t, err)
+			require.Equal(t, g, s.Greeting)
+		}
+	})
+}
+
+// requireStaged is checkStaged for fuzz targets: it fails at once.
+func requireStaged(t *testing.T, writes []recordedWrite) {
+	t.Helper()
+	sent := 0
+	for i, w := range writes {
+		if i == 0 {
+			require.Equal(t, ourSignature, w.b, "first write: the signature alone")
+		}
+		sent += len(w.b)
+		require.LessOrEqual(t, sent, stagedLimit(w.afterRead), "write %d after %d bytes of the peer's", i, w.afterRead)
+	}
 }

@@ -44,24 +44,36 @@ func (g Greeting) Append(b []byte) []byte {
 	return append(b, filler[:]...)
 }
 
+// The revision byte, the 11th of a greeting, of the versions before ZMTP 3:
+// 3.x sends its major version there instead (RFC 15, RFC 23).
+const (
+	revisionZMTP10 = 0 // ZMTP 1.0 with a revision byte, as libzmq names it
+	revisionZMTP20 = 1
+)
+
 // checkSignature validates the first bytes of a greeting, as many of the
-// signature and the major version (signatureSize+1 bytes) as b holds: a
-// first byte other than 0xFF, or a tenth without its low bit, is a ZMTP 1.0
-// peer (or no ZMTP at all), which says no more until it is answered in
-// kind. Padding bytes 1 to 8 are not checked, since libzmq puts a length
-// there.
+// signature and the revision or major version (signatureSize+1 bytes) as b
+// holds: a first byte other than 0xFF, or a tenth without its low bit, is a
+// ZMTP 1.0 peer (or no ZMTP at all), which says no more until it is answered
+// in kind. Padding bytes 1 to 8 are not checked, since libzmq puts a length
+// there. The 11th byte may be 1 (ZMTP 2.0) or 3 and up (ZMTP 3.x).
 func checkSignature(b []byte) error {
 	if len(b) > 0 && b[0] != 0xFF || len(b) > 9 && b[9]&1 != 1 {
 		return protoErr("not a ZMTP 2.0 or later signature (ZMTP 1.0 peers are not supported)")
 	}
-	if len(b) > 10 && b[10] < VersionMajor {
+	if len(b) > 10 && b[10] < VersionMajor && b[10] != revisionZMTP20 {
 		return &VersionError{Major: b[10]}
 	}
 	return nil
 }
 
-// ParseGreeting decodes a 64-byte greeting.
+// ParseGreeting decodes a 64-byte ZMTP 3 greeting. A ZMTP 2.0 greeting,
+// which is 12 bytes and has no mechanism, is a *VersionError here: only
+// Handshake speaks ZMTP 2.0.
 func ParseGreeting(b []byte) (Greeting, error) {
+	if len(b) > 10 && b[10] == revisionZMTP20 {
+		return Greeting{}, &VersionError{Major: revisionZMTP20}
+	}
 	if len(b) < GreetingSize {
 		return Greeting{}, protoErr("greeting is %d bytes, want %d", len(b), GreetingSize)
 	}

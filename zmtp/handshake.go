@@ -12,7 +12,8 @@ type Config struct {
 	// SocketType is our socket type, sent as Socket-Type.
 	SocketType SocketType
 	// Identity is sent as the Identity property by REQ, DEALER and ROUTER
-	// sockets (empty when nil), as libzmq does.
+	// sockets (empty when nil), as libzmq does; to a ZMTP 2.0 peer, every
+	// socket sends it as its identity frame.
 	Identity []byte
 	// Properties are extra metadata sent after Socket-Type and Identity.
 	Properties Metadata
@@ -34,12 +35,16 @@ type Config struct {
 // Session is the outcome of a successful handshake.
 type Session struct {
 	// Greeting is the peer's greeting: its ZMTP version and mechanism.
+	// For a ZMTP 2.0 peer it is version 2.0 with no mechanism.
 	Greeting Greeting
-	// SocketType is the peer's Socket-Type.
+	// SocketType is the peer's Socket-Type, or the socket type byte of a
+	// ZMTP 2.0 peer (which names XPUB and XSUB as PUB and SUB).
 	SocketType SocketType
-	// Identity is the peer's Identity property; empty when it sent none.
+	// Identity is the peer's Identity property, or the identity frame of
+	// a ZMTP 2.0 peer; empty when it sent none.
 	Identity []byte
-	// Metadata is every property the peer sent.
+	// Metadata is every property the peer sent; a ZMTP 2.0 peer sends
+	// none.
 	Metadata Metadata
 	// Reader decodes the frames that follow. It may already hold some.
 	Reader *Reader
@@ -50,6 +55,13 @@ type Session struct {
 	UserID string
 	Auth   Metadata
 }
+
+// Commands reports whether the connection carries commands beside messages
+// (PING, PONG, SUBSCRIBE...), as ZMTP 3 does. A ZMTP 2.0 peer has none: its
+// connection carries messages only, has no heartbeats, and takes
+// subscriptions as messages, which s.Codec makes of SUBSCRIBE and CANCEL
+// commands, leaving every other command out.
+func (s *Session) Commands() bool { return s.Greeting.Major >= VersionMajor }
 
 // LocalMetadata returns the properties a socket described by cfg sends in
 // READY: Socket-Type, then Identity for the socket types that carry one,
@@ -65,14 +77,18 @@ func (cfg *Config) LocalMetadata() Metadata {
 
 // Handshake runs the ZMTP 3 handshake on conn: greetings, then the security
 // mechanism's exchange, then a check that the peer's socket type may talk to
-// ours. It refuses a peer older than ZMTP 3.0 as soon as the peer's major
-// version arrives.
+// ours. A ZMTP 2.0 peer (RFC 15) gets a ZMTP 2.0 handshake instead: socket
+// type bytes and identity frames, and no security, so that a socket with a
+// mechanism other than NULL or an authenticator refuses it; its Session
+// says so (see Session.Commands). A ZMTP 1.0 peer is refused at its first
+// bytes.
 //
-// It sends its greeting in two parts, as libzmq does: the signature and
-// major version, then, once the peer's have come, the rest. A libzmq peer
-// that has a whole greeting of a mechanism other than its own hangs up
-// before it sends more of its own; this way its whole greeting has gone out
-// by then, and both sides can tell the mechanisms differ.
+// It sends its greeting in stages, as libzmq does: the signature; the major
+// version once the peer's signature has come; the rest once the peer's
+// version byte has come, and only then is the peer's version known. A
+// libzmq peer that has a whole greeting of a mechanism other than its own
+// hangs up before it sends more of its own; this way its whole greeting has
+// gone out by then, and both sides can tell the mechanisms differ.
 //
 // Its writes are made by a goroutine of its own while it reads, so it also
 // works over an unbuffered connection such as net.Pipe; that goroutine has
@@ -124,7 +140,7 @@ func handshake(conn net.Conn, cfg *Config, deadline time.Time) (_ *Session, err 
 		}
 	}()
 	greeting := g.Append(make([]byte, 0, GreetingSize))
-	if err := out.send(greeting[:signatureSize+1]); err != nil {
+	if err := out.send(greeting[:signatureSize]); err != nil {
 		return nil, err
 	}
 
@@ -134,10 +150,12 @@ func handshake(conn net.Conn, cfg *Config, deadline time.Time) (_ *Session, err 
 			rd.Release() // its pooled buffer back, not to the collector
 		}
 	}()
-	// Read the signature and major version first, a byte, then the
-	// signature, then the version, so that an old peer is refused at once
-	// instead of waiting for bytes it will never send: a ZMTP 1.0 peer
-	// sends as little as 2 bytes before it waits.
+	// Read the peer's signature and version in stages, a byte, then the
+	// signature, then the revision or major version, so that an old peer
+	// is refused at once instead of waiting for bytes it will never send:
+	// a ZMTP 1.0 peer sends as little as 2 bytes before it waits. Our
+	// major version goes out once the peer's signature is in, as libzmq
+	// sends it.
 	for _, n := range [...]int{1, signatureSize, signatureSize + 1} {
 		b, err := rd.Peek(n)
 		if err != nil {
@@ -146,6 +164,23 @@ func handshake(conn net.Conn, cfg *Config, deadline time.Time) (_ *Session, err 
 		if err := checkSignature(b); err != nil {
 			return nil, err
 		}
+		if n == signatureSize {
+			if err := out.send(greeting[signatureSize : signatureSize+1]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if b, _ := rd.Peek(signatureSize + 1); b[signatureSize] == revisionZMTP20 {
+		s, err := handshakeV2(out, rd, cfg, mech)
+		if err != nil {
+			return nil, err
+		}
+		ended = true
+		if err := out.finish(); err != nil {
+			return nil, err
+		}
+		rd.Release()
+		return s, nil
 	}
 	// Whether the peer's whole greeting came before the rest of ours went
 	// out: then the peer cannot have had ours when it sent its own, and

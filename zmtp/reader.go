@@ -73,6 +73,9 @@ type Reader struct {
 	// carry every frame of an encrypting mechanism; nil for a plain one.
 	codec   Codec
 	scratch []byte // a sealed command too big for buf, as it arrives
+	// v2 is set for a ZMTP 2.0 peer, whose frames have no command flag:
+	// bit 2 is reserved there, as bits 3 to 7 are in ZMTP 3.
+	v2 bool
 }
 
 // maxScratch is the most a Reader keeps of a sealed frame too big for its
@@ -321,6 +324,8 @@ func (rd *Reader) ReadHeader() (Header, error) {
 	}
 	rd.rpos += n
 	switch {
+	case rd.v2 && h.IsCommand():
+		return Header{}, protoErr("reserved frame flag bits set in ZMTP 2.0 (flags %#02x)", h.Flags)
 	case rd.codec != nil:
 		// Every frame is sealed, as a command or as libzmq sends it, a
 		// message frame: the limit is that of the frame it carries.
