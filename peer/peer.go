@@ -98,7 +98,9 @@ type Peer struct {
 // Run: messages from the peer will go into src, and messages in q to the
 // peer. onExit, if not nil, runs after both goroutines have ended. Until Run,
 // the socket can make the peer known (Close works on it from then on) before
-// anything happens on the connection.
+// anything happens on the connection. A peer whose connection carries no
+// commands (ZMTP 2.0, see zmtp.Session.Commands) has no heartbeats, as in
+// libzmq, whatever cfg says: it is never sent a PING.
 //
 // Over an end of an inproc Link, the peer has no reader or writer: its one
 // goroutine moves the messages of q into the source of the other end's
@@ -111,6 +113,9 @@ func New(conn net.Conn, sess *zmtp.Session, q *Queue, src *Source, cfg Config, o
 			p.Close(socket.PeerClosed)
 		}
 		return p
+	}
+	if !sess.Commands() {
+		cfg.HeartbeatIvl, cfg.HeartbeatTTL, cfg.HeartbeatTimeout = 0, 0, 0
 	}
 	return &Peer{
 		conn:      conn,

@@ -54,6 +54,8 @@ type Session struct {
 	// server: ZAP's user id and metadata.
 	UserID string
 	Auth   Metadata
+
+	v2 bool // the peer speaks ZMTP 2.0
 }
 
 // Commands reports whether the connection carries commands beside messages
@@ -61,7 +63,7 @@ type Session struct {
 // connection carries messages only, has no heartbeats, and takes
 // subscriptions as messages, which s.Codec makes of SUBSCRIBE and CANCEL
 // commands, leaving every other command out.
-func (s *Session) Commands() bool { return s.Greeting.Major >= VersionMajor }
+func (s *Session) Commands() bool { return !s.v2 }
 
 // LocalMetadata returns the properties a socket described by cfg sends in
 // READY: Socket-Type, then Identity for the socket types that carry one,

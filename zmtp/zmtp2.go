@@ -109,6 +109,7 @@ func handshakeV2(out *sender, rd *Reader, cfg *Config, mech Mechanism) (*Session
 		Identity:   id,
 		Reader:     rd,
 		Codec:      v2Codec{},
+		v2:         true,
 	}, nil
 }
 
