@@ -345,7 +345,9 @@ func TestFlowSilentConnections(t *testing.T) {
 		require.NoError(t, c.SetReadDeadline(time.Now().Add(ioTimeout)))
 		b, err := io.ReadAll(c)
 		require.NoError(t, err, "silent connection %d: closed by the router", i)
-		require.Equal(t, zmtp.Greeting{Major: 3, Minor: 1, Mechanism: "NULL"}.Append(nil)[:11], b, "silent connection %d: only the greeting's first part", i)
+		// The signature alone: the major version waits for the peer's
+		// signature, as libzmq's does.
+		require.Equal(t, zmtp.Greeting{Major: 3, Minor: 1, Mechanism: "NULL"}.Append(nil)[:10], b, "silent connection %d: only the greeting's first part", i)
 	}
 	st := r.Stats()
 	assert.Equal(t, uint64(silent), st.HandshakeFailed)

@@ -86,11 +86,13 @@ func (cfg *Config) LocalMetadata() Metadata {
 // bytes.
 //
 // It sends its greeting in stages, as libzmq does: the signature; the major
-// version once the peer's signature has come; the rest once the peer's
-// version byte has come, and only then is the peer's version known. A
-// libzmq peer that has a whole greeting of a mechanism other than its own
-// hangs up before it sends more of its own; this way its whole greeting has
-// gone out by then, and both sides can tell the mechanisms differ.
+// version once the peer's signature has come; then, once the peer's version
+// byte has come, and only then is the peer's version known, the rest: the
+// minor version at once, the mechanism and the rest once the peer's minor
+// version has come (libzmq sends these two together). A libzmq peer that
+// has a whole greeting of a mechanism other than its own hangs up before it
+// sends more of its own; this way its whole greeting has gone out by then,
+// and both sides can tell the mechanisms differ.
 //
 // Its writes are made by a goroutine of its own while it reads, so it also
 // works over an unbuffered connection such as net.Pipe; that goroutine has
@@ -184,12 +186,27 @@ func handshake(conn net.Conn, cfg *Config, deadline time.Time) (_ *Session, err 
 		rd.Release()
 		return s, nil
 	}
+	// Our minor version goes out once the peer's major version is in, and
+	// the rest once the peer's minor version is: a libzmq peer sends all
+	// of its greeting after its major version in one write on our major
+	// version, so the rest of ours reaches it only after that write. A
+	// libzmq peer that reads the rest of our greeting with our major
+	// version, and finds a mechanism other than its own, hangs up before
+	// its own rest has gone out, and the mismatch could not be told here.
+	// Each stage waits only for the peer's stage before it, so two zrouter
+	// peers never wait for each other.
+	if err := out.send(greeting[signatureSize+1 : signatureSize+2]); err != nil {
+		return nil, err
+	}
+	if _, err := rd.Peek(signatureSize + 2); err != nil {
+		return nil, err
+	}
 	// Whether the peer's whole greeting came before the rest of ours went
 	// out: then the peer cannot have had ours when it sent its own, and
 	// never waits for our first command before sending its own (see
 	// HandshakeConn.PeerFirst).
 	peerFirst := rd.Buffered() >= GreetingSize
-	if err := out.send(greeting[signatureSize+1:]); err != nil {
+	if err := out.send(greeting[signatureSize+2:]); err != nil {
 		return nil, err
 	}
 	b, err := rd.Peek(GreetingSize)

@@ -292,7 +292,7 @@ func TestHandshakeRefusesOldPeersEarly(t *testing.T) {
 
 // TestHandshakeStagedPeer plays a peer that sends its greeting in stages, as
 // libzmq does: the 10 signature bytes, then the major version once it has our
-// signature, then the rest once it has our whole greeting.
+// signature, then the rest once it has our major version.
 func TestHandshakeStagedPeer(t *testing.T) {
 	ours, theirs := pipeConns(t)
 	done := startHandshake(ours, &Config{SocketType: ROUTER, Timeout: hsTimeout, MaxSize: -1})
@@ -309,14 +309,17 @@ func TestHandshakeStagedPeer(t *testing.T) {
 	assert.Equal(t, byte(0xFF), sig[0])
 	_, err = theirs.Write(greeting[10:11])
 	require.NoError(t, err)
+	major, err := rd.Peek(11)
+	require.NoError(t, err)
+	assert.Equal(t, byte(3), major[10])
+	_, err = theirs.Write(greeting[11:])
+	require.NoError(t, err)
 	ourG, err := rd.Peek(GreetingSize)
 	require.NoError(t, err)
 	g, err := ParseGreeting(ourG)
 	require.NoError(t, err)
 	assert.Equal(t, Greeting{Major: 3, Minor: 1, Mechanism: "NULL"}, g)
 	rd.Discard(GreetingSize)
-	_, err = theirs.Write(greeting[11:])
-	require.NoError(t, err)
 
 	// READY only after the whole greeting, as libzmq.
 	ready := AppendCommand(nil, &Ready{Metadata: (&Config{SocketType: DEALER, Identity: []byte("worker-1")}).LocalMetadata()})

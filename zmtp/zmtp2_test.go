@@ -63,15 +63,18 @@ func (c *recordConn) log() []recordedWrite {
 	return append([]recordedWrite(nil), c.writes...)
 }
 
-// stagedLimit is the most a libzmq-staged greeting has sent once read bytes
-// of the peer's arrived: the signature; the major version after the peer's
-// signature; the rest after the peer's version byte.
+// stagedLimit is the most a staged greeting has sent once read bytes of the
+// peer's arrived: the signature; the major version after the peer's
+// signature; the minor version (or a ZMTP 2.0 socket type) after the peer's
+// version byte; the rest after the peer's next byte.
 func stagedLimit(read int64) int {
 	switch {
 	case read < signatureSize:
 		return signatureSize
 	case read == signatureSize:
 		return signatureSize + 1
+	case read == signatureSize+1:
+		return signatureSize + 2
 	}
 	return 1 << 30
 }
@@ -179,9 +182,11 @@ func TestHandshakeStagedByteByByte(t *testing.T) {
 	}
 	assert.Equal(t, []byte{VersionMajor}, readChunk(t, theirs), "the major version, once our signature is in")
 	write(t, theirs, greeting[signatureSize:signatureSize+1])
-	rest := readN(t, theirs, GreetingSize-signatureSize-1)
-	assert.Equal(t, greeting[signatureSize+1:], rest, "the rest, once our major version is in")
-	for _, c := range greeting[signatureSize+1:] {
+	assert.Equal(t, []byte{VersionMinor}, readChunk(t, theirs), "the minor version, once our major version is in")
+	write(t, theirs, greeting[signatureSize+1:signatureSize+2])
+	rest := readN(t, theirs, GreetingSize-signatureSize-2)
+	assert.Equal(t, greeting[signatureSize+2:], rest, "the rest, once our minor version is in")
+	for _, c := range greeting[signatureSize+2:] {
 		write(t, theirs, []byte{c})
 	}
 	write(t, theirs, AppendCommand(nil, &Ready{Metadata: (&Config{SocketType: DEALER}).LocalMetadata()}))
