@@ -13,11 +13,12 @@ import (
 	"github.com/zrouter/zrouter/internal/testutil"
 )
 
-// TestReadmeMetricsExist: every zrouter_ metric the README names is
-// served by the broker in ready mode (which has every metric of rr mode,
-// and the broker's), with every label the README gives it.
+// TestReadmeMetricsExist: every zrouter_ metric the CLI reference
+// (docs/cli.md, which the README links) names is served by the broker in
+// ready mode (which has every metric of rr mode, and the broker's), with
+// every label it gives.
 func TestReadmeMetricsExist(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
+	readme, err := os.ReadFile("../../docs/cli.md")
 	require.NoError(t, err)
 	b := runningBroker(t, lbReady, 10)
 	// A peer that has gone, for the close reasons.
@@ -39,7 +40,7 @@ func TestReadmeMetricsExist(t *testing.T) {
 		name, labels := m[1], m[2]
 		names = append(names, name)
 		sets, ok := served[name]
-		if !assert.True(t, ok, "the README names %s, which is not served", name) {
+		if !assert.True(t, ok, "docs/cli.md names %s, which is not served", name) {
 			continue
 		}
 		// {socket, reason="a|b"} names labels, and maybe their values.
@@ -58,7 +59,7 @@ func TestReadmeMetricsExist(t *testing.T) {
 		}
 	}
 	sort.Strings(names)
-	t.Logf("the README names %d metrics: %v", len(names), names)
+	t.Logf("docs/cli.md names %d metrics: %v", len(names), names)
 }
 
 func anyContains(sets []string, sub string) bool {
