@@ -67,6 +67,7 @@ fuzz:
 	$(GO) test -run=^$$ -fuzz=^FuzzCurveServer$$ -fuzztime=$(FUZZTIME) ./zmtp
 	$(GO) test -run=^$$ -fuzz=^FuzzCurveClient$$ -fuzztime=$(FUZZTIME) ./zmtp
 	$(GO) test -run=^$$ -fuzz=^FuzzCurveOpen$$ -fuzztime=$(FUZZTIME) ./zmtp
+	$(GO) test -run=^$$ -fuzz=^FuzzZ85$$ -fuzztime=$(FUZZTIME) ./zmtp
 	$(GO) test -run=^$$ -fuzz=^FuzzLoadBalancerMessages$$ -fuzztime=$(FUZZTIME) ./device
 	$(GO) test -run=^$$ -fuzz=^FuzzParse$$ -fuzztime=$(FUZZTIME) ./internal/transport
 
