@@ -55,3 +55,20 @@ func TestPrependFrameAllocs(t *testing.T) {
 		})
 	}
 }
+
+// TestShareAllocs checks that handing one message to many holders costs no
+// allocation once the pools are warm, whatever its size.
+func TestShareAllocs(t *testing.T) {
+	frame := bytes.Repeat([]byte{'x'}, 1024)
+	out := make([]*Msg, 0, 100)
+	share := func() {
+		m := Get()
+		m.AppendFrame(frame)
+		out = m.Share(100, out[:0])
+		ReleaseAll(out)
+	}
+	for range warmup {
+		share()
+	}
+	assert.Zero(t, testing.AllocsPerRun(1000, share), "allocations per message shared 100 times")
+}

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/zrouter/zrouter/internal/msgmeta"
@@ -58,6 +59,11 @@ type Msg struct {
 	// there when NewFrame returns.
 	retired *[]byte
 	large   []*[]byte // pooled storage of large frames
+
+	// parent is the message a share made by Share carries the frames of;
+	// refs counts a parent's shares not yet released.
+	parent *Msg
+	refs   atomic.Int32
 }
 
 var msgPool = sync.Pool{New: func() any { return newMsg() }}
@@ -246,6 +252,12 @@ func (m *Msg) growArena(need int) {
 // Reset empties the message and returns its storage to the pools, keeping the
 // message itself for reuse.
 func (m *Msg) Reset() {
+	if p := m.parent; p != nil {
+		m.parent = nil
+		if p.refs.Add(-1) == 0 {
+			p.Release()
+		}
+	}
 	if m.arena != nil {
 		putBuf(m.arena)
 		m.arena = nil
@@ -309,6 +321,26 @@ func (m *Msg) Release() {
 	m.released = true
 	m.Reset()
 	msgPool.Put(m)
+}
+
+// Share hands m to n holders without copying its frames: it appends to out
+// n messages that each list m's frames, and returns out. m then belongs to
+// the shares, and goes back to the pool when the last of them is released;
+// the caller must not touch m after Share. The shares' frames are m's
+// memory: a share must not be changed, only read and released, so a
+// holder that may change what it gets (an inproc receiver) needs a Clone.
+// n must be at least 1.
+func (m *Msg) Share(n int, out []*Msg) []*Msg {
+	m.refs.Store(int32(n))
+	for range n {
+		s := Get()
+		for _, f := range m.Frames {
+			s.addFrame(f)
+		}
+		s.parent = m
+		out = append(out, s)
+	}
+	return out
 }
 
 // Clone returns a copy of m with storage of its own.

@@ -540,3 +540,35 @@ func TestPrependFrame(t *testing.T) {
 		m.Release()
 	}
 }
+
+func TestShare(t *testing.T) {
+	m := New([]byte("topic"), pattern(3, LargeFrame+5))
+	want := framesOf(m)
+	shares := m.Share(3, nil)
+	require.Len(t, shares, 3)
+	for i, s := range shares {
+		require.Equal(t, want, s.Frames, "share %d", i)
+		assert.Same(t, &m.Frames[1][0], &s.Frames[1][0], "share %d must not copy", i)
+	}
+	shares[0].Release()
+	shares[1].Release()
+	assert.False(t, m.released, "the message must live while a share does")
+	assert.Equal(t, want, shares[2].Frames)
+	ReleaseAll(shares[2:])
+	assert.True(t, m.released, "the last share releases the message")
+}
+
+func TestShareConcurrentRelease(t *testing.T) {
+	for range 100 {
+		m := New([]byte("x"))
+		shares := m.Share(8, nil)
+		done := make(chan struct{})
+		for _, s := range shares {
+			go func() { s.Release(); done <- struct{}{} }()
+		}
+		for range shares {
+			<-done
+		}
+		assert.True(t, m.released)
+	}
+}
