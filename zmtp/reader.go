@@ -61,6 +61,10 @@ type Reader struct {
 	// reader: the moment the Reader is about to wait for bytes. A consumer
 	// uses it to hand over what it decoded so far before it may block.
 	BeforeRead func()
+	// KeepSubscriptions makes ReadFrame return SUBSCRIBE and CANCEL
+	// commands whole, up to MaxCommandSize, where it keeps only the head
+	// of other long commands: a PUB needs every byte of a topic.
+	KeepSubscriptions bool
 
 	buf      []byte // small[:] or *big
 	big      *[]byte
@@ -116,7 +120,7 @@ func (rd *Reader) ReadFrame(m *wire.Msg) (Frame, error) {
 		return rd.readSealed(m, h)
 	}
 	if h.IsCommand() {
-		if h.Size > maxKeptCommand {
+		if h.Size > maxKeptCommand && !rd.keepWhole() {
 			return rd.readCommandHead(h)
 		}
 		body, err := rd.ReadCommand(h)
@@ -362,6 +366,21 @@ func (rd *Reader) readBuffered(n int) ([]byte, error) {
 	b := rd.buf[rd.rpos : rd.rpos+n]
 	rd.rpos += n
 	return b, nil
+}
+
+// keepWhole reports whether the long command whose header was just read
+// is to be kept whole: a SUBSCRIBE or CANCEL, under KeepSubscriptions.
+func (rd *Reader) keepWhole() bool {
+	if !rd.KeepSubscriptions {
+		return false
+	}
+	// The name's length byte and the longer name; the body is longer.
+	head, err := rd.Peek(1 + len(CmdSubscribe))
+	if err != nil {
+		return false // ReadCommand meets the error
+	}
+	name := head[1:min(1+int(head[0]), len(head))]
+	return int(head[0]) == len(name) && (string(name) == CmdSubscribe || string(name) == CmdCancel)
 }
 
 // readCommandHead reads a command too long to keep after the handshake: it

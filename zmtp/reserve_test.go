@@ -124,3 +124,44 @@ func TestReadFrameSkipsLongCommandBody(t *testing.T) {
 	assert.Nil(t, f.Command)
 	assert.Equal(t, [][]byte{[]byte("after")}, m.Frames)
 }
+
+// Under KeepSubscriptions, ReadFrame keeps a long SUBSCRIBE or CANCEL
+// whole, since the whole topic matters, and still only the head of any
+// other long command; without it, a long SUBSCRIBE is cut like the rest.
+func TestReadFrameKeepsLongSubscriptions(t *testing.T) {
+	topic := bytes.Repeat([]byte{'t'}, 5000)
+	for _, tt := range []struct {
+		name string
+		cmd  Command
+		keep bool
+		want int
+	}{
+		{"subscribe kept", &Subscribe{Topic: topic}, true, 1 + len(CmdSubscribe) + len(topic)},
+		{"cancel kept", &Cancel{Topic: topic}, true, 1 + len(CmdCancel) + len(topic)},
+		{"ping cut", &Ping{TTL: 1, Context: topic[:MaxPingContext]}, true, maxKeptCommand},
+		{"subscribe cut without the option", &Subscribe{Topic: topic}, false, maxKeptCommand},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			body := tt.cmd.Append(nil)
+			var stream []byte
+			stream = AppendHeader(stream, FlagCommand, len(body))
+			stream = append(stream, body...)
+			stream = AppendFrame(stream, 0, []byte("after"))
+			rd := NewReader(bytes.NewReader(stream), -1)
+			rd.KeepSubscriptions = tt.keep
+			m := wire.Get()
+			defer m.Release()
+
+			f, err := rd.ReadFrame(m)
+			require.NoError(t, err)
+			require.Len(t, f.Command, min(tt.want, len(body)))
+			if tt.want == len(body) {
+				assert.Equal(t, body, f.Command)
+			}
+			f, err = rd.ReadFrame(m)
+			require.NoError(t, err)
+			assert.Nil(t, f.Command)
+			assert.Equal(t, [][]byte{[]byte("after")}, m.Frames)
+		})
+	}
+}
