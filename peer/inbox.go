@@ -56,6 +56,7 @@ type Source struct {
 	held     bool          // Hold: no room until Release
 	dropping bool          // SetDropping: Push drops what it is given
 	ended    bool          // Discard: Push releases what it is given
+	filter   func(*wire.Msg) bool
 
 	received atomic.Uint64
 	bytes    atomic.Uint64
@@ -76,6 +77,14 @@ func (s *Source) len() int { return len(s.msgs) - s.head }
 // receive (PUSH), whose connections must still be read so that commands
 // such as PING get through. It is called before the first Push.
 func (s *Source) SetDropping() { s.dropping = true }
+
+// SetFilter makes Push give every message to keep first, before the
+// source is set to work: a message keep rejects is released instead of
+// queued (and counted received, not dropped). keep runs on the producer's
+// goroutine, once per message, with no lock of the inbox held: a socket
+// type acts on what it is sent there (subscriptions) or filters what it
+// receives (topics).
+func (s *Source) SetFilter(keep func(*wire.Msg) bool) { s.filter = keep }
 
 // Dropped returns the number of messages Push dropped (SetDropping).
 func (s *Source) Dropped() uint64 { return s.dropped.Load() }
@@ -187,6 +196,23 @@ func (in *Inbox) unnotifyLocked(m *wire.Msg) {
 	}
 }
 
+// filterBatch releases the messages of batch that s's filter rejects, and
+// returns the others, in order, at the front of batch.
+func (s *Source) filterBatch(batch []*wire.Msg) []*wire.Msg {
+	k := 0
+	for _, m := range batch {
+		if s.filter(m) {
+			batch[k] = m
+			k++
+			continue
+		}
+		m.Release()
+		s.received.Add(1)
+	}
+	clear(batch[k:])
+	return batch[:k]
+}
+
 // appendLocked queues ms in s and puts s in the fair queue's turn.
 func (s *Source) appendLocked(ms []*wire.Msg) {
 	if s.head > 0 && len(s.msgs)+len(ms) > cap(s.msgs) {
@@ -231,6 +257,9 @@ func (s *Source) Len() int {
 func (s *Source) Push(batch []*wire.Msg, bytes uint64, gone <-chan struct{}) error {
 	in := s.in
 	s.bytes.Add(bytes)
+	if s.filter != nil {
+		batch = s.filterBatch(batch)
+	}
 	if s.dropping {
 		s.received.Add(uint64(len(batch)))
 		s.dropped.Add(uint64(len(batch)))
@@ -526,6 +555,11 @@ func (s *Source) waitRoom(gone <-chan struct{}) bool {
 // returns m's frame bytes, and releases m once the inbox is closed or s
 // discarded, or drops and counts it when s is dropping.
 func (s *Source) pushIfRoom(m *wire.Msg, skip int, id []byte) (int, bool) {
+	if s.filter != nil {
+		// The filter may act on m, and must see it once: it does in Push,
+		// where the mover brings m.
+		return 0, false
+	}
 	if s.dropping {
 		// As Push drops it: counted, with its bytes.
 		prepare(m, skip, id)

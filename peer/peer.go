@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/valyala/bytebufferpool"
+	"github.com/zrouter/zrouter/internal/msgmeta"
 	"github.com/zrouter/zrouter/socket"
 	"github.com/zrouter/zrouter/wire"
 	"github.com/zrouter/zrouter/zmtp"
@@ -26,6 +27,11 @@ type Config struct {
 	// Origin is recorded with every message the reader receives, so that
 	// the socket knows where a message it is given back came from.
 	Origin any
+	// Subscriptions makes the reader hand on the SUBSCRIBE and CANCEL
+	// commands of ZMTP 3.1 as the messages ZMTP 3.0 sends for them, a
+	// 0x01 or 0x00 byte before the topic, in order with the peer's
+	// messages, and read them whole: a PUB or XPUB acts on them.
+	Subscriptions bool
 	// HeartbeatIvl is the interval between PINGs; zero sends none.
 	HeartbeatIvl time.Duration
 	// HeartbeatTTL is the TTL our PINGs ask the peer to apply (rounded down
@@ -243,6 +249,7 @@ func (p *Peer) readLoop() {
 			runtime.Gosched()
 		}
 	}
+	rd.KeepSubscriptions = p.cfg.Subscriptions
 	var m *wire.Msg
 	var frames int         // frames of the message being read
 	frameMax := rd.MaxSize // the reader's own bound on one frame
@@ -274,6 +281,13 @@ func (p *Peer) readLoop() {
 		}
 		f, err := rd.ReadFrame(m)
 		if err == nil && f.Command != nil {
+			if s := p.subscription(f.Command, &cache); s != nil {
+				batch = append(batch, s)
+				if len(batch) == cap(batch) {
+					flush()
+				}
+				continue
+			}
 			err = p.command(f.Command)
 			if err == nil {
 				continue
@@ -303,6 +317,31 @@ func (p *Peer) readLoop() {
 		}
 	}
 	p.Close(socket.ClosedByOwner)
+}
+
+// subscription returns the message form of a SUBSCRIBE or CANCEL command,
+// for a peer that hands them on (Config.Subscriptions), or nil.
+func (p *Peer) subscription(body []byte, cache *wire.Cache) *wire.Msg {
+	if !p.cfg.Subscriptions {
+		return nil
+	}
+	name, topic, err := zmtp.SplitCommand(body)
+	if err != nil {
+		return nil
+	}
+	var flag byte
+	switch name {
+	case zmtp.CmdSubscribe:
+		flag = 1
+	case zmtp.CmdCancel:
+	default:
+		return nil
+	}
+	m := cache.Get()
+	f := m.NewFrame(1 + len(topic))
+	f[0] = flag
+	copy(f[1:], topic)
+	return m
 }
 
 // command handles a command frame received after the handshake.
@@ -528,6 +567,11 @@ func (w *writer) write(batch []*wire.Msg, ctl []byte, tail int) (int, error) {
 			continue
 		}
 		frames = frames[w.skip:]
+		if msgmeta.Of(m).Command {
+			bytes += len(frames[0])
+			b = w.codec.AppendCommand(b, frames[0])
+			continue
+		}
 		last := len(frames) - 1
 		for i, f := range frames {
 			bytes += len(f)

@@ -179,6 +179,56 @@ func (q *Queue) Len() int {
 	return len(q.msgs) - q.head + q.taken
 }
 
+// Replace drops every message queued, counted lost, and queues ms in their
+// place, whatever the high-water mark, for a connection that is about to
+// start: a SUB's subscriptions, which go first to every new connection and
+// are bounded by what the application subscribed. It must not be called
+// while a connection is up on the queue. It reports false, ms left with
+// the caller, when the queue is closed.
+func (q *Queue) Replace(ms []*wire.Msg) bool {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return false
+	}
+	old := q.msgs[q.head:]
+	q.msgs, q.head = append([]*wire.Msg(nil), ms...), 0
+	q.mu.Unlock()
+	q.lost.Add(uint64(len(old)))
+	q.pushed.Add(uint64(len(ms)))
+	for _, m := range old {
+		m.Release()
+	}
+	q.signal()
+	return true
+}
+
+// WaitRoom waits until Push would not return ErrQueueFull, while ctx
+// allows and until gone closes (nil: never). It returns nil when there is
+// room or the queue is closed (Push then says so), ctx's error, or
+// net.ErrClosed when gone closes first.
+func (q *Queue) WaitRoom(ctx context.Context, gone <-chan struct{}) error {
+	for {
+		q.mu.Lock()
+		if q.closed || !q.fullLocked() {
+			q.mu.Unlock()
+			return nil
+		}
+		if q.space == nil {
+			q.space = make(chan struct{})
+		}
+		ch := q.space
+		q.mu.Unlock()
+		select {
+		case <-ch:
+		case <-gone:
+			return net.ErrClosed
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
 // Drop counts a message the caller dropped because the queue was full.
 func (q *Queue) Drop() { q.dropped.Add(1) }
 

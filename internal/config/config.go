@@ -106,6 +106,11 @@ const DefaultMaxHandshakes = 1024
 
 // Defaults returns libzmq's defaults for a socket of type t.
 func Defaults(t zmtp.SocketType) Config {
+	linger := time.Duration(-1)
+	if t == zmtp.SUB || t == zmtp.XSUB {
+		// As libzmq's: subscriptions still queued are not worth a wait.
+		linger = 0
+	}
 	return Config{
 		Type:             t,
 		SendHWM:          1000,
@@ -116,7 +121,7 @@ func Defaults(t zmtp.SocketType) Config {
 		MaxHandshakes:    DefaultMaxHandshakes,
 		HandshakeTimeout: 30 * time.Second,
 		ReconnectIvl:     100 * time.Millisecond,
-		Linger:           -1,
+		Linger:           linger,
 		Keepalive:        Keepalive{Mode: -1},
 		Logger:           slog.New(slog.DiscardHandler),
 	}

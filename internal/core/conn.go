@@ -195,6 +195,7 @@ func (s *Socket) attach(p *Pipe, c net.Conn, sess *zmtp.Session) <-chan socket.C
 		WriteTimeout:     p.Cfg.SendTimeout,
 		MaxMsgFrames:     p.Cfg.MaxMsgFrames,
 		MaxMsgBytes:      max(p.Cfg.MaxMsgBytes, 0),
+		Subscriptions:    s.spec.Subscriptions,
 	}
 	if s.spec.IDFrame {
 		pc.ID = p.ID

@@ -65,6 +65,9 @@ func newPipe(s *Socket, cfg *config.Config, endpoint string, sndhwm, rcvhwm int,
 	if s.spec.DropIn {
 		p.Src.SetDropping()
 	}
+	if f := s.spec.Filter; f != nil {
+		p.Src.SetFilter(func(m *wire.Msg) bool { return f(p, m) })
+	}
 	return p
 }
 

@@ -62,6 +62,16 @@ type Spec struct {
 	// connection is still read, so commands such as PING get through,
 	// and nothing is kept.
 	DropIn bool
+	// Filter, when set, sees every message a pipe receives before the
+	// inbox does, on the reader's goroutine (peer.Source.SetFilter), and
+	// keeps it (true) or has it released: PUB and XPUB act on the
+	// subscriptions they are sent, SUB drops the topics it did not ask
+	// for.
+	Filter func(p *Pipe, m *wire.Msg) bool
+	// Subscriptions makes the readers hand ZMTP 3.1 SUBSCRIBE and CANCEL
+	// commands on as 3.0's subscription messages (peer.Config), for a
+	// Filter to act on.
+	Subscriptions bool
 }
 
 // Receiver is a socket type's Recv. Recv waits while ctx allows; TryRecv

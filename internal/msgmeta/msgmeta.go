@@ -14,6 +14,10 @@ type Meta struct {
 	// Notify marks a message the socket made itself (ROUTER_NOTIFY) while
 	// it waits in the inbox, which bounds how many such messages wait.
 	Notify bool
+	// Command makes the writer send the message's one frame, a command's
+	// body, as a ZMTP command (a SUBSCRIBE or CANCEL a SUB sends to a
+	// ZMTP 3.1 peer).
+	Command bool
 }
 
 // offset is where the Meta lies in a wire.Msg; package wire sets it when
