@@ -1,0 +1,228 @@
+package pubsub
+
+import (
+	"context"
+	"net"
+	"strings"
+	"sync"
+
+	"github.com/zrouter/zrouter/internal/core"
+	"github.com/zrouter/zrouter/internal/msgmeta"
+	"github.com/zrouter/zrouter/wire"
+	"github.com/zrouter/zrouter/zmtp"
+)
+
+// Sub is the routing of SUB and XSUB: it keeps the subscriptions, sends
+// each change to every connection up and the whole set to every new one
+// (so a reconnect finds them again), and a SUB keeps, of what it
+// receives, only the messages whose first frame starts with one of them.
+// An XSUB keeps everything, and its Send takes subscriptions in their
+// message form and other messages, which go to every connection up.
+//
+// A subscription or a cancel that a full queue cannot take is dropped and
+// counted, as libzmq drops it at SNDHWM; the set a new connection gets
+// goes whole, whatever the high-water mark.
+//
+// Its methods are safe for concurrent use.
+type Sub struct {
+	c    *core.Socket
+	xsub bool
+
+	// mu guards live; it is held while subscriptions are queued, so that
+	// every connection gets them in one order.
+	mu   sync.Mutex
+	live map[*core.Pipe]bool // connections up: whether they take commands
+
+	// fmu guards filter, which mu's holders change and readers match.
+	fmu    sync.RWMutex
+	filter Filter
+
+	invert bool
+}
+
+// NewSub returns the routing of a SUB (xsub false) or an XSUB; invert is
+// ZMQ_INVERT_MATCHING: a SUB then keeps the messages that match none of
+// its subscriptions.
+func NewSub(xsub, invert bool) *Sub {
+	return &Sub{xsub: xsub, invert: invert, live: make(map[*core.Pipe]bool)}
+}
+
+// Spec returns the core's description of the socket type.
+func (b *Sub) Spec() core.Spec {
+	if b.xsub {
+		return core.Spec{Type: zmtp.XSUB, Sender: b}
+	}
+	return core.Spec{Type: zmtp.SUB, Filter: b.keep}
+}
+
+// Attach ties b to its core; it must come before any Bind or Connect.
+func (b *Sub) Attach(c *core.Socket) {
+	b.c = c
+	c.SetRouting(b, 0)
+}
+
+// AddPipe implements core.Routing.
+func (b *Sub) AddPipe(*core.Pipe) error { return nil }
+
+// Up implements core.Routing: the connection's queue starts with every
+// subscription, in the form its peer's ZMTP version takes, in place of
+// whatever an earlier connection left there.
+func (b *Sub) Up(p *core.Pipe, sess *zmtp.Session) error {
+	cmd := sess.Greeting.Major == 3 && sess.Greeting.Minor >= 1 && !strings.HasPrefix(p.Endpoint, "inproc://")
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var ms []*wire.Msg
+	b.fmu.RLock()
+	b.filter.Walk(func(t []byte) { ms = append(ms, subMsg(cmd, true, t)) })
+	b.fmu.RUnlock()
+	if !p.Q.Replace(ms) {
+		wire.ReleaseAll(ms)
+		return core.Refusal("pipe closed")
+	}
+	b.live[p] = cmd
+	return nil
+}
+
+// Down implements core.Routing.
+func (b *Sub) Down(p *core.Pipe) { b.forget(p) }
+
+// RemovePipe implements core.Routing.
+func (b *Sub) RemovePipe(p *core.Pipe) { b.forget(p) }
+
+// Close implements core.Routing.
+func (b *Sub) Close() {}
+
+func (b *Sub) forget(p *core.Pipe) {
+	b.mu.Lock()
+	delete(b.live, p)
+	b.mu.Unlock()
+}
+
+// subMsg returns a subscription (or a cancel) to topic as a command, or in
+// the message form.
+func subMsg(cmd, subscribe bool, topic []byte) *wire.Msg {
+	if !cmd {
+		return note(subscribe, topic)
+	}
+	name := zmtp.CmdCancel
+	if subscribe {
+		name = zmtp.CmdSubscribe
+	}
+	m := wire.Get()
+	f := m.NewFrame(1 + len(name) + len(topic))
+	f[0] = byte(len(name))
+	copy(f[1:], name)
+	copy(f[1+len(name):], topic)
+	msgmeta.Of(m).Command = true
+	return m
+}
+
+// Subscribe adds a subscription to topic and sends it to every connection
+// up: each one counts, as in libzmq, and as many Unsubscribe undo it.
+func (b *Sub) Subscribe(topic []byte) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.fmu.Lock()
+	b.filter.Add(topic)
+	b.fmu.Unlock()
+	b.sendAll(true, topic)
+}
+
+// Unsubscribe undoes one Subscribe to topic; the cancel goes out when it
+// was the last. A topic not subscribed to is ignored.
+func (b *Sub) Unsubscribe(topic []byte) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.fmu.Lock()
+	_, last := b.filter.Remove(topic)
+	b.fmu.Unlock()
+	if last {
+		b.sendAll(false, topic)
+	}
+}
+
+// sendAll queues a subscription or a cancel for every connection up; b.mu
+// is held.
+func (b *Sub) sendAll(subscribe bool, topic []byte) {
+	for p, cmd := range b.live {
+		m := subMsg(cmd, subscribe, topic)
+		if err := p.Q.Push(m); err != nil {
+			if err != net.ErrClosed {
+				p.Q.Drop()
+			}
+			m.Release()
+		}
+	}
+}
+
+// keep is a SUB's filter of what it receives.
+func (b *Sub) keep(_ *core.Pipe, m *wire.Msg) bool {
+	if len(m.Frames) == 0 {
+		return false
+	}
+	b.fmu.RLock()
+	has := b.filter.Has(m.Frames[0])
+	b.fmu.RUnlock()
+	return has != b.invert
+}
+
+// Send implements core.Sender for an XSUB: a message whose first frame is
+// a subscription or a cancel is Subscribe or Unsubscribe; any other goes
+// to every connection up, dropped (and counted) where the queue is full.
+// It never waits.
+func (b *Sub) Send(_ context.Context, m *wire.Msg, _ bool) error {
+	if b.c.Closing() {
+		return net.ErrClosed
+	}
+	if len(m.Frames) == 0 {
+		b.c.CountEmpty()
+		m.Release()
+		return nil
+	}
+	if subscribe, topic, ok := ParseSubscription(m.Frames[0]); ok {
+		if subscribe {
+			b.Subscribe(topic)
+		} else {
+			b.Unsubscribe(topic)
+		}
+		m.Release()
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := len(b.live)
+	if n == 0 {
+		m.Release()
+		return nil
+	}
+	var shares []*wire.Msg
+	if n == 1 {
+		shares = append(shares, m)
+	} else {
+		shares = m.Share(n, make([]*wire.Msg, 0, n))
+	}
+	i := 0
+	for p := range b.live {
+		s := shares[i]
+		i++
+		if strings.HasPrefix(p.Endpoint, "inproc://") && n > 1 {
+			c := s.Clone()
+			s.Release()
+			s = c
+		}
+		if err := p.Q.Push(s); err != nil {
+			if err != net.ErrClosed {
+				p.Q.Drop()
+			}
+			s.Release()
+		}
+	}
+	return nil
+}
+
+// Subscriptions returns the number of distinct topics subscribed to.
+func (b *Sub) Subscriptions() int {
+	b.fmu.RLock()
+	defer b.fmu.RUnlock()
+	return b.filter.Len()
+}

@@ -1,0 +1,140 @@
+package pubsub
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func matches(t *Trie[string], topic string) []string {
+	var got []string
+	t.Match([]byte(topic), func(k string) { got = append(got, k) })
+	slices.Sort(got)
+	return got
+}
+
+func TestTrieAddRemoveAsMtrie(t *testing.T) {
+	var tr Trie[string]
+	first, added := tr.Add([]byte("ab"), "x")
+	assert.True(t, first)
+	assert.True(t, added)
+	first, added = tr.Add([]byte("ab"), "x")
+	assert.False(t, first, "a prefix's second subscription is not its first")
+	assert.False(t, added, "a subscriber is in a prefix's set once")
+	first, added = tr.Add([]byte("ab"), "y")
+	assert.False(t, first)
+	assert.True(t, added)
+	assert.Equal(t, 2, tr.Count([]byte("ab")))
+	assert.Equal(t, 1, tr.Prefixes())
+
+	found, last := tr.Remove([]byte("ab"), "x")
+	assert.True(t, found)
+	assert.False(t, last)
+	found, _ = tr.Remove([]byte("ab"), "x")
+	assert.False(t, found, "one cancel undoes any number of subscriptions of one subscriber")
+	found, last = tr.Remove([]byte("ab"), "y")
+	assert.True(t, found)
+	assert.True(t, last)
+	assert.Zero(t, tr.Prefixes())
+	assert.True(t, tr.root.empty(), "emptied nodes are pruned")
+	found, _ = tr.Remove([]byte("zz"), "y")
+	assert.False(t, found)
+}
+
+func TestTrieMatch(t *testing.T) {
+	var tr Trie[string]
+	tr.Add([]byte(""), "all")
+	tr.Add([]byte("a"), "a")
+	tr.Add([]byte("ab"), "ab")
+	tr.Add([]byte("ab"), "a") // a at two prefixes of "abc": met twice
+	tr.Add([]byte("b"), "b")
+	assert.Equal(t, []string{"a", "a", "ab", "all"}, matches(&tr, "abc"))
+	assert.Equal(t, []string{"a", "all"}, matches(&tr, "a"))
+	assert.Equal(t, []string{"all"}, matches(&tr, ""))
+	assert.Equal(t, []string{"all", "b"}, matches(&tr, "bz"))
+	assert.True(t, tr.Has([]byte("q")))
+	tr.Remove([]byte(""), "all")
+	assert.False(t, tr.Has([]byte("q")))
+	assert.True(t, tr.Has([]byte("b")))
+	assert.Nil(t, matches(&tr, "c"))
+}
+
+func TestTrieWideNode(t *testing.T) {
+	var tr Trie[int]
+	for c := range 256 {
+		tr.Add([]byte{byte(255 - c), 'x'}, c)
+	}
+	for c := range 256 {
+		var got []int
+		tr.Match([]byte{byte(255 - c), 'x', 'y'}, func(k int) { got = append(got, k) })
+		require.Equal(t, []int{c}, got, "topic %d", c)
+	}
+	var walked [][]byte
+	tr.Walk(func(p []byte, n int) {
+		assert.Equal(t, 1, n)
+		walked = append(walked, slices.Clone(p))
+	})
+	require.Len(t, walked, 256)
+	assert.True(t, slices.IsSortedFunc(walked, func(a, b []byte) int { return slices.Compare(a, b) }))
+	for c := range 256 {
+		tr.Remove([]byte{byte(c), 'x'}, 255-c)
+	}
+	assert.True(t, tr.root.empty())
+}
+
+func TestFilterCounts(t *testing.T) {
+	var f Filter
+	assert.True(t, f.Add([]byte("a")))
+	assert.False(t, f.Add([]byte("a")))
+	assert.True(t, f.Has([]byte("abc")))
+	found, last := f.Remove([]byte("a"))
+	assert.True(t, found)
+	assert.False(t, last, "as libzmq's trie, each subscription counts")
+	assert.True(t, f.Has([]byte("abc")))
+	found, last = f.Remove([]byte("a"))
+	assert.True(t, found)
+	assert.True(t, last)
+	assert.False(t, f.Has([]byte("abc")))
+	found, _ = f.Remove([]byte("a"))
+	assert.False(t, found)
+	assert.Zero(t, f.Len())
+}
+
+type counter struct{ n int }
+
+func (c *counter) Matched(int) { c.n++ }
+
+// TestMatchAllocs checks that matching allocates nothing.
+func TestMatchAllocs(t *testing.T) {
+	var tr Trie[int]
+	for i := range 1000 {
+		tr.Add(fmt.Appendf(nil, "topic.%d", i), i)
+	}
+	var c counter
+	topic := []byte("topic.500.more")
+	assert.Zero(t, testing.AllocsPerRun(100, func() { tr.MatchTo(topic, &c) }))
+	assert.Equal(t, 3*101, c.n) // topic.5, .50 and .500, in AllocsPerRun's warm-up too
+}
+
+// BenchmarkMatch compares matching one topic among 1 subscription and
+// among 100,000 that do not match it.
+func BenchmarkMatch(b *testing.B) {
+	for _, n := range []int{1, 100_000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			var tr Trie[int]
+			tr.Add([]byte("match"), -1)
+			for i := range n - 1 {
+				tr.Add(fmt.Appendf(nil, "other.%d", i), i)
+			}
+			var c counter
+			topic := []byte("match.this.topic")
+			b.ReportAllocs()
+			for b.Loop() {
+				tr.MatchTo(topic, &c)
+			}
+		})
+	}
+}

@@ -1,0 +1,239 @@
+package pub_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/zrouter/zrouter/internal/testutil"
+	"github.com/zrouter/zrouter/pub"
+	"github.com/zrouter/zrouter/socket"
+	"github.com/zrouter/zrouter/sub"
+	"github.com/zrouter/zrouter/wire"
+)
+
+const waitFor = 10 * time.Second
+
+func newPub(t *testing.T, opts ...socket.Option) *pub.Pub {
+	t.Helper()
+	p, err := pub.New(append([]socket.Option{socket.WithLinger(0)}, opts...)...)
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, p.Close()) })
+	return p
+}
+
+func newSub(t *testing.T, opts ...socket.Option) *sub.Sub {
+	t.Helper()
+	s, err := sub.New(opts...)
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, s.Close()) })
+	return s
+}
+
+// subscribers returns how many subscribers the Pub has for prefix.
+func subscribers(p *pub.Pub, prefix string) int {
+	n := 0
+	p.Subscribers(func(pr []byte, k int) {
+		if string(pr) == prefix {
+			n = k
+		}
+	})
+	return n
+}
+
+func waitSubscribers(t *testing.T, p *pub.Pub, prefix string, n int) {
+	t.Helper()
+	testutil.CheckFor(t, waitFor, func() bool { return subscribers(p, prefix) == n },
+		"%d subscribers of %q", n, prefix)
+}
+
+func recvString(t *testing.T, ctx context.Context, s *sub.Sub) string {
+	t.Helper()
+	m, err := s.Recv(ctx)
+	require.NoError(t, err)
+	defer m.Release()
+	require.Len(t, m.Frames, 1)
+	return string(m.Frames[0])
+}
+
+func endpoints(t *testing.T) []string {
+	return []string{"tcp://127.0.0.1:0", "inproc://" + t.Name()}
+}
+
+// Each Sub gets the messages whose first frame starts with what it
+// subscribed to, and nothing else; an empty subscription takes all.
+func TestTopics(t *testing.T) {
+	for _, ep := range endpoints(t) {
+		t.Run(ep[:3], func(t *testing.T) {
+			ctx := testutil.Context(t, waitFor)
+			p := newPub(t)
+			require.NoError(t, p.Bind(ep))
+			a, b, all := newSub(t), newSub(t), newSub(t)
+			a.Subscribe([]byte("a"))
+			b.Subscribe([]byte("b"))
+			all.Subscribe(nil)
+			for _, s := range []*sub.Sub{a, b, all} {
+				require.NoError(t, s.Connect(p.Addr()))
+			}
+			waitSubscribers(t, p, "a", 1)
+			waitSubscribers(t, p, "b", 1)
+			waitSubscribers(t, p, "", 1)
+			for _, m := range []string{"c1", "a1", "b1", "ab", "ba", "end"} {
+				require.NoError(t, p.SendFrames(ctx, []byte(m)))
+			}
+			require.NoError(t, p.SendFrames(ctx, []byte("a-end")))
+			require.NoError(t, p.SendFrames(ctx, []byte("b-end")))
+			assert.Equal(t, "a1", recvString(t, ctx, a))
+			assert.Equal(t, "ab", recvString(t, ctx, a))
+			assert.Equal(t, "a-end", recvString(t, ctx, a))
+			assert.Equal(t, "b1", recvString(t, ctx, b))
+			assert.Equal(t, "ba", recvString(t, ctx, b))
+			assert.Equal(t, "b-end", recvString(t, ctx, b))
+			for _, want := range []string{"c1", "a1", "b1", "ab", "ba", "end", "a-end", "b-end"} {
+				assert.Equal(t, want, recvString(t, ctx, all))
+			}
+			_, err := a.TryRecv()
+			assert.ErrorIs(t, err, socket.ErrWouldBlock)
+		})
+	}
+}
+
+// Unsubscribe stops the messages of a topic, once as many calls as
+// Subscribe had undone it.
+func TestUnsubscribe(t *testing.T) {
+	ctx := testutil.Context(t, waitFor)
+	p := newPub(t)
+	require.NoError(t, p.Bind("tcp://127.0.0.1:0"))
+	s := newSub(t)
+	require.NoError(t, s.Connect(p.Addr()))
+	s.Subscribe([]byte("x"))
+	s.Subscribe([]byte("x"))
+	s.Subscribe([]byte("end"))
+	waitSubscribers(t, p, "x", 1)
+	waitSubscribers(t, p, "end", 1)
+	s.Unsubscribe([]byte("x"))
+	s.Unsubscribe([]byte("nothing"))
+	require.NoError(t, p.SendFrames(ctx, []byte("x1")))
+	assert.Equal(t, "x1", recvString(t, ctx, s), "one of two subscriptions left")
+	s.Unsubscribe([]byte("x"))
+	waitSubscribers(t, p, "x", 0)
+	require.NoError(t, p.SendFrames(ctx, []byte("x2")))
+	require.NoError(t, p.SendFrames(ctx, []byte("end")))
+	assert.Equal(t, "end", recvString(t, ctx, s))
+}
+
+// A Sub sends its subscriptions again to a publisher it reconnects to.
+func TestResubscribeAfterReconnect(t *testing.T) {
+	ctx := testutil.Context(t, waitFor)
+	p1, err := pub.New(socket.WithLinger(0))
+	require.NoError(t, err)
+	require.NoError(t, p1.Bind("tcp://127.0.0.1:0"))
+	ep := p1.Addr()
+	s := newSub(t, socket.WithReconnectInterval(10*time.Millisecond))
+	s.Subscribe([]byte("t"))
+	require.NoError(t, s.Connect(ep))
+	waitSubscribers(t, p1, "t", 1)
+	require.NoError(t, p1.Close())
+	s.Subscribe([]byte("u")) // while down: it must come with the rest
+	p2 := newPub(t)
+	require.NoError(t, p2.Bind(ep))
+	waitSubscribers(t, p2, "t", 1)
+	waitSubscribers(t, p2, "u", 1)
+	require.NoError(t, p2.SendFrames(ctx, []byte("t1")))
+	require.NoError(t, p2.SendFrames(ctx, []byte("u1")))
+	assert.Equal(t, "t1", recvString(t, ctx, s))
+	assert.Equal(t, "u1", recvString(t, ctx, s))
+}
+
+// A Pub with no subscriber, or none matching, never waits.
+func TestPubNeverBlocks(t *testing.T) {
+	p := newPub(t, socket.WithSendHWM(1))
+	for i := range 10_000 {
+		require.NoError(t, p.TrySend(wire.New([]byte(fmt.Sprint(i)))))
+	}
+	require.NoError(t, p.Bind("tcp://127.0.0.1:0"))
+	s := newSub(t)
+	s.Subscribe([]byte("never"))
+	require.NoError(t, s.Connect(p.Addr()))
+	waitSubscribers(t, p, "never", 1)
+	for i := range 10_000 {
+		require.NoError(t, p.TrySend(wire.New([]byte(fmt.Sprint(i)))))
+	}
+	_, err := p.Recv(context.Background())
+	assert.ErrorIs(t, err, errors.ErrUnsupported)
+}
+
+// A subscriber that stops reading misses messages once its queue is full;
+// the drops are its alone and counted exactly, and the other subscriber
+// gets every message.
+func TestSlowSubscriberDrops(t *testing.T) {
+	ctx := testutil.Context(t, 60*time.Second)
+	const hwm, n = 50, 5000
+	p := newPub(t, socket.WithSendHWM(hwm))
+	require.NoError(t, p.Bind("tcp://127.0.0.1:0"))
+	slow := newSub(t, socket.WithRecvHWM(hwm))
+	fast := newSub(t)
+	// The fast one first: it is the Pub's first pipe.
+	for i, s := range []*sub.Sub{fast, slow} {
+		s.Subscribe(nil)
+		require.NoError(t, s.Connect(p.Addr()))
+		waitSubscribers(t, p, "", i+1)
+	}
+	payload := make([]byte, 1024)
+	got := make(chan int)
+	go func() {
+		k := 0
+		for k < n {
+			m, err := fast.Recv(ctx)
+			if err != nil {
+				break
+			}
+			m.Release()
+			k++
+		}
+		got <- k
+	}()
+	for range n {
+		// The fast one keeps up: waiting whenever its queue nears the
+		// mark keeps it from the drops the slow one meets.
+		testutil.CheckFor(t, waitFor, func() bool { return fastQueued(p) < hwm-1 })
+		require.NoError(t, p.SendFrames(ctx, payload))
+	}
+	assert.Equal(t, n, <-got, "the fast subscriber gets everything")
+	// Drops happen in Send alone: the count is final.
+	var dropped, slowDropped uint64
+	for _, pi := range p.Peers() {
+		dropped += pi.DroppedHWM
+		slowDropped = max(slowDropped, pi.DroppedHWM)
+	}
+	require.NotZero(t, dropped)
+	assert.Equal(t, dropped, slowDropped, "only the slow subscriber drops")
+	assert.Equal(t, dropped, p.Stats().DroppedHWM)
+	// The slow one then gets exactly what was not dropped for it.
+	for range n - int(dropped) {
+		m, err := slow.Recv(ctx)
+		require.NoError(t, err)
+		m.Release()
+	}
+	_, err := slow.TryRecv()
+	assert.ErrorIs(t, err, socket.ErrWouldBlock)
+	assert.Zero(t, p.Stats().Queued)
+}
+
+func fastQueued(p *pub.Pub) int { return p.Peers()[0].Queued }
+
+// A Pub's Send after Close fails.
+func TestSendAfterClose(t *testing.T) {
+	p, err := pub.New()
+	require.NoError(t, err)
+	require.NoError(t, p.Close())
+	m := wire.New([]byte("x"))
+	assert.ErrorIs(t, p.TrySend(m), net.ErrClosed)
+	m.Release()
+}
