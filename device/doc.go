@@ -11,6 +11,9 @@
 //     resumed, terminated and asked for its counters, by its methods or
 //     by libzmq's PAUSE, RESUME, TERMINATE and STATISTICS commands on a
 //     control socket.
+//   - [Forwarder] is the pub/sub forwarder, zmq_proxy(XSUB, XPUB) (zrouter
+//     pubsub): a Proxy that also counts, from its XPUB, the subscribers
+//     of each topic prefix.
 //   - [LoadBalancer] is the zguide's load-balancing broker (zrouter broker
 //     --lb ready): workers announce themselves with [Ready], and each
 //     request goes to the worker that has waited longest.
