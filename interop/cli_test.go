@@ -21,10 +21,12 @@ func TestCLI(t *testing.T) {
 	t.Run("echo-sigint", func(t *testing.T) { testCLIEchoSIGINT(t, bin) })
 	t.Run("broker-rr", func(t *testing.T) { testCLIBrokerRR(t, bin) })
 	t.Run("broker-ready", func(t *testing.T) { testCLIBrokerReady(t, bin) })
+	t.Run("pubsub", func(t *testing.T) { testCLIPubsub(t, bin) })
 	t.Run("help", func(t *testing.T) { testCLIHelp(t, bin) })
 	t.Run("echo-secure", func(t *testing.T) { testCLIEchoSecure(t, bin) })
 	t.Run("req-secure", func(t *testing.T) { testCLIReqSecure(t, bin) })
 	t.Run("broker-secure", func(t *testing.T) { testCLIBrokerSecure(t, bin) })
+	t.Run("pubsub-secure", func(t *testing.T) { testCLIPubsubSecure(t, bin) })
 }
 
 // testCLIEcho: `zrouter echo --bind ENDPOINT` sends every message back to

@@ -51,6 +51,7 @@ type command struct {
 var commands = []command{
 	{"echo", "a ROUTER that sends every message back to its sender", runEcho},
 	{"broker", "a request-reply broker between clients and workers", runBroker},
+	{"pubsub", "a pub/sub forwarder between publishers and subscribers", runPubsub},
 	{"demo", "a broker, workers and clients in one process, with live figures", runDemo},
 	{"bench", "echo throughput and latency of zrouter and go-zeromq/zmq4", runBench},
 	{"req", "a REQ client: send a request, print the reply", runReq},

@@ -63,13 +63,14 @@ var lbFields = []lbField{
 // statsLoop logs one line with every source's counters each ivl until ctx
 // ends. An ivl of 0 or less logs nothing. lb, when not nil, adds a ready
 // broker's figures.
-func statsLoop(ctx context.Context, log *slog.Logger, ivl time.Duration, srcs []source, lb func() device.LoadBalancerStats) {
+func statsLoop(ctx context.Context, log *slog.Logger, ivl time.Duration, srcs []source, lb func() device.LoadBalancerStats, more ...deviceFigures) {
 	if ivl <= 0 {
 		return
 	}
 	t := time.NewTicker(ivl)
 	defer t.Stop()
 	line := newStatsLine(srcs, lb)
+	line.more = more
 	last := time.Now()
 	for {
 		select {
@@ -87,7 +88,16 @@ func statsLoop(ctx context.Context, log *slog.Logger, ivl time.Duration, srcs []
 type statsLine struct {
 	srcs   []source
 	lb     func() device.LoadBalancerStats
+	more   []deviceFigures
 	prevIn []uint64
+}
+
+// deviceFigures are a device's own figures beyond its sockets' (a forwarder's
+// subscribers per topic prefix): their attributes on the stats line, and
+// their collector for the metrics.
+type deviceFigures interface {
+	attrs() []any
+	collector() prometheus.Collector
 }
 
 func newStatsLine(srcs []source, lb func() device.LoadBalancerStats) *statsLine {
@@ -121,13 +131,16 @@ func (l *statsLine) attrs(secs float64) []any {
 		}
 		attrs = append(attrs, slog.Group("broker", g...))
 	}
+	for _, f := range l.more {
+		attrs = append(attrs, f.attrs()...)
+	}
 	return attrs
 }
 
 // newRegistry returns a registry with the sources' metrics, the ready
 // broker's (lb, if not nil), zrouter_build_info, and the Go runtime's
 // and the process's.
-func newRegistry(srcs []source, lb func() device.LoadBalancerStats) (*prometheus.Registry, error) {
+func newRegistry(srcs []source, lb func() device.LoadBalancerStats, more ...deviceFigures) (*prometheus.Registry, error) {
 	reg := prometheus.NewRegistry()
 	cs := []prometheus.Collector{
 		prom.NewCollector(srcs...),
@@ -137,6 +150,9 @@ func newRegistry(srcs []source, lb func() device.LoadBalancerStats) (*prometheus
 	}
 	if lb != nil {
 		cs = append(cs, prom.NewLoadBalancerCollector(lb))
+	}
+	for _, f := range more {
+		cs = append(cs, f.collector())
 	}
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {
@@ -232,10 +248,10 @@ type observer struct {
 // observe starts the stats loop (every ivl; 0 = off) and, when metricsAddr
 // is set, the metrics server. lb, if not nil, adds a ready broker's
 // figures. Call stop to end both.
-func observe(ctx context.Context, log *slog.Logger, ivl time.Duration, metricsAddr string, srcs []source, lb func() device.LoadBalancerStats) (*observer, error) {
+func observe(ctx context.Context, log *slog.Logger, ivl time.Duration, metricsAddr string, srcs []source, lb func() device.LoadBalancerStats, more ...deviceFigures) (*observer, error) {
 	o := &observer{}
 	if metricsAddr != "" {
-		reg, err := newRegistry(srcs, lb)
+		reg, err := newRegistry(srcs, lb, more...)
 		if err != nil {
 			return nil, err
 		}
@@ -247,7 +263,7 @@ func observe(ctx context.Context, log *slog.Logger, ivl time.Duration, metricsAd
 	o.wg.Add(1)
 	go func() {
 		defer o.wg.Done()
-		statsLoop(ctx, log, ivl, srcs, lb)
+		statsLoop(ctx, log, ivl, srcs, lb, more...)
 	}()
 	return o, nil
 }

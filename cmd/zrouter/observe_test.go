@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -37,6 +38,13 @@ func gatherMetrics(t *testing.T, b *broker) map[string]float64 {
 	t.Helper()
 	reg, err := newRegistry(b.sources(), b.lbStats())
 	require.NoError(t, err)
+	return gatherRegistry(t, reg)
+}
+
+// gatherRegistry returns every sample reg serves, keyed by name and
+// labels.
+func gatherRegistry(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+	t.Helper()
 	mfs, err := reg.Gather()
 	require.NoError(t, err)
 	out := map[string]float64{}

@@ -28,6 +28,10 @@ func TestReadmeMetricsExist(t *testing.T) {
 	require.NoError(t, c.Close())
 	testutil.CheckFor(t, 10*time.Second, func() bool { return b.front.Stats().Disconnected == 1 }, "client gone")
 	got := gatherMetrics(t, b)
+	// The pub/sub forwarder's own, with a subscriber for a prefix.
+	for k, v := range gatherForwarderMetrics(t) {
+		got[k] = v
+	}
 	served := map[string][]string{} // name → the label sets served
 	for k := range got {
 		name, labels, _ := strings.Cut(k, "{")
