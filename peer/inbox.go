@@ -57,6 +57,7 @@ type Source struct {
 	dropping bool          // SetDropping: Push drops what it is given
 	ended    bool          // Discard: Push releases what it is given
 	filter   func(*wire.Msg) bool
+	conflate bool // SetConflate: Push keeps only the newest message
 
 	received atomic.Uint64
 	bytes    atomic.Uint64
@@ -85,6 +86,11 @@ func (s *Source) SetDropping() { s.dropping = true }
 // type acts on what it is sent there (subscriptions) or filters what it
 // receives (topics).
 func (s *Source) SetFilter(keep func(*wire.Msg) bool) { s.filter = keep }
+
+// SetConflate makes the source keep only the newest message it was given
+// (ZMQ_CONFLATE): Push replaces what waits instead of waiting for room. It
+// is set before the source is used.
+func (s *Source) SetConflate() { s.conflate = true }
 
 // Dropped returns the number of messages Push dropped (SetDropping).
 func (s *Source) Dropped() uint64 { return s.dropped.Load() }
@@ -196,6 +202,36 @@ func (in *Inbox) unnotifyLocked(m *wire.Msg) {
 	}
 }
 
+// pushConflated puts the last message of batch in s in place of what
+// waits there, and releases the others, for a conflating source.
+func (s *Source) pushConflated(batch []*wire.Msg) {
+	if len(batch) == 0 {
+		return
+	}
+	in := s.in
+	s.received.Add(uint64(len(batch)))
+	last := len(batch) - 1
+	old := append([]*wire.Msg(nil), batch[:last]...)
+	in.mu.Lock()
+	if in.closed || s.ended {
+		in.mu.Unlock()
+		release(batch)
+		clear(batch)
+		return
+	}
+	old = append(old, s.msgs[s.head:]...)
+	clear(s.msgs[s.head:])
+	s.msgs = s.msgs[:s.head]
+	s.appendLocked(batch[last:])
+	wake := in.waiters > 0
+	in.mu.Unlock()
+	clear(batch)
+	release(old)
+	if wake {
+		in.wakeOne()
+	}
+}
+
 // filterBatch releases the messages of batch that s's filter rejects, and
 // returns the others, in order, at the front of batch.
 func (s *Source) filterBatch(batch []*wire.Msg) []*wire.Msg {
@@ -265,6 +301,10 @@ func (s *Source) Push(batch []*wire.Msg, bytes uint64, gone <-chan struct{}) err
 		s.dropped.Add(uint64(len(batch)))
 		release(batch)
 		clear(batch)
+		return nil
+	}
+	if s.conflate {
+		s.pushConflated(batch)
 		return nil
 	}
 	i := 0

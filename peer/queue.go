@@ -43,8 +43,9 @@ type Queue struct {
 	// tails counts direct writes that left a tail for the writer.
 	tails uint64
 
-	hwm  int
-	skip int
+	hwm      int
+	skip     int
+	conflate bool // SetConflate: Push keeps only the newest message
 	// sink is the inproc peer serving the queue while its link is up:
 	// Push then hands a message straight to the other end when nothing
 	// waits before it.
@@ -83,6 +84,16 @@ func (q *Queue) Push(m *wire.Msg) error {
 		q.mu.Unlock()
 		return net.ErrClosed
 	}
+	if q.conflate {
+		old := append([]*wire.Msg(nil), q.msgs[q.head:]...)
+		clear(q.msgs[q.head:])
+		q.msgs, q.head = q.msgs[:0], 0
+		q.pushLocked(m)
+		for _, o := range old {
+			o.Release()
+		}
+		return nil
+	}
 	if q.fullLocked() {
 		q.mu.Unlock()
 		return ErrQueueFull
@@ -90,6 +101,11 @@ func (q *Queue) Push(m *wire.Msg) error {
 	q.pushLocked(m)
 	return nil
 }
+
+// SetConflate makes the queue keep only the newest message not yet taken
+// by the writer (ZMQ_CONFLATE): Push replaces what waits, and is never
+// full. It is set before the queue is used.
+func (q *Queue) SetConflate() { q.conflate = true }
 
 func (q *Queue) fullLocked() bool { return q.hwm > 0 && len(q.msgs)-q.head >= q.hwm }
 

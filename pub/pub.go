@@ -28,7 +28,7 @@ type Pub struct {
 // New returns a Pub with the given options. It starts no goroutine until
 // Bind or Connect.
 func New(opts ...socket.Option) (*Pub, error) {
-	p := &Pub{b: pubsub.NewPub(false, pubsub.PubOptions{})}
+	p := &Pub{b: pubsub.NewPub(false)}
 	c, err := core.New(p.b.Spec(), opts, &p.Socket)
 	if err != nil {
 		return nil, err

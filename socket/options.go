@@ -436,3 +436,26 @@ func WithLogger(l *slog.Logger) Option {
 		return nil
 	})
 }
+
+// WithConflate keeps only the newest message (ZMQ_CONFLATE): on a PUB or
+// XPUB each subscriber's queue holds one message, the newest not yet being
+// written, and on a SUB or XSUB each connection's share of the receive
+// queue holds one, the newest received. What it replaces is dropped
+// uncounted. As in libzmq, it is for messages of one frame, whose latest
+// value is all that matters. Unlike libzmq's, a SUB's subscriptions going
+// the other way are not conflated.
+func WithConflate(on bool) Option {
+	o := socketOption("ZMQ_CONFLATE", func(c *config.Config) error { c.Conflate = on; return nil })
+	o.o.Types = []zmtp.SocketType{zmtp.PUB, zmtp.SUB, zmtp.XPUB, zmtp.XSUB}
+	return o
+}
+
+// WithInvertMatching inverts the subscriptions (ZMQ_INVERT_MATCHING): a
+// PUB or XPUB sends each message to the subscribers it does not match,
+// and a SUB keeps the messages that match none of its subscriptions. As
+// in libzmq, the subscribers of a publisher that inverts invert too.
+func WithInvertMatching(on bool) Option {
+	o := socketOption("ZMQ_INVERT_MATCHING", func(c *config.Config) error { c.Invert = on; return nil })
+	o.o.Types = []zmtp.SocketType{zmtp.PUB, zmtp.SUB, zmtp.XPUB}
+	return o
+}

@@ -24,7 +24,7 @@ type Sub struct {
 // New returns a Sub with the given options. It starts no goroutine until
 // Bind or Connect.
 func New(opts ...socket.Option) (*Sub, error) {
-	s := &Sub{b: pubsub.NewSub(false, false)}
+	s := &Sub{b: pubsub.NewSub(false)}
 	c, err := core.New(s.b.Spec(), opts, &s.Socket)
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"github.com/zrouter/zrouter/internal/core"
 	"github.com/zrouter/zrouter/internal/pubsub"
 	"github.com/zrouter/zrouter/socket"
+	"github.com/zrouter/zrouter/wire"
 )
 
 // XPub is a ZeroMQ XPUB socket: a PUB whose Recv returns the
@@ -22,18 +23,20 @@ import (
 type XPub struct {
 	socket.Socket
 
-	b *pubsub.Pub
+	b          *pubsub.Pub
+	manualMode bool
 }
 
 // New returns an XPub with the given options. It starts no goroutine
 // until Bind or Connect.
 func New(opts ...socket.Option) (*XPub, error) {
-	x := &XPub{b: pubsub.NewPub(true, pubsub.PubOptions{})}
+	x := &XPub{b: pubsub.NewPub(true)}
 	c, err := core.New(x.b.Spec(), opts, &x.Socket)
 	if err != nil {
 		return nil, err
 	}
 	x.b.Attach(c)
+	x.manualMode = c.Config().Manual
 	return x, nil
 }
 
@@ -41,3 +44,28 @@ func New(opts ...socket.Option) (*XPub, error) {
 // order, with the number of subscribers that asked for it. prefix is valid
 // only during the call; fn must not call the XPub.
 func (x *XPub) Subscribers(fn func(prefix []byte, subscribers int)) { x.b.Subscribers(fn) }
+
+// Subscribe subscribes the subscriber that sent from, a message Recv
+// returned, to topic, for a socket made WithManual (ZMQ_SUBSCRIBE on a
+// manual XPUB after a receive). It returns socket.ErrState on a socket
+// that is not manual, and socket.ErrHostUnreachable when from came from no
+// subscriber still connected.
+func (x *XPub) Subscribe(from *wire.Msg, topic []byte) error {
+	return x.manual(from, topic, true)
+}
+
+// Unsubscribe undoes a Subscribe of the subscriber that sent from, for a
+// socket made WithManual (ZMQ_UNSUBSCRIBE on a manual XPUB).
+func (x *XPub) Unsubscribe(from *wire.Msg, topic []byte) error {
+	return x.manual(from, topic, false)
+}
+
+func (x *XPub) manual(from *wire.Msg, topic []byte, subscribe bool) error {
+	if !x.manualMode {
+		return socket.ErrState
+	}
+	if !x.b.ManualSubscribe(from, topic, subscribe) {
+		return socket.ErrHostUnreachable
+	}
+	return nil
+}

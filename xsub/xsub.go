@@ -29,7 +29,7 @@ type XSub struct {
 // New returns an XSub with the given options. It starts no goroutine
 // until Bind or Connect.
 func New(opts ...socket.Option) (*XSub, error) {
-	x := &XSub{b: pubsub.NewSub(true, false)}
+	x := &XSub{b: pubsub.NewSub(true)}
 	c, err := core.New(x.b.Spec(), opts, &x.Socket)
 	if err != nil {
 		return nil, err

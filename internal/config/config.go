@@ -66,6 +66,14 @@ type Config struct {
 	Correlate bool // ZMQ_REQ_CORRELATE
 	Relaxed   bool // ZMQ_REQ_RELAXED
 
+	// PUB, XPUB, SUB, XSUB
+	Conflate bool // ZMQ_CONFLATE: keep only the newest message
+	Invert   bool // ZMQ_INVERT_MATCHING
+	NoDrop   bool // ZMQ_XPUB_NODROP
+	Verbose  int  // ZMQ_XPUB_VERBOSE (1) and ZMQ_XPUB_VERBOSER (2)
+	Manual   bool // ZMQ_XPUB_MANUAL
+	Welcome  []byte
+
 	// Per connection (Connect only).
 	ConnectRoutingID []byte // ZMQ_CONNECT_ROUTING_ID
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/zrouter/zrouter/internal/core"
+	"github.com/zrouter/zrouter/internal/msgmeta"
 	"github.com/zrouter/zrouter/socket"
 	"github.com/zrouter/zrouter/wire"
 	"github.com/zrouter/zrouter/zmtp"
@@ -40,8 +41,8 @@ type Pub struct {
 	opts PubOptions
 }
 
-// PubOptions are the publisher's settings, libzmq's XPUB options and
-// INVERT_MATCHING.
+// PubOptions are the publisher's settings, from libzmq's XPUB options
+// and INVERT_MATCHING, as the socket's config has them.
 type PubOptions struct {
 	// Verbose passes every subscription to the application, not only a
 	// prefix's first (ZMQ_XPUB_VERBOSE).
@@ -49,6 +50,8 @@ type PubOptions struct {
 	// Verboser also passes every cancel, not only a prefix's last
 	// (ZMQ_XPUB_VERBOSER).
 	Verboser bool
+	// Manual leaves the trie to the application (ZMQ_XPUB_MANUAL).
+	Manual bool
 	// NoDrop makes Send wait, or TrySend fail, while a matching
 	// subscriber's queue is full, instead of dropping (ZMQ_XPUB_NODROP).
 	NoDrop bool
@@ -58,20 +61,24 @@ type PubOptions struct {
 	// Invert sends each message to the subscribers it does not match
 	// (ZMQ_INVERT_MATCHING).
 	Invert bool
+	// Conflate keeps one message, the newest, in each subscriber's queue
+	// (ZMQ_CONFLATE).
+	Conflate bool
 }
 
 // subscriber is one pipe of a Pub.
 type subscriber struct {
 	p      *core.Pipe
-	topics map[string]struct{} // guarded by Pub.mu
+	topics map[string]struct{} // in the trie; guarded by Pub.mu
+	asked  map[string]struct{} // asked for, under Manual; guarded by Pub.mu
 	mark   uint64              // the Send that matched it last; guarded by Pub.smu
 	inproc bool
 }
 
-// NewPub returns the routing of a PUB (xpub false) or an XPUB with the
-// given options, for the core c: call Attach with it.
-func NewPub(xpub bool, opts PubOptions) *Pub {
-	return &Pub{xpub: xpub, subs: make(map[*core.Pipe]*subscriber), opts: opts}
+// NewPub returns the routing of a PUB (xpub false) or an XPUB, for a core
+// made with its Spec: call Attach with that core.
+func NewPub(xpub bool) *Pub {
+	return &Pub{xpub: xpub, subs: make(map[*core.Pipe]*subscriber)}
 }
 
 // Spec returns the core's description of the socket type.
@@ -85,8 +92,19 @@ func (b *Pub) Spec() core.Spec {
 	return spec
 }
 
-// Attach ties b to its core; it must come before any Bind or Connect.
+// Attach ties b to its core and takes its settings from the core's
+// config; it must come before any Bind or Connect.
 func (b *Pub) Attach(c *core.Socket) {
+	cfg := c.Config()
+	b.opts = PubOptions{
+		Verbose:  cfg.Verbose >= 1,
+		Verboser: cfg.Verbose >= 2,
+		Manual:   cfg.Manual,
+		NoDrop:   cfg.NoDrop,
+		Welcome:  cfg.Welcome,
+		Invert:   cfg.Invert,
+		Conflate: cfg.Conflate,
+	}
 	b.c = c
 	c.SetRouting(b, 0)
 }
@@ -94,7 +112,11 @@ func (b *Pub) Attach(c *core.Socket) {
 // AddPipe implements core.Routing: every pipe is a subscriber, with no
 // subscription yet.
 func (b *Pub) AddPipe(p *core.Pipe) error {
-	s := &subscriber{p: p, topics: make(map[string]struct{}), inproc: strings.HasPrefix(p.Endpoint, "inproc://")}
+	s := &subscriber{p: p, topics: make(map[string]struct{}), asked: make(map[string]struct{}),
+		inproc: strings.HasPrefix(p.Endpoint, "inproc://")}
+	if b.opts.Conflate {
+		p.Q.SetConflate()
+	}
 	b.mu.Lock()
 	b.subs[p] = s
 	b.mu.Unlock()
@@ -139,11 +161,19 @@ func (b *Pub) forget(p *core.Pipe, remove bool) {
 	var notes []*wire.Msg
 	for t := range s.topics {
 		_, last := b.trie.Remove([]byte(t), s)
-		if b.xpub && (last || b.opts.Verboser) {
+		if b.xpub && !b.opts.Manual && (last || b.opts.Verboser) {
+			notes = append(notes, note(false, []byte(t)))
+		}
+	}
+	if b.xpub && b.opts.Manual {
+		// A cancel of everything it asked for, as libzmq's manual
+		// subscriptions make them.
+		for t := range s.asked {
 			notes = append(notes, note(false, []byte(t)))
 		}
 	}
 	clear(s.topics)
+	clear(s.asked)
 	b.mu.Unlock()
 	// Behind what p sent before: an application never sees a cancel ahead
 	// of the subscription it undoes. No bound of their own: there is one
@@ -190,7 +220,15 @@ func (b *Pub) filter(p *core.Pipe, m *wire.Msg) bool {
 	}
 	notify := false
 	b.mu.Lock()
-	if s := b.subs[p]; s != nil {
+	if s := b.subs[p]; s != nil && b.opts.Manual {
+		// Passed on, every one, for the application to act on.
+		notify = true
+		if subscribe {
+			s.asked[string(topic)] = struct{}{}
+		} else {
+			delete(s.asked, string(topic))
+		}
+	} else if s != nil {
 		if subscribe {
 			first, added := b.trie.Add(topic, s)
 			if added {
@@ -209,6 +247,31 @@ func (b *Pub) filter(p *core.Pipe, m *wire.Msg) bool {
 	}
 	b.mu.Unlock()
 	return b.xpub && notify
+}
+
+// ManualSubscribe subscribes (or, with subscribe false, unsubscribes) the
+// subscriber that from came from, a message Recv returned, to topic, for
+// XPUB_MANUAL. It reports false when from came from no subscriber of
+// this socket still connected.
+func (b *Pub) ManualSubscribe(from *wire.Msg, topic []byte, subscribe bool) bool {
+	p, ok := msgmeta.Of(from).Origin.(*core.Pipe)
+	if !ok || p.Owner() != b.c {
+		return false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.subs[p]
+	if s == nil || !p.Connected() {
+		return false
+	}
+	if subscribe {
+		if _, added := b.trie.Add(topic, s); added {
+			s.topics[string(topic)] = struct{}{}
+		}
+	} else if found, _ := b.trie.Remove(topic, s); found {
+		delete(s.topics, string(topic))
+	}
+	return true
 }
 
 // Matched implements Matcher, for Send under smu: each subscriber once.

@@ -37,14 +37,13 @@ type Sub struct {
 	fmu    sync.RWMutex
 	filter Filter
 
-	invert bool
+	invert, conflate bool
 }
 
-// NewSub returns the routing of a SUB (xsub false) or an XSUB; invert is
-// ZMQ_INVERT_MATCHING: a SUB then keeps the messages that match none of
-// its subscriptions.
-func NewSub(xsub, invert bool) *Sub {
-	return &Sub{xsub: xsub, invert: invert, live: make(map[*core.Pipe]bool)}
+// NewSub returns the routing of a SUB (xsub false) or an XSUB, for a core
+// made with its Spec: call Attach with that core.
+func NewSub(xsub bool) *Sub {
+	return &Sub{xsub: xsub, live: make(map[*core.Pipe]bool)}
 }
 
 // Spec returns the core's description of the socket type.
@@ -55,14 +54,23 @@ func (b *Sub) Spec() core.Spec {
 	return core.Spec{Type: zmtp.SUB, Filter: b.keep}
 }
 
-// Attach ties b to its core; it must come before any Bind or Connect.
+// Attach ties b to its core and takes its settings from the core's
+// config: ZMQ_INVERT_MATCHING, with which a SUB keeps the messages that
+// match none of its subscriptions, and ZMQ_CONFLATE. It must come before
+// any Bind or Connect.
 func (b *Sub) Attach(c *core.Socket) {
+	b.invert, b.conflate = c.Config().Invert, c.Config().Conflate
 	b.c = c
 	c.SetRouting(b, 0)
 }
 
 // AddPipe implements core.Routing.
-func (b *Sub) AddPipe(*core.Pipe) error { return nil }
+func (b *Sub) AddPipe(p *core.Pipe) error {
+	if b.conflate {
+		p.Src.SetConflate()
+	}
+	return nil
+}
 
 // Up implements core.Routing: the connection's queue starts with every
 // subscription, in the form its peer's ZMTP version takes, in place of
