@@ -237,3 +237,36 @@ func TestSendAfterClose(t *testing.T) {
 	assert.ErrorIs(t, p.TrySend(m), net.ErrClosed)
 	m.Release()
 }
+
+// With CONFLATE each subscriber's queue holds one message, the newest:
+// a subscriber that stops reading costs one message of memory, and gets
+// the newest when it reads again; nothing is counted dropped.
+func TestPubConflate(t *testing.T) {
+	ctx := testutil.Context(t, 30*time.Second)
+	p := newPub(t, socket.WithConflate(true))
+	require.NoError(t, p.Bind("tcp://127.0.0.1:0"))
+	s := newSub(t, socket.WithRecvHWM(1))
+	s.Subscribe(nil)
+	require.NoError(t, s.Connect(p.Addr()))
+	waitSubscribers(t, p, "", 1)
+	payload := make([]byte, 64<<10)
+	const n = 2000 // far more than the connection holds
+	for i := range n {
+		copy(payload, fmt.Sprintf("%08d", i))
+		require.NoError(t, p.SendFrames(ctx, payload))
+		require.LessOrEqual(t, p.Stats().Queued, 2, "one waiting, one being written")
+	}
+	assert.Zero(t, p.Stats().DroppedHWM)
+	last := -1
+	for last < n-1 {
+		m, err := s.Recv(ctx)
+		require.NoError(t, err)
+		var k int
+		_, err = fmt.Sscanf(string(m.Frames[0][:8]), "%d", &k)
+		require.NoError(t, err)
+		m.Release()
+		require.Greater(t, k, last, "in order")
+		last = k
+	}
+	assert.Less(t, int(s.Stats().MsgsIn), n, "some were conflated")
+}

@@ -2,6 +2,7 @@ package sub_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -48,4 +49,64 @@ func TestSubFilters(t *testing.T) {
 	}
 	_, err = s.TryRecv()
 	assert.ErrorIs(t, err, socket.ErrWouldBlock, "the three before yes were filtered out")
+}
+
+// With CONFLATE a Sub keeps the newest message alone: of a burst it
+// receives, Recv returns the last, and nothing after it.
+func TestSubConflate(t *testing.T) {
+	ctx := testutil.Context(t, 10*time.Second)
+	s, err := sub.New(socket.WithConflate(true))
+	require.NoError(t, err)
+	defer s.Close()
+	s.Subscribe(nil)
+	require.NoError(t, s.Bind("tcp://127.0.0.1:0"))
+	p, err := pub.New(socket.WithLinger(0), socket.WithSendHWM(0))
+	require.NoError(t, err)
+	defer p.Close()
+	require.NoError(t, p.Connect(s.Addr()))
+	testutil.CheckFor(t, 10*time.Second, func() bool {
+		n := 0
+		p.Subscribers(func([]byte, int) { n++ })
+		return n == 1
+	})
+	const n = 1000
+	for i := range n {
+		require.NoError(t, p.SendFrames(ctx, []byte(fmt.Sprint(i))))
+	}
+	testutil.CheckFor(t, 10*time.Second, func() bool { return s.Stats().MsgsIn == n }, "all received")
+	m, err := s.Recv(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, fmt.Sprint(n-1), string(m.Frames[0]))
+	m.Release()
+	_, err = s.TryRecv()
+	assert.ErrorIs(t, err, socket.ErrWouldBlock)
+}
+
+// WithInvertMatching on a Sub keeps what matches none of its
+// subscriptions.
+func TestSubInvert(t *testing.T) {
+	ctx := testutil.Context(t, 10*time.Second)
+	s, err := sub.New(socket.WithInvertMatching(true))
+	require.NoError(t, err)
+	defer s.Close()
+	s.Subscribe([]byte("a"))
+	require.NoError(t, s.Bind("tcp://127.0.0.1:0"))
+	p, err := pub.New(socket.WithLinger(0), socket.WithInvertMatching(true))
+	require.NoError(t, err)
+	defer p.Close()
+	require.NoError(t, p.Connect(s.Addr()))
+	testutil.CheckFor(t, 10*time.Second, func() bool {
+		n := 0
+		p.Subscribers(func([]byte, int) { n++ })
+		return n == 1
+	})
+	for _, f := range []string{"a1", "b1", "ab", "c1"} {
+		require.NoError(t, p.SendFrames(ctx, []byte(f)))
+	}
+	for _, want := range []string{"b1", "c1"} {
+		m, err := s.Recv(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, want, string(m.Frames[0]))
+		m.Release()
+	}
 }
