@@ -70,6 +70,7 @@ fuzz:
 	$(GO) test -run=^$$ -fuzz=^FuzzZ85$$ -fuzztime=$(FUZZTIME) ./zmtp
 	$(GO) test -run=^$$ -fuzz=^FuzzLoadBalancerMessages$$ -fuzztime=$(FUZZTIME) ./device
 	$(GO) test -run=^$$ -fuzz=^FuzzParse$$ -fuzztime=$(FUZZTIME) ./internal/transport
+	$(GO) test -run=^$$ -fuzz=^FuzzSubscriptions$$ -fuzztime=$(FUZZTIME) ./internal/pubsub
 
 bench: deps
 	$(GO) test -run=^$$ -bench=. -benchmem ./...

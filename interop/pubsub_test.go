@@ -340,3 +340,40 @@ func TestZrouterSubscriptionWireForms(t *testing.T) {
 		})
 	}
 }
+
+// A port of libzmq's test_sub_forward: an intermediate device of zrouter's
+// XPUB and XSUB, driven by hand, between a libzmq PUB and a libzmq SUB: the
+// subscription goes up, an empty message comes down. libzmq's wait for the
+// subscription to reach the publisher becomes publishing until it arrives.
+func TestSubForward(t *testing.T) {
+	ctx := testutil.Context(t, waitLimit)
+	x, err := xpub.New(noLinger)
+	require.NoError(t, err)
+	defer x.Close()
+	require.NoError(t, x.Bind("tcp://127.0.0.1:0"))
+	xs, err := xsub.New()
+	require.NoError(t, err)
+	defer xs.Close()
+	require.NoError(t, xs.Bind("tcp://127.0.0.1:0"))
+	zctx := newContext(t)
+	p := newSocket(t, zctx, zmq.PUB)
+	require.NoError(t, p.Connect(xs.Addr()))
+	s := newSocket(t, zctx, zmq.SUB)
+	require.NoError(t, s.Connect(x.Addr()))
+	require.NoError(t, s.SetSubscribe(""))
+
+	m, err := x.Recv(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "\x01", string(m.Frames[0]))
+	require.NoError(t, xs.Send(ctx, m)) // upstream, as it came
+	require.NoError(t, xs.WaitPeers(ctx, 1))
+	var down *wire.Msg
+	testutil.CheckFor(t, waitLimit, func() bool {
+		zmqSend(t, p, []byte{})
+		down, err = xs.TryRecv()
+		return err == nil
+	}, "the empty message at the device")
+	assert.Equal(t, [][]byte{{}}, down.Frames)
+	require.NoError(t, x.Send(ctx, down))
+	assert.Equal(t, []string{""}, strs(zmqRecv(t, s)))
+}
