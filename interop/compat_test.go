@@ -19,13 +19,17 @@ import (
 	"github.com/zrouter/zrouter/dealer"
 	"github.com/zrouter/zrouter/internal/testutil"
 	"github.com/zrouter/zrouter/pair"
+	"github.com/zrouter/zrouter/pub"
 	"github.com/zrouter/zrouter/pull"
 	"github.com/zrouter/zrouter/push"
 	"github.com/zrouter/zrouter/rep"
 	"github.com/zrouter/zrouter/req"
 	"github.com/zrouter/zrouter/router"
 	"github.com/zrouter/zrouter/socket"
+	"github.com/zrouter/zrouter/sub"
 	"github.com/zrouter/zrouter/wire"
+	"github.com/zrouter/zrouter/xpub"
+	"github.com/zrouter/zrouter/xsub"
 	"github.com/zrouter/zrouter/zmtp"
 )
 
@@ -66,6 +70,10 @@ var compatZrouter = []struct {
 	{zmtp.PAIR, func(o ...socket.Option) (compatSocket, error) { return pair.New(o...) }},
 	{zmtp.REQ, func(o ...socket.Option) (compatSocket, error) { return req.New(o...) }},
 	{zmtp.REP, func(o ...socket.Option) (compatSocket, error) { return rep.New(o...) }},
+	{zmtp.PUB, func(o ...socket.Option) (compatSocket, error) { return pub.New(o...) }},
+	{zmtp.SUB, func(o ...socket.Option) (compatSocket, error) { return sub.New(o...) }},
+	{zmtp.XPUB, func(o ...socket.Option) (compatSocket, error) { return xpub.New(o...) }},
+	{zmtp.XSUB, func(o ...socket.Option) (compatSocket, error) { return xsub.New(o...) }},
 }
 
 // compatLibzmq lists libzmq's ZMTP socket types (STREAM is raw TCP).
@@ -192,8 +200,46 @@ func compatCase(t *testing.T, zctx *zmq.Context, ztyp zmtp.SocketType, newZ func
 	}
 
 	// Accepted: a message crosses, from a side that can send without
-	// naming a peer, or else from the libzmq ROUTER to "Z".
+	// naming a peer, or else from the libzmq ROUTER to "Z"; between
+	// publisher and subscriber, once the subscription is in.
 	switch {
+	case ztyp == zmtp.PUB || ztyp == zmtp.XPUB:
+		if ltyp == zmtp.XSUB {
+			zmqSend(t, ls, []byte{1})
+		}
+		subs := zs.(interface{ Subscribers(func([]byte, int)) })
+		testutil.CheckFor(t, waitLimit, func() bool {
+			// A bound libzmq SUB sends its subscriptions to a peer only
+			// once its application calls into the socket, which makes
+			// libzmq attach the peer's pipe: ask for its events.
+			_, err := ls.GetEvents()
+			require.NoError(t, err)
+			return pubCount(subs.Subscribers, "") == 1
+		}, "the subscription")
+		require.NoError(t, zs.Send(ctx, wire.New([]byte("hello"))))
+		assert.Equal(t, []string{"hello"}, strs(zmqRecv(t, ls)))
+	case ztyp == zmtp.SUB || ztyp == zmtp.XSUB:
+		if s, ok := zs.(interface{ Subscribe([]byte) }); ok {
+			s.Subscribe(nil)
+		} else {
+			require.NoError(t, zs.Send(ctx, wire.New([]byte{1})))
+		}
+		if ltyp == zmtp.XPUB {
+			assert.Equal(t, []string{"\x01"}, strs(zmqRecv(t, ls)))
+			zmqSend(t, ls, []byte("hello"))
+			compatRecvHello(t, ctx, zs)
+			break
+		}
+		try := zs.(interface{ TryRecv() (*wire.Msg, error) })
+		testutil.CheckFor(t, waitLimit, func() bool {
+			zmqSend(t, ls, []byte("hello"))
+			m, err := try.TryRecv()
+			if err == nil {
+				assert.Equal(t, "hello", string(m.Frames[0]))
+				m.Release()
+			}
+			return err == nil
+		}, "the libzmq PUB's message")
 	case sendsUnaddressed(ltyp) && receives(ztyp):
 		msg := []any{"hello"}
 		if ztyp == zmtp.REP && ltyp != zmtp.REQ {
