@@ -204,6 +204,9 @@ func TestSlowSubscriberDrops(t *testing.T) {
 		// mark keeps it from the drops the slow one meets.
 		testutil.CheckFor(t, waitFor, func() bool { return fastQueued(p) < hwm-1 })
 		require.NoError(t, p.SendFrames(ctx, payload))
+		// Memory: the slow one's queue holds at most its mark, and the
+		// writer one batch (256 KiB, 256 of these messages) more.
+		require.LessOrEqual(t, p.Peers()[1].Queued, hwm+256)
 	}
 	assert.Equal(t, n, <-got, "the fast subscriber gets everything")
 	// Drops happen in Send alone: the count is final.
