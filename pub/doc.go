@@ -22,6 +22,14 @@
 //     inproc subscriber gets a copy of its own.
 //   - Messages to one subscriber keep their order.
 //
+// # Options
+//
+// Besides package socket's: WithNoDrop (ZMQ_XPUB_NODROP) makes Send wait
+// for room at every matching subscriber instead of dropping;
+// socket.WithInvertMatching sends each message to the subscribers it does
+// not match; socket.WithConflate keeps one message, the newest, in each
+// subscriber's queue.
+//
 // # Ownership
 //
 // The Pub's locks guard its subscriptions and are never held across I/O.

@@ -19,6 +19,11 @@
 //     dropped, as libzmq drops it; the set a new connection starts with
 //     goes whole.
 //
+// socket.WithInvertMatching keeps the messages that match none of the
+// subscriptions, and socket.WithConflate keeps only the newest message
+// of each connection. As in libzmq, the linger time is 0 by default:
+// subscriptions still queued at Close are not waited for.
+//
 // # Ownership
 //
 // The Sub's locks guard its subscriptions and are never held across I/O.

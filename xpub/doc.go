@@ -10,6 +10,15 @@
 // behind everything that subscriber sent. Messages a subscriber sends
 // that are not subscriptions are delivered as they are.
 //
+// # Options
+//
+// WithVerbose and WithVerboser pass on every subscription, and every
+// cancel; WithManual leaves the subscriptions to the application, which
+// makes each take effect with Subscribe; WithWelcome greets every new
+// subscriber; pub.WithNoDrop, socket.WithInvertMatching and
+// socket.WithConflate are a PUB's. Each behaves as libzmq's option of the
+// same name, tested against it in the interop module.
+//
 // # Ownership
 //
 // As for package pub: the locks guard the subscriptions and are never held
