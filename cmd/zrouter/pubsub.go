@@ -64,6 +64,9 @@ func newForwarder(cfg pubsubConfig) (*forwarder, error) {
 	if cfg.log == nil {
 		cfg.log = slog.New(slog.DiscardHandler)
 	}
+	if sameEndpoint(cfg.frontend, cfg.backend) {
+		return nil, usagef("--frontend and --backend are both %q: the forwarder binds two endpoints", cfg.frontend)
+	}
 	if cfg.top < 0 {
 		return nil, usagef("bad --top %d: want 0 or more", cfg.top)
 	}
@@ -79,13 +82,13 @@ func newForwarder(cfg pubsubConfig) (*forwarder, error) {
 		return nil, err
 	}
 	if err := f.front.Bind(cfg.frontend); err != nil {
-		return nil, err
+		return nil, endpointError("frontend", cfg.frontend, err)
 	}
 	if f.back, err = xpub.New(append(cfg.sock.options(cfg.log.With("socket", "backend")), cfg.backSec...)...); err != nil {
 		return nil, err
 	}
 	if err := f.back.Bind(cfg.backend); err != nil {
-		return nil, err
+		return nil, endpointError("backend", cfg.backend, err)
 	}
 	if f.fwd, err = device.NewForwarder(f.front, f.back, device.WithLogger(cfg.log)); err != nil {
 		return nil, err
@@ -174,8 +177,8 @@ func printable(p string) string {
 
 func runPubsub(ctx context.Context, c *cli, args []string) error {
 	f := newFlags("pubsub", pubsubHelp, pubsubExamples)
-	front := f.String("frontend", "", "endpoint to bind for publishers, tcp://HOST:PORT (required)")
-	back := f.String("backend", "", "endpoint to bind for subscribers, tcp://HOST:PORT (required)")
+	front := f.String("frontend", "", "endpoint to bind for publishers, tcp://HOST:PORT or ipc://PATH (required)")
+	back := f.String("backend", "", "endpoint to bind for subscribers, tcp://HOST:PORT or ipc://PATH (required)")
 	statsIvl := f.Duration("stats-interval", 5*time.Second, "log a stats line this often (0 = off)")
 	metrics := f.String("metrics", "", "serve Prometheus metrics at http://ADDR/metrics (ADDR is HOST:PORT)")
 	top := f.Int("top", 10, "topic prefixes, the most subscribed, that the stats and metrics count")

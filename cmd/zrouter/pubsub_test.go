@@ -130,3 +130,22 @@ func gatherForwarderMetrics(t *testing.T) map[string]float64 {
 	require.NoError(t, err)
 	return gatherRegistry(t, reg)
 }
+
+// TestPubsubUsageErrors: a missing, bad or shared endpoint is a usage
+// error naming the flag, as for the broker.
+func TestPubsubUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"pubsub", "--frontend", "tcp://127.0.0.1:0"}, "--backend"},
+		{[]string{"pubsub", "--frontend", "nonsense", "--backend", "tcp://127.0.0.1:0"}, "bad --frontend"},
+		{[]string{"pubsub", "--frontend", "tcp://127.0.0.1:5999", "--backend", "tcp://127.0.0.1:5999"}, "are both"},
+		{[]string{"pubsub", "--frontend", "tcp://127.0.0.1:0", "--backend", "tcp://127.0.0.1:0", "--top", "-1"}, "bad --top"},
+	} {
+		var out, errOut testutil.Buffer
+		code := run(context.Background(), tc.args, &out, &errOut)
+		assert.Equal(t, exitUsage, code, "%v: %s", tc.args, errOut.String())
+		assert.Contains(t, errOut.String(), tc.want, "%v", tc.args)
+	}
+}
