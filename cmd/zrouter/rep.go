@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/zrouter/zrouter/rep"
-	"github.com/zrouter/zrouter/socket"
 )
 
 const repHelp = `
@@ -59,24 +58,16 @@ func runRep(ctx context.Context, c *cli, args []string) error {
 	timeout := f.Duration("command-timeout", 10*time.Second, "kill the command after this long, and reply with an error")
 	maxOutput := f.Int("max-output", 1<<20, "the most bytes of the command's stdout taken as a reply; more is an error")
 	sock := addSockFlags(f)
-	srv := &secFlags{}
-	f.StringVar(&srv.curveSecretFile, "curve-secret-file", "",
-		"our CURVE secret key, in `FILE`: with --bind, a CURVE server with it; with --connect, the key a CURVE client proves itself with")
-	f.StringVar(&srv.curveAllow, "curve-allow", "", "with --bind: let in only the CURVE clients whose public keys `FILE` lists")
-	f.StringVar(&srv.plainUsers, "plain-users", "", "with --bind: a PLAIN server for the user:password lines of `FILE`")
-	cl := &clientSec{}
-	f.StringVar(&cl.serverKey, "curve-server-key", "", "with --connect: be a CURVE client of the server with this public `KEY` (Z85)")
-	cl.addPlain(f)
+	sec := addEitherSecFlags(f)
 	log, err := f.parse(c, args)
 	if err != nil {
 		return err
 	}
 	cfg := repConfig{command: f.Args(), timeout: *timeout, maxOutput: *maxOutput, maxStderr: 4 << 10, log: log}
+	if err := bindOrConnect("rep", *bind, *connect); err != nil {
+		return err
+	}
 	switch {
-	case *bind == "" && *connect == "":
-		return usagef("missing --bind or --connect")
-	case *bind != "" && *connect != "":
-		return usagef("--bind and --connect: a rep binds or connects, not both")
 	case *echo && len(cfg.command) > 0:
 		return usagef("--echo and a COMMAND: answer with one or the other")
 	case !*echo && len(cfg.command) == 0:
@@ -86,22 +77,9 @@ func runRep(ctx context.Context, c *cli, args []string) error {
 	case cfg.maxOutput < 0:
 		return usagef("bad --max-output %d: want 0 or more", cfg.maxOutput)
 	}
-	var secOpts, connOpts []socket.Option
-	if *bind != "" {
-		if cl.serverKey != "" || cl.plainUser != "" || cl.plainPass != "" || cl.plainPassFile != "" {
-			return usagef("--curve-server-key and --plain-user are for --connect; with --bind, use --curve-secret-file or --plain-users")
-		}
-		if secOpts, err = srv.options(log, ""); err != nil {
-			return err
-		}
-	} else {
-		if srv.curveAllow != "" || srv.plainUsers != "" {
-			return usagef("--curve-allow and --plain-users are for --bind")
-		}
-		cl.secretFile = srv.curveSecretFile
-		if connOpts, err = cl.options(log); err != nil {
-			return err
-		}
+	secOpts, connOpts, err := sec.options(log, *bind != "")
+	if err != nil {
+		return err
 	}
 	r, err := rep.New(append(sock.options(log), secOpts...)...)
 	if err != nil {
