@@ -56,6 +56,8 @@ var commands = []command{
 	{"bench", "echo throughput and latency of zrouter and go-zeromq/zmq4", runBench},
 	{"req", "a REQ client: send a request, print the reply", runReq},
 	{"rep", "a REP worker: answer each request with itself or a command's output", runRep},
+	{"pub", "a publisher: send a message, or each line of stdin, on a topic", runPub},
+	{"sub", "a subscriber: print each message of the topics it subscribes to", runSub},
 	{"keygen", "make a CURVE key pair", runKeygen},
 	{"version", "print the version of zrouter and of Go", runVersion},
 }
