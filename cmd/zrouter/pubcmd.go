@@ -151,9 +151,14 @@ func publish(ctx context.Context, cfg pubConfig) error {
 			m.Release()
 		}
 	})
-	mon := x.Monitor(64)
-	wctx, stopWatch := watchHandshakes(ctx, mon)
-	defer stopWatch()
+	// A client's handshake that fails for good ends the command; a
+	// server's ends only that peer.
+	wctx := ctx
+	if cfg.connect != "" {
+		var stopWatch func()
+		wctx, stopWatch = watchHandshakes(ctx, x.Monitor(64))
+		defer stopWatch()
+	}
 	if cfg.bind != "" {
 		if err := x.Bind(cfg.bind); err != nil {
 			return endpointError("bind", cfg.bind, err)

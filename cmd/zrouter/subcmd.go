@@ -99,9 +99,14 @@ func subscribe(ctx context.Context, c *cli, cfg subConfig) error {
 	for _, t := range cfg.topics {
 		s.Subscribe(t)
 	}
-	mon := s.Monitor(64)
-	wctx, stopWatch := watchHandshakes(ctx, mon)
-	defer stopWatch()
+	// A client's handshake that fails for good ends the command; a
+	// server's ends only that peer.
+	wctx := ctx
+	if cfg.connect != "" {
+		var stopWatch func()
+		wctx, stopWatch = watchHandshakes(ctx, s.Monitor(64))
+		defer stopWatch()
+	}
 	if cfg.timeout > 0 {
 		var cancel context.CancelFunc
 		wctx, cancel = context.WithTimeout(wctx, cfg.timeout)
