@@ -8,6 +8,8 @@
 //	zrouter bench  [--clients N] [--sizes 16,1024,65536] [--duration D]
 //	zrouter req    --connect ENDPOINT [--count N] [--timeout D] [FRAME...]
 //	zrouter rep    --bind|--connect ENDPOINT [--echo | -- COMMAND...]
+//	zrouter pub    --bind|--connect ENDPOINT [--count N] [--interval D] TOPIC [FRAME...]
+//	zrouter sub    --bind|--connect ENDPOINT [--count N] [--timeout D] [TOPIC...]
 //	zrouter keygen
 //	zrouter version
 //
@@ -18,7 +20,9 @@
 // how requests flow. bench measures zrouter's echo throughput and latency
 // against go-zeromq/zmq4's in the same run. req is a REQ client (without
 // FRAME, one request per line of stdin), rep a REP worker that answers with
-// the request or a command's output, and keygen makes a CURVE key pair. version prints the build's module and Go
+// the request or a command's output, pub a publisher that waits for its
+// first subscriber before it sends (without FRAME, one message per line of
+// stdin), sub a subscriber that prints what it gets, and keygen makes a CURVE key pair. version prints the build's module and Go
 // versions (also as zrouter --version). echo and broker take --curve-secret-file,
 // --curve-allow and --plain-users to be CURVE or PLAIN servers.
 //
