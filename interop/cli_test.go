@@ -22,6 +22,7 @@ func TestCLI(t *testing.T) {
 	t.Run("broker-rr", func(t *testing.T) { testCLIBrokerRR(t, bin) })
 	t.Run("broker-ready", func(t *testing.T) { testCLIBrokerReady(t, bin) })
 	t.Run("pubsub", func(t *testing.T) { testCLIPubsub(t, bin) })
+	t.Run("pub-sub-tools", func(t *testing.T) { testCLIPubSubTools(t, bin) })
 	t.Run("help", func(t *testing.T) { testCLIHelp(t, bin) })
 	t.Run("echo-secure", func(t *testing.T) { testCLIEchoSecure(t, bin) })
 	t.Run("req-secure", func(t *testing.T) { testCLIReqSecure(t, bin) })
