@@ -214,13 +214,15 @@ func (s *Socket) attach(p *Pipe, c net.Conn, sess *zmtp.Session) <-chan socket.C
 	s.live[pr] = struct{}{}
 	stopped := s.stopped
 	s.mu.Unlock()
+	// Before the peer runs: its end, and the disconnect event of that,
+	// may come at once.
+	s.log.Debug("peer up", "endpoint", p.Endpoint, "remote", remoteAddr(c), "type", sess.SocketType, LogID("id", id))
+	s.emit(socket.Event{Kind: socket.EventHandshakeSucceeded, Endpoint: p.Endpoint, Remote: remoteAddr(c), RoutingID: id})
 	pr.Run()
 	if stopped {
 		pr.Close(socket.ClosedByOwner)
 	}
 	s.changed()
-	s.log.Debug("peer up", "endpoint", p.Endpoint, "remote", remoteAddr(c), "type", sess.SocketType, LogID("id", id))
-	s.emit(socket.Event{Kind: socket.EventHandshakeSucceeded, Endpoint: p.Endpoint, Remote: remoteAddr(c), RoutingID: id})
 	return ended
 }
 
