@@ -29,6 +29,14 @@ func main() {
 		}
 		return
 	}
+	if bench.IsFanChild(os.Args[1:]) {
+		// A forwarder, nats-server or the subscribers of a fan-out run.
+		log.SetPrefix("zbench fanout: ")
+		if err := bench.FanChildMain(os.Args[1:], os.Stdout); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	if bench.IsChild(os.Args[1:]) {
 		// A server or a set of idle peers, started by the harness.
 		log.SetPrefix("zbench " + os.Args[2] + ": ")
@@ -73,6 +81,8 @@ func main() {
 		inprocRTT  = flag.Int64("inproc-trips", 100_000, "round trips per inproc latency run")
 		fairness   = flag.Bool("fairness", false, "run only the fairness benchmark: flooding libzmq DEALERs that never read against a light one, on the zrouter echo (as the runtime sets itself up and with GOMAXPROCS=1) and libzmq's; -rounds, -scale, -timeout and -md apply")
 		fairRaw    = flag.Bool("fairness-raw", true, "the fairness benchmark's flooders are raw TCP connections (false: libzmq DEALERs, which send less)")
+		fanout     = flag.Bool("fanout", false, "run only the PUB/SUB fan-out: one publisher to 1, 10 and 100 subscribers at 16B and 1KiB, direct and through a forwarder, for libzmq (C loops, zmq_proxy), zrouter (pub, sub, device.Forwarder) and NATS (nats-server in a child process, nats.go clients), then matching with 100,000 subscriptions that miss; -rounds, -warmup, -duration, -scale, -hwm, -timeout and -md apply")
+		fanOnly    = flag.String("fanout-scenarios", "", "with -fanout: run only the scenarios whose names contain one of these, comma separated")
 		fromJSON   = flag.String("report", "", "measure nothing: read a report written by -json from FILE, evaluate its targets again, and print and write it (to redraw -md and -svg)")
 	)
 	flag.Parse()
@@ -98,6 +108,14 @@ func main() {
 	}
 	if *fairness {
 		if err := runFairness(*rounds, *scale, *timeout, *fairRaw, *quiet, *mdOut); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
+	if *fanout {
+		o := &bench.FanOptions{Scenarios: bench.PickFanScenarios(bench.FanScenarios(), *fanOnly), Rounds: *rounds, HWM: *hwm, Timeout: *timeout,
+			Warmup: time.Duration(float64(*warmup) * *scale), Duration: time.Duration(float64(*duration) * *scale)}
+		if err := runFanout(o, *quiet, *mdOut); err != nil {
 			log.Fatal(err)
 		}
 		return

@@ -22,6 +22,9 @@ func TestMain(m *testing.M) {
 		if IsPipeChild(strings.Split(args, "\x1f")) {
 			run = func(a []string) error { return PipeChildMain(a, os.Stdout) }
 		}
+		if IsFanChild(strings.Split(args, "\x1f")) {
+			run = func(a []string) error { return FanChildMain(a, os.Stdout) }
+		}
 		if err := run(strings.Split(args, "\x1f")); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
