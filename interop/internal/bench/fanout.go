@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -143,6 +144,9 @@ type FanOptions struct {
 	// HWM is the high-water mark of every queue (SNDHWM and RCVHWM, nats.go's
 	// pending messages).
 	HWM int
+	// CPUProfile, when set, makes the zrouter forwarder write a CPU profile
+	// of each run to CPUProfile-<scenario>.pprof.
+	CPUProfile string
 	// Self runs this program as a child process, with arguments that it must
 	// pass to FanChildMain (IsFanChild tells them).
 	Self func(args []string) *exec.Cmd
@@ -294,7 +298,11 @@ func runFan(o *FanOptions, kind string, sc FanScenario) (rate float64, err error
 	hwm := strconv.Itoa(o.HWM)
 	var front, back string
 	if sc.Forwarder || kind == FanNATS {
-		b, err := startChild(o.Self, []string{fanChildFlag, "broker", "-kind", kind, "-hwm", hwm})
+		args := []string{fanChildFlag, "broker", "-kind", kind, "-hwm", hwm}
+		if o.CPUProfile != "" && kind == FanZRouter {
+			args = append(args, "-cpuprofile", o.CPUProfile+"-"+sc.Name+".pprof")
+		}
+		b, err := startChild(o.Self, args)
 		if err != nil {
 			return 0, err
 		}
@@ -483,11 +491,22 @@ func FanChildMain(args []string, out io.Writer) error {
 	warmup := fs.Duration("warmup", 200*time.Millisecond, "warm-up")
 	duration := fs.Duration("duration", 600*time.Millisecond, "window")
 	timeout := fs.Duration("timeout", 10*time.Second, "longest wait")
+	profile := fs.String("cpuprofile", "", "write the zrouter forwarder's CPU profile to FILE")
 	if err := fs.Parse(args[2:]); err != nil {
 		return err
 	}
 	switch role {
 	case "broker":
+		if *profile != "" {
+			f, err := os.Create(*profile)
+			if err != nil {
+				return err
+			}
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return errors.Join(err, f.Close())
+			}
+			defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
+		}
 		return fanBroker(*kind, *hwm, out)
 	case "subs":
 		return fanSubs(*kind, sc, *ep, *hwm, *warmup, *duration, *timeout, out)
