@@ -17,6 +17,10 @@
 // the NULL zrouter server as the ceiling, and measure handshakes per
 // second with fresh connections. Run makes the keys: one server key pair
 // and one per client.
+// RunFanout measures PUB/SUB fan-out, one publisher to many subscribers,
+// direct and through a forwarder, for libzmq, zrouter and NATS
+// (nats-server in a child process, nats.go clients), counting what the
+// subscribers got in a window.
 // Every client checks every reply (count, per-client order, and the payload
 // of a sample); a wrong reply fails the whole run.
 //
