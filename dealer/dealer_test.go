@@ -31,12 +31,7 @@ const (
 )
 
 // testCtx returns a context that ends with the test or after waitFor.
-func testCtx(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	t.Cleanup(cancel)
-	return ctx
-}
+func testCtx(t *testing.T) context.Context { return testutil.Context(t, waitFor) }
 
 // noLinger comes first in the options of the tests' sockets: they drop what
 // is queued at Close, as a test that does not test linger wants, unless a

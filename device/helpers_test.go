@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zrouter/zrouter/internal/testutil"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -20,12 +22,7 @@ import (
 const waitFor = 10 * time.Second
 
 // testCtx returns a context that ends with the test or after waitFor.
-func testCtx(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	t.Cleanup(cancel)
-	return ctx
-}
+func testCtx(t *testing.T) context.Context { return testutil.Context(t, waitFor) }
 
 // noLinger comes first in the options of the tests' sockets: they drop
 // what is queued at Close.

@@ -21,12 +21,7 @@ import (
 
 const waitFor = 10 * time.Second
 
-func testCtx(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	t.Cleanup(cancel)
-	return ctx
-}
+func testCtx(t *testing.T) context.Context { return testutil.Context(t, waitFor) }
 
 var noLinger = socket.WithLinger(0)
 

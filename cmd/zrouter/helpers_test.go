@@ -22,12 +22,7 @@ const (
 )
 
 // testCtx returns a context that ends with the test or after waitFor.
-func testCtx(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	t.Cleanup(cancel)
-	return ctx
-}
+func testCtx(t *testing.T) context.Context { return testutil.Context(t, waitFor) }
 
 // freeEndpoint returns tcp://127.0.0.1:PORT with a port that was free a
 // moment ago.
