@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/zrouter/zrouter/internal/config"
@@ -40,6 +41,42 @@ type connecter struct {
 	ctx      context.Context // ends at Disconnect or Close
 	cancel   context.CancelFunc
 	done     chan struct{} // closed when the loop has returned
+
+	// mu orders Disconnect's halt with an inproc connection being brought
+	// up, so that none comes up after Disconnect has returned.
+	mu     sync.Mutex
+	halted bool // by Disconnect: no new connections, unless lingering
+}
+
+// halt is Disconnect's stop of cn's attempts. The connect loop's context
+// ends only after the linger time, when cn's pipe has drained; until
+// then a connection that ends must not be made again, or it comes up
+// beside the next Connect's as a second connection of the same routing
+// id, and a ROUTER with handover then hands that id to the one that is
+// going away.
+func (cn *connecter) halt() {
+	cn.mu.Lock()
+	cn.halted = true
+	cn.mu.Unlock()
+}
+
+// quitting reports whether cn makes no more connections: its socket is
+// closing or Disconnect halted it, and its pipe has nothing to deliver
+// in a linger time. A lingering pipe with messages still reconnects to
+// deliver them, as libzmq's session does while it terminates. The caller
+// holds cn.mu.
+func (s *Socket) quittingLocked(cn *connecter) bool {
+	if !cn.halted && !s.closing.Load() {
+		return false
+	}
+	return s.cfg.Linger == 0 || cn.pipe == nil || cn.pipe.Q.Len() == 0
+}
+
+// quitting is quittingLocked for a caller that does not hold cn.mu.
+func (s *Socket) quitting(cn *connecter) bool {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	return s.quittingLocked(cn)
 }
 
 func transportOptions(c *config.Config) transport.Options {
@@ -340,6 +377,7 @@ func (s *Socket) Disconnect(endpoint string) error {
 	s.loops.Add(1)
 	s.mu.Unlock()
 	for _, cn := range cns {
+		cn.halt()
 		if cn.pipe != nil {
 			s.detach(cn.pipe)
 		}
@@ -379,7 +417,7 @@ func (s *Socket) connectLoop(cn *connecter) {
 		ended    bool   // a connection came up and ended
 		stop     bool   // a protocol error: no more attempts
 	)
-	for cn.ctx.Err() == nil && !stop {
+	for cn.ctx.Err() == nil && !stop && !s.quitting(cn) {
 		var (
 			c    net.Conn
 			err  error
@@ -415,7 +453,7 @@ func (s *Socket) connectLoop(cn *connecter) {
 				}
 				stop = next == retryNever
 			}
-		} else if cn.ctx.Err() == nil {
+		} else if cn.ctx.Err() == nil && !errors.Is(err, errQuitting) {
 			failures++
 			if why := err.Error(); why != warned {
 				s.log.Warn("connect failed; retrying", "endpoint", cn.endpoint, "err", err)
@@ -424,7 +462,7 @@ func (s *Socket) connectLoop(cn *connecter) {
 				s.log.Debug("connect failed", "endpoint", cn.endpoint, "err", err)
 			}
 		}
-		if cn.ctx.Err() != nil || stop || cn.cfg.ReconnectIvl <= 0 {
+		if cn.ctx.Err() != nil || stop || cn.cfg.ReconnectIvl <= 0 || s.quitting(cn) {
 			break
 		}
 		ivl := backoff(cn.cfg, max(failures, 1), cn.cfg.ReconnectIvlMax)
@@ -437,7 +475,7 @@ func (s *Socket) connectLoop(cn *connecter) {
 		}
 	}
 	switch {
-	case cn.ctx.Err() != nil:
+	case cn.ctx.Err() != nil, s.quitting(cn):
 		// Disconnect or Close retires the pipe.
 	case stop:
 		s.log.Warn("not reconnecting after a protocol error", "endpoint", cn.endpoint)

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -129,6 +130,10 @@ func (s *Socket) bindInprocEndpoint(endpoint, name string) error {
 // socket did not take: it was closing, unbinding, or refused the peer.
 var errInprocRefused = fmt.Errorf("inproc: %w", syscall.ECONNREFUSED)
 
+// errQuitting is an inproc connection not made because its Connect has
+// been disconnected or its socket is closing.
+var errQuitting = errors.New("inproc: disconnected")
+
 // dialInproc is a connect loop's attempt on an inproc endpoint. It waits
 // until the name is bound (libzmq's connect before bind), then brings up
 // the bound socket's end of a new link on a pipe of its own, and returns
@@ -140,14 +145,21 @@ func (s *Socket) dialInproc(cn *connecter) (net.Conn, *zmtp.Session, error) {
 		ib, ok := inprocs.names[cn.inproc]
 		inprocs.mu.Unlock()
 		if ok && ib.s.serving(ib.b) {
-			l := peer.NewLink(cn.endpoint)
 			// What each side learns of the other in place of a handshake:
 			// its socket type and routing id, as libzmq sends the id
 			// down a new inproc pipe. Nothing is checked: libzmq checks
 			// neither the socket types nor a security mechanism on
 			// inproc.
 			theirs := &zmtp.Session{SocketType: s.spec.Type, Identity: cn.cfg.RoutingID}
+			cn.mu.Lock()
+			if s.quittingLocked(cn) {
+				cn.mu.Unlock()
+				ib.s.loops.Done()
+				return nil, nil, errQuitting
+			}
+			l := peer.NewLink(cn.endpoint)
 			admitted := ib.s.serveInproc(ib.b, l.End(1), theirs)
+			cn.mu.Unlock()
 			ib.s.loops.Done()
 			if !admitted {
 				return nil, nil, errInprocRefused
