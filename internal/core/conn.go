@@ -260,10 +260,6 @@ func (s *Socket) exit(p *Pipe, pr *peer.Peer) {
 	s.mu.Lock()
 	delete(s.live, pr)
 	s.mu.Unlock()
-	s.up.Add(-1)
-	if p.accepted {
-		s.accepted.Add(-1)
-	}
 	s.reg.ended(reason)
 	s.log.Debug("peer down", "endpoint", p.Endpoint, "remote", pr.RemoteAddr(), LogID("id", p.ID), "reason", reason)
 	if reason != socket.ClosedByOwner {
@@ -277,6 +273,12 @@ func (s *Socket) exit(p *Pipe, pr *peer.Peer) {
 	if p.connectionOnly() {
 		s.detach(p)
 		s.retire(p)
+	}
+	// Counted down once the routing has let go of the pipe, so that a
+	// caller who saw Peers drop sends to a peer that is gone.
+	s.up.Add(-1)
+	if p.accepted {
+		s.accepted.Add(-1)
 	}
 	s.changed()
 	s.peers.Done()
