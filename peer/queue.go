@@ -53,7 +53,10 @@ type Queue struct {
 	wake chan struct{} // capacity 1: tells the writer there is work
 	idle chan struct{} // closed when nothing is left to write; nil until Idle asks
 
-	pushed  atomic.Uint64
+	// pushed counts the messages accepted; it is guarded by mu, which
+	// every push holds anyway, so that a push costs no atomic operation
+	// of its own.
+	pushed  uint64
 	written atomic.Uint64
 	direct  atomic.Uint64
 	dropped atomic.Uint64
@@ -131,9 +134,9 @@ func (q *Queue) pushLocked(m *wire.Msg) {
 		q.head = 0
 	}
 	q.msgs = append(q.msgs, m)
+	q.pushed++
 	first := len(q.msgs)-q.head == 1
 	q.mu.Unlock()
-	q.pushed.Add(1)
 	if first {
 		q.signal()
 	}
@@ -209,9 +212,9 @@ func (q *Queue) Replace(ms []*wire.Msg) bool {
 	}
 	old := q.msgs[q.head:]
 	q.msgs, q.head = append([]*wire.Msg(nil), ms...), 0
+	q.pushed += uint64(len(ms))
 	q.mu.Unlock()
 	q.lost.Add(uint64(len(old)))
-	q.pushed.Add(uint64(len(ms)))
 	for _, m := range old {
 		m.Release()
 	}
@@ -261,7 +264,10 @@ type QueueStats struct {
 
 // Stats returns the queue's counters.
 func (q *Queue) Stats() QueueStats {
-	return QueueStats{Queued: q.Len(), Pushed: q.pushed.Load(), Written: q.written.Load(), Bytes: q.bytes.Load(),
+	q.mu.Lock()
+	queued, pushed := len(q.msgs)-q.head+q.taken, q.pushed
+	q.mu.Unlock()
+	return QueueStats{Queued: queued, Pushed: pushed, Written: q.written.Load(), Bytes: q.bytes.Load(),
 		Direct: q.direct.Load(), Dropped: q.dropped.Load(), Lost: q.lost.Load()}
 }
 
@@ -405,11 +411,13 @@ func (q *Queue) finish(conn uint64, rest []byte, sent bool, bytes int) {
 		q.pending = append(q.pending[:0], rest...)
 		q.tails++
 	}
+	if sent {
+		q.pushed++
+	}
 	work := q.waitingLocked()
 	q.wakeIdleLocked()
 	q.mu.Unlock()
 	if sent {
-		q.pushed.Add(1)
 		q.written.Add(1)
 		q.direct.Add(1)
 		q.bytes.Add(uint64(bytes))
@@ -495,9 +503,11 @@ func (q *Queue) deliver(p *Peer, m *wire.Msg) bool {
 	default:
 	}
 	bytes, ok := far.src.pushIfRoom(m, q.skip, far.cfg.ID)
+	if ok {
+		q.pushed++
+	}
 	q.mu.Unlock()
 	if ok {
-		q.pushed.Add(1)
 		q.written.Add(1)
 		q.direct.Add(1)
 		q.bytes.Add(uint64(bytes))
