@@ -43,6 +43,11 @@ type Queue struct {
 	// tails counts direct writes that left a tail for the writer.
 	tails uint64
 
+	// wantRoom is set by WantRoom, guarded by mu: the next take that
+	// makes room calls roomHook, once.
+	wantRoom bool
+	roomHook func()
+
 	hwm      int
 	skip     int
 	conflate bool // SetConflate: Push keeps only the newest message
@@ -122,7 +127,48 @@ func (q *Queue) SetHWM(n int) {
 		close(q.space)
 		q.space = nil
 	}
+	hook := q.roomLocked(!q.fullLocked())
 	q.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
+}
+
+// SetRoomHook makes the queue call f, without its lock held, when it
+// makes room for a sender that asked with WantRoom, or closes: a sender
+// that waits for room in any of several queues (core.Balancer) is woken
+// by whichever drains first.
+func (q *Queue) SetRoomHook(f func()) {
+	q.mu.Lock()
+	q.roomHook = f
+	q.mu.Unlock()
+}
+
+// WantRoom asks for the room hook to be called once the queue, now full,
+// has room, and reports true: the caller may wait. It reports false,
+// asking nothing, when the queue has room already: Push then goes in. A
+// closed queue never has room, and is left to its owner to take away.
+func (q *Queue) WantRoom() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return true
+	}
+	if !q.fullLocked() {
+		return false
+	}
+	q.wantRoom = true
+	return true
+}
+
+// roomLocked returns the room hook to call when made is set and a sender
+// asked for room, and forgets the request; nil otherwise.
+func (q *Queue) roomLocked(made bool) func() {
+	if !made || !q.wantRoom {
+		return nil
+	}
+	q.wantRoom = false
+	return q.roomHook
 }
 
 // pushLocked appends m and unlocks q.mu.
@@ -316,7 +362,11 @@ func (q *Queue) Close() {
 		q.space = nil
 	}
 	q.wakeIdleLocked()
+	hook := q.roomLocked(true)
 	q.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
 	for _, m := range msgs {
 		m.Release()
 	}
@@ -376,7 +426,11 @@ func (q *Queue) take(batch []*wire.Msg, ctl []byte, maxBytes int) ([]*wire.Msg, 
 		close(q.space)
 		q.space = nil
 	}
+	hook := q.roomLocked(len(batch) > 0)
 	q.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
 	return batch, ctl, tail
 }
 
@@ -477,7 +531,11 @@ func (q *Queue) takeN(batch []*wire.Msg, n int) []*wire.Msg {
 		close(q.space)
 		q.space = nil
 	}
+	hook := q.roomLocked(len(batch) > 0)
 	q.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
 	return batch
 }
 

@@ -2,11 +2,9 @@ package core
 
 import (
 	"context"
-	"errors"
 	"net"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/zrouter/zrouter/internal/msgmeta"
 	"github.com/zrouter/zrouter/socket"
@@ -46,6 +44,9 @@ type Balancer struct {
 	mu     sync.Mutex
 	pipes  int           // pipes in list that have not left
 	change chan struct{} // closed and replaced when pipes or connections change
+	// room is closed and replaced when a queue that a waiting Send asked
+	// (peer.Queue.WantRoom) makes room, or closes.
+	room chan struct{}
 }
 
 // pipeList is one published state of a Balancer's pipes.
@@ -56,11 +57,13 @@ type pipeList struct{ pipes []*Pipe }
 func (b *Balancer) Init(c *Socket) {
 	b.c = c
 	b.change = make(chan struct{})
+	b.room = make(chan struct{})
 	b.list.Store(&pipeList{})
 }
 
 // AddPipe puts p in the round robin.
 func (b *Balancer) AddPipe(p *Pipe) error {
+	p.Q.SetRoomHook(b.roomMade)
 	b.mu.Lock()
 	b.list.Store(&pipeList{pipes: append(b.list.Load().pipes, p)})
 	b.pipes++
@@ -101,6 +104,15 @@ const compactSlack = 16
 // Close wakes the senders that wait.
 func (b *Balancer) Close() { b.changed() }
 
+// roomMade wakes the senders that wait for room: a queue they asked has
+// some.
+func (b *Balancer) roomMade() {
+	b.mu.Lock()
+	close(b.room)
+	b.room = make(chan struct{})
+	b.mu.Unlock()
+}
+
 func (b *Balancer) changed() {
 	b.mu.Lock()
 	b.changedLocked()
@@ -115,8 +127,6 @@ func (b *Balancer) changedLocked() {
 }
 
 func alive(p *Pipe) bool { return !p.Removed() }
-
-func connected(p *Pipe) bool { return p.Connected() }
 
 // turn returns the index in a list of n (> 0) pipes where the round robin
 // stands, and moves the cursor past it.
@@ -160,13 +170,6 @@ func (b *Balancer) Send(ctx context.Context, m *wire.Msg, wait bool) error {
 	return err
 }
 
-// errChanged ends a wait on one pipe when the set of pipes changes.
-var errChanged = errors.New("core: pipes changed")
-
-// recheck is how long a Send that waits on one full pipe gives the others
-// before it looks at them again, when several connected pipes are full.
-const recheck = 10 * time.Millisecond
-
 // SendPipe queues m on the next pipe in round robin whose queue has room,
 // and returns that pipe (nil for an empty message, dropped and counted).
 // When no pipe has room, or there is no pipe yet, it waits while wait is
@@ -201,43 +204,37 @@ func (b *Balancer) SendPipe(ctx context.Context, m *wire.Msg, wait bool) (*Pipe,
 			b.mu.Unlock()
 			return nil, net.ErrClosed
 		}
-		change := b.change
-		// Once more, now that a change from here on wakes the wait.
-		if p := b.push(m); p != nil {
-			b.mu.Unlock()
-			return p, nil
-		}
-		target, others := b.waitTargetLocked()
+		// Every full pipe is asked to say when it has room, which closes
+		// room from then on; one that has room already sends this Send
+		// round again.
+		change, room := b.change, b.room
+		full := b.askRoomLocked()
 		b.mu.Unlock()
-
-		if target == nil {
-			select {
-			case <-change:
-				continue
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			case <-b.c.Done():
-				return nil, net.ErrClosed
-			}
+		if !full {
+			continue
 		}
-		wctx, cancel := ctx, context.CancelFunc(nil)
-		if others {
-			// Another connected pipe may drain first: look again soon.
-			wctx, cancel = context.WithTimeout(ctx, recheck)
-		}
-		err := target.Q.PushWait(wctx, m, change, errChanged)
-		if cancel != nil {
-			cancel()
-		}
-		if err == nil {
-			return target, nil
-		}
-		if ctx.Err() != nil {
+		select {
+		case <-room:
+		case <-change:
+		case <-ctx.Done():
 			return nil, ctx.Err()
+		case <-b.c.Done():
+			return nil, net.ErrClosed
 		}
-		// The pipe closed, the pipes changed, or it is time to look
-		// again: go round.
 	}
+}
+
+// askRoomLocked asks every pipe that has not left to call roomMade once it
+// has room (peer.Queue.WantRoom), and reports whether they all are full,
+// which is so when there is no pipe (a change ends that wait); false when
+// one has room.
+func (b *Balancer) askRoomLocked() bool {
+	for _, p := range b.list.Load().pipes {
+		if alive(p) && !p.Q.WantRoom() {
+			return false
+		}
+	}
+	return true
 }
 
 // sendNow hands m to the next live pipe in round robin, for a message that
@@ -282,14 +279,4 @@ func (b *Balancer) push(m *wire.Msg) *Pipe {
 		}
 	}
 	return nil
-}
-
-// waitTargetLocked picks the full pipe for a Send to wait on: a connected
-// one when there is one, since only those drain. others reports whether
-// another connected pipe could drain first.
-func (b *Balancer) waitTargetLocked() (target *Pipe, others bool) {
-	if p := b.pick(connected); p != nil {
-		return p, b.c.Up() > 1
-	}
-	return b.pick(nil), false
 }

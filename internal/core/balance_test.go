@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"testing/synctest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -143,4 +144,39 @@ func TestBalancerConcurrent(t *testing.T) {
 		p.Q.Close()
 	}
 	assert.Equal(t, uint64(senders*each), pushed, "messages queued, over every pipe")
+}
+
+// TestBalancerWaitsForAnyPipe: a Send that finds every pipe full waits
+// until any of them has room, whichever it is, and goes there.
+func TestBalancerWaitsForAnyPipe(t *testing.T) {
+	for roomy := range 3 {
+		synctest.Test(t, func(t *testing.T) {
+			b := newTestBalancer(t)
+			ps := []*Pipe{testPipe(1), testPipe(1), testPipe(1)}
+			for _, p := range ps {
+				require.NoError(t, b.AddPipe(p))
+			}
+			for range ps {
+				_, err := b.SendPipe(context.Background(), msg("fill"), false)
+				require.NoError(t, err)
+			}
+			got := make(chan *Pipe, 1)
+			go func() {
+				p, err := b.SendPipe(context.Background(), msg("waits"), true)
+				assert.NoError(t, err)
+				got <- p
+			}()
+			synctest.Wait() // the Send waits
+			select {
+			case <-got:
+				t.Fatal("the Send went through with every pipe full")
+			default:
+			}
+			ps[roomy].Q.SetHWM(2)
+			assert.Same(t, ps[roomy], <-got, "the pipe that made room")
+			for _, p := range ps {
+				p.Q.Close()
+			}
+		})
+	}
 }
