@@ -22,11 +22,17 @@ import (
 //
 // All methods are safe for concurrent use.
 type Inbox struct {
-	// cmu guards the messages a receiver took in one go, in fair order;
-	// it is only ever held briefly, and never together with mu's waits.
-	cmu   sync.Mutex
-	cache []*wire.Msg
-	chead int
+	// cache holds the messages a receiver took in one go, in fair order:
+	// those of index chead up to ctail wait there, at index modulo
+	// recvBatch. A receiver claims the one at chead by moving chead on
+	// with a compare-and-swap, which costs one atomic operation per
+	// message; only a refill, under mu and with the cache empty, writes
+	// slots and moves ctail. A receiver that read a slot which a refill
+	// then overwrote fails its compare-and-swap (chead has moved past it)
+	// and reads again. Claimed slots keep their pointer until a refill
+	// overwrites it or Close clears it.
+	cache        [recvBatch]atomic.Pointer[wire.Msg]
+	chead, ctail atomic.Uint64
 
 	mu       sync.Mutex
 	ready    []*Source // sources with messages, in turn order
@@ -427,16 +433,7 @@ const recvBatch = 32
 // fromCache pops a message taken earlier, or returns nil. It marks the
 // message drained when nothing else waits behind it.
 func (in *Inbox) fromCache() *wire.Msg {
-	in.cmu.Lock()
-	if in.chead == len(in.cache) {
-		in.cmu.Unlock()
-		return nil
-	}
-	m := in.cache[in.chead]
-	in.cache[in.chead] = nil
-	in.chead++
-	last := in.chead == len(in.cache)
-	in.cmu.Unlock()
+	m, last := in.claim()
 	if last {
 		in.mu.Lock()
 		if in.head == len(in.ready) {
@@ -447,6 +444,21 @@ func (in *Inbox) fromCache() *wire.Msg {
 	return m
 }
 
+// claim takes the message at the front of the cache, or returns nil, and
+// reports whether it was the cache's last.
+func (in *Inbox) claim() (*wire.Msg, bool) {
+	for {
+		h, t := in.chead.Load(), in.ctail.Load()
+		if h >= t {
+			return nil, false
+		}
+		m := in.cache[h%recvBatch].Load()
+		if in.chead.CompareAndSwap(h, h+1) {
+			return m, h+1 == t
+		}
+	}
+}
+
 // refillLocked returns the next message in fair order, or nil when the
 // inbox is empty. When the cache is empty it also takes up to recvBatch-1
 // more into the cache; when another receiver filled it meanwhile, the cache
@@ -454,33 +466,67 @@ func (in *Inbox) fromCache() *wire.Msg {
 // order. It marks the message drained when nothing else waits behind it.
 // The caller holds in.mu.
 func (in *Inbox) refillLocked() *wire.Msg {
-	in.cmu.Lock()
-	defer in.cmu.Unlock()
-	if in.chead < len(in.cache) {
-		m := in.cache[in.chead]
-		in.cache[in.chead] = nil
-		in.chead++
-		if in.chead == len(in.cache) && in.head == len(in.ready) {
+	if m, last := in.claim(); m != nil {
+		if last && in.head == len(in.ready) {
 			msgmeta.Of(m).Drained = true
 		}
 		return m
 	}
+	// The cache is empty, and stays so: only a refill, under in.mu,
+	// fills it.
 	first := in.popLocked()
 	if first == nil {
 		return nil
 	}
-	in.cache, in.chead = in.cache[:0], 0
-	for len(in.cache) < recvBatch-1 {
+	t := in.ctail.Load()
+	k := in.runLocked(t)
+	for k < recvBatch-1 {
 		m := in.popLocked()
 		if m == nil {
 			break
 		}
-		in.cache = append(in.cache, m)
+		in.cache[(t+k)%recvBatch].Store(m)
+		k++
 	}
-	if len(in.cache) == 0 && in.head == len(in.ready) {
+	in.ctail.Store(t + k)
+	if k == 0 && in.head == len(in.ready) {
 		msgmeta.Of(first).Drained = true
 	}
 	return first
+}
+
+// runLocked moves up to recvBatch-1 messages into the cache from index t
+// on, when one source alone has messages waiting: its run, in one go,
+// which is what taking them one at a time in fair order would give. It
+// returns how many it moved. The caller holds in.mu and fills the cache.
+func (in *Inbox) runLocked(t uint64) uint64 {
+	if in.head != len(in.ready)-1 || in.notifies > 0 {
+		return 0
+	}
+	s := in.ready[in.head]
+	n := min(recvBatch-1, s.len())
+	if n == 0 {
+		return 0
+	}
+	run := s.msgs[s.head : s.head+n]
+	for j, m := range run {
+		if s.origin != nil {
+			msgmeta.Of(m).Origin = s.origin
+		}
+		in.cache[(t+uint64(j))%recvBatch].Store(m)
+	}
+	clear(run)
+	s.head += n
+	if s.head == len(s.msgs) {
+		s.msgs, s.head = s.msgs[:0], 0
+		s.queued = false
+		in.ready[in.head] = nil
+		in.ready, in.head = in.ready[:0], 0
+	}
+	if s.waiting {
+		s.wakeLocked()
+	}
+	return uint64(n)
 }
 
 // TryRecv returns the next message without waiting, or nil.
@@ -546,10 +592,16 @@ func (in *Inbox) Close() {
 		s.msgs, s.head, s.queued = nil, 0, false
 	}
 	in.ready, in.head = nil, 0
-	in.cmu.Lock()
-	release(in.cache[in.chead:])
-	in.cache, in.chead = nil, 0
-	in.cmu.Unlock()
+	for {
+		m, _ := in.claim()
+		if m == nil {
+			break
+		}
+		m.Release()
+	}
+	for i := range in.cache {
+		in.cache[i].Store(nil)
+	}
 	in.mu.Unlock()
 	close(in.done)
 }

@@ -260,3 +260,79 @@ func TestSourceOthersWaiting(t *testing.T) {
 	assert.False(t, a.othersWaiting(), "drained")
 	assert.False(t, b.othersWaiting())
 }
+
+// TestInboxRunOfOneSource: the messages a receiver takes in one go from
+// the only source with messages carry that source's origin, in order, and
+// only the last one, with nothing behind it, is marked drained.
+func TestInboxRunOfOneSource(t *testing.T) {
+	in := NewInbox()
+	defer in.Close()
+	s := in.NewSource(0, "origin")
+	const n = 3*recvBatch + 5
+	batch := make([]*wire.Msg, n)
+	for i := range batch {
+		batch[i] = wire.New([]byte{byte(i)})
+	}
+	require.NoError(t, s.Push(batch, 0, nil))
+	for i := range n {
+		m, err := in.Recv(context.Background())
+		require.NoError(t, err)
+		assert.Equal(t, []byte{byte(i)}, m.Frames[0])
+		meta := msgmeta.Of(m)
+		assert.Equal(t, "origin", meta.Origin)
+		assert.Equal(t, i == n-1, meta.Drained, "message %d drained", i)
+		m.Release()
+	}
+	assert.Zero(t, s.Len())
+}
+
+// TestInboxReceiversProducersAndClose: producers push while receivers
+// take, and the inbox closes midway; every message is either received
+// once or released by the inbox, never both (a second release panics).
+func TestInboxReceiversProducersAndClose(t *testing.T) {
+	for range 20 {
+		in := NewInbox()
+		var wg sync.WaitGroup
+		for p := range 3 {
+			s := in.NewSource(64, nil)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 50 {
+					batch := make([]*wire.Msg, 20)
+					for j := range batch {
+						batch[j] = wire.New([]byte{byte(p), byte(i), byte(j)})
+					}
+					if s.Push(batch, 0, nil) != nil {
+						return
+					}
+				}
+			}()
+		}
+		var got sync.Map
+		var rwg sync.WaitGroup
+		for range 3 {
+			rwg.Add(1)
+			go func() {
+				defer rwg.Done()
+				for {
+					m, err := in.Recv(context.Background())
+					if err != nil {
+						return
+					}
+					_, dup := got.LoadOrStore(string(m.Frames[0]), true)
+					assert.False(t, dup, "a message received twice")
+					m.Release()
+				}
+			}()
+		}
+		testutil.CheckFor(t, 5*time.Second, func() bool {
+			n := 0
+			got.Range(func(any, any) bool { n++; return n < 100 })
+			return n >= 100
+		})
+		in.Close()
+		wg.Wait()
+		rwg.Wait()
+	}
+}

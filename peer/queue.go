@@ -43,6 +43,11 @@ type Queue struct {
 	// tails counts direct writes that left a tail for the writer.
 	tails uint64
 
+	// wantRoom is set by WantRoom, guarded by mu: the next take that
+	// makes room calls roomHook, once.
+	wantRoom bool
+	roomHook func()
+
 	hwm      int
 	skip     int
 	conflate bool // SetConflate: Push keeps only the newest message
@@ -53,7 +58,10 @@ type Queue struct {
 	wake chan struct{} // capacity 1: tells the writer there is work
 	idle chan struct{} // closed when nothing is left to write; nil until Idle asks
 
-	pushed  atomic.Uint64
+	// pushed counts the messages accepted; it is guarded by mu, which
+	// every push holds anyway, so that a push costs no atomic operation
+	// of its own.
+	pushed  uint64
 	written atomic.Uint64
 	direct  atomic.Uint64
 	dropped atomic.Uint64
@@ -119,7 +127,48 @@ func (q *Queue) SetHWM(n int) {
 		close(q.space)
 		q.space = nil
 	}
+	hook := q.roomLocked(!q.fullLocked())
 	q.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
+}
+
+// SetRoomHook makes the queue call f, without its lock held, when it
+// makes room for a sender that asked with WantRoom, or closes: a sender
+// that waits for room in any of several queues (core.Balancer) is woken
+// by whichever drains first.
+func (q *Queue) SetRoomHook(f func()) {
+	q.mu.Lock()
+	q.roomHook = f
+	q.mu.Unlock()
+}
+
+// WantRoom asks for the room hook to be called once the queue, now full,
+// has room, and reports true: the caller may wait. It reports false,
+// asking nothing, when the queue has room already: Push then goes in. A
+// closed queue never has room, and is left to its owner to take away.
+func (q *Queue) WantRoom() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return true
+	}
+	if !q.fullLocked() {
+		return false
+	}
+	q.wantRoom = true
+	return true
+}
+
+// roomLocked returns the room hook to call when made is set and a sender
+// asked for room, and forgets the request; nil otherwise.
+func (q *Queue) roomLocked(made bool) func() {
+	if !made || !q.wantRoom {
+		return nil
+	}
+	q.wantRoom = false
+	return q.roomHook
 }
 
 // pushLocked appends m and unlocks q.mu.
@@ -131,9 +180,9 @@ func (q *Queue) pushLocked(m *wire.Msg) {
 		q.head = 0
 	}
 	q.msgs = append(q.msgs, m)
+	q.pushed++
 	first := len(q.msgs)-q.head == 1
 	q.mu.Unlock()
-	q.pushed.Add(1)
 	if first {
 		q.signal()
 	}
@@ -209,9 +258,9 @@ func (q *Queue) Replace(ms []*wire.Msg) bool {
 	}
 	old := q.msgs[q.head:]
 	q.msgs, q.head = append([]*wire.Msg(nil), ms...), 0
+	q.pushed += uint64(len(ms))
 	q.mu.Unlock()
 	q.lost.Add(uint64(len(old)))
-	q.pushed.Add(uint64(len(ms)))
 	for _, m := range old {
 		m.Release()
 	}
@@ -261,7 +310,10 @@ type QueueStats struct {
 
 // Stats returns the queue's counters.
 func (q *Queue) Stats() QueueStats {
-	return QueueStats{Queued: q.Len(), Pushed: q.pushed.Load(), Written: q.written.Load(), Bytes: q.bytes.Load(),
+	q.mu.Lock()
+	queued, pushed := len(q.msgs)-q.head+q.taken, q.pushed
+	q.mu.Unlock()
+	return QueueStats{Queued: queued, Pushed: pushed, Written: q.written.Load(), Bytes: q.bytes.Load(),
 		Direct: q.direct.Load(), Dropped: q.dropped.Load(), Lost: q.lost.Load()}
 }
 
@@ -310,7 +362,11 @@ func (q *Queue) Close() {
 		q.space = nil
 	}
 	q.wakeIdleLocked()
+	hook := q.roomLocked(true)
 	q.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
 	for _, m := range msgs {
 		m.Release()
 	}
@@ -370,7 +426,11 @@ func (q *Queue) take(batch []*wire.Msg, ctl []byte, maxBytes int) ([]*wire.Msg, 
 		close(q.space)
 		q.space = nil
 	}
+	hook := q.roomLocked(len(batch) > 0)
 	q.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
 	return batch, ctl, tail
 }
 
@@ -405,11 +465,13 @@ func (q *Queue) finish(conn uint64, rest []byte, sent bool, bytes int) {
 		q.pending = append(q.pending[:0], rest...)
 		q.tails++
 	}
+	if sent {
+		q.pushed++
+	}
 	work := q.waitingLocked()
 	q.wakeIdleLocked()
 	q.mu.Unlock()
 	if sent {
-		q.pushed.Add(1)
 		q.written.Add(1)
 		q.direct.Add(1)
 		q.bytes.Add(uint64(bytes))
@@ -469,7 +531,11 @@ func (q *Queue) takeN(batch []*wire.Msg, n int) []*wire.Msg {
 		close(q.space)
 		q.space = nil
 	}
+	hook := q.roomLocked(len(batch) > 0)
 	q.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
 	return batch
 }
 
@@ -495,9 +561,11 @@ func (q *Queue) deliver(p *Peer, m *wire.Msg) bool {
 	default:
 	}
 	bytes, ok := far.src.pushIfRoom(m, q.skip, far.cfg.ID)
+	if ok {
+		q.pushed++
+	}
 	q.mu.Unlock()
 	if ok {
-		q.pushed.Add(1)
 		q.written.Add(1)
 		q.direct.Add(1)
 		q.bytes.Add(uint64(bytes))

@@ -109,3 +109,31 @@ func TestQueueControlBounded(t *testing.T) {
 	}
 	assert.Equal(t, maxControl/104, n, "each body and its length")
 }
+
+// TestQueueRoomHook: a full queue asked with WantRoom calls its room hook
+// once, when the writer takes messages and so makes room; a queue with
+// room asks nothing.
+func TestQueueRoomHook(t *testing.T) {
+	q := NewQueue(2, 0)
+	calls := 0
+	q.SetRoomHook(func() { calls++ })
+	assert.False(t, q.WantRoom(), "an empty queue has room")
+	require.NoError(t, q.Push(wire.New([]byte("a"))))
+	require.NoError(t, q.Push(wire.New([]byte("b"))))
+	assert.True(t, q.WantRoom(), "a full queue")
+	batch, _, _ := q.take(nil, nil, maxWriteBatch)
+	require.Len(t, batch, 2)
+	assert.Equal(t, 1, calls, "taking makes room")
+	q.done(len(batch), 2, nil)
+	wire.ReleaseAll(batch)
+	batch, _, _ = q.take(batch[:0], nil, maxWriteBatch)
+	assert.Empty(t, batch)
+	assert.Equal(t, 1, calls, "once per request")
+
+	require.NoError(t, q.Push(wire.New([]byte("c"))))
+	require.NoError(t, q.Push(wire.New([]byte("d"))))
+	assert.True(t, q.WantRoom())
+	q.Close()
+	assert.Equal(t, 2, calls, "closing wakes the sender too")
+	assert.True(t, q.WantRoom(), "a closed queue never has room")
+}

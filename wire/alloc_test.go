@@ -8,6 +8,7 @@ package wire
 import (
 	"bytes"
 	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -71,4 +72,65 @@ func TestShareAllocs(t *testing.T) {
 		share()
 	}
 	assert.Zero(t, testing.AllocsPerRun(1000, share), "allocations per message shared 100 times")
+}
+
+// TestSingleReleasesReachTheDepot: messages released one at a time, as
+// Recv's callers release them, go back in bulk to where a reader's Cache
+// takes them, half a magazine at a time, instead of staying with the
+// processor that released them.
+func TestSingleReleasesReachTheDepot(t *testing.T) {
+	var drained []*Msg
+	for free.n.Load() > 0 {
+		drained = takeFree(drained, maxFree)
+	}
+	defer putFree(drained) // empty and released already
+	ms := make([]*Msg, 4*magSize)
+	for i := range ms {
+		ms[i] = newMsg()
+	}
+	for _, m := range ms {
+		m.Release()
+	}
+	assert.GreaterOrEqual(t, depotLen(t), magSize/2, "the depot got the magazine's spill")
+	var c Cache
+	defer c.Flush()
+	ours := map[*Msg]bool{}
+	for _, m := range ms {
+		ours[m] = true
+	}
+	m := c.Get()
+	assert.True(t, ours[m], "a Cache hands out a message released singly")
+	m.Release()
+}
+
+// TestCrossGoroutineAllocs: a producer that makes messages and a consumer
+// on another goroutine that releases them, the shape of a PULL's reader
+// and its application, allocate nothing in steady state.
+func TestCrossGoroutineAllocs(t *testing.T) {
+	const n = 200_000
+	run := func() {
+		ch := make(chan *Msg, 128)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for m := range ch {
+				m.Release()
+			}
+		}()
+		var c Cache
+		for range n {
+			m := c.Get()
+			m.AppendString("0123456789abcdef")
+			ch <- m
+		}
+		c.Flush()
+		close(ch)
+		<-done
+	}
+	run() // warm the magazines and the depot
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	run()
+	runtime.ReadMemStats(&after)
+	assert.Less(t, after.Mallocs-before.Mallocs, uint64(n/100), "allocations for %d messages", n)
 }

@@ -1,19 +1,104 @@
 package wire
 
-import "sync"
-
-// Messages released in bulk go to a shared free list, and a Cache takes
-// them back in batches: a reader that makes messages on one core and a
-// writer that releases them on another then meet once per batch, not once
-// per message as they would in a sync.Pool.
-const (
-	maxFree    = 1 << 14 // empty messages the free list keeps at most
-	cacheBatch = 64      // messages a Cache takes at once
+import (
+	"sync"
+	"sync/atomic"
 )
+
+// Empty messages are recycled in three tiers, so that a message made on one
+// core and released on another costs no shared-memory handoff of its own:
+//
+//   - a magazine per processor: Get and Release take and put one message
+//     there, through sync.Pool's per-processor slot, which costs no atomic
+//     operation when the slot is there;
+//   - the depot, one shared list under a lock, which magazines fill and
+//     drain by half a magazine at a time, ReleaseAll fills in bulk and a
+//     Cache drains in bulk;
+//   - the collector, for what the depot has no room for.
+//
+// A producer that makes messages on one goroutine and a consumer that
+// releases them on another (a PULL's reader and its application, a PUSH's
+// application and its writer) thus meet once per batch, not once per
+// message as they would in a sync.Pool of messages.
+const (
+	maxFree    = 1 << 14 // empty messages the depot keeps at most
+	cacheBatch = 64      // messages a Cache takes at once
+	magSize    = 64      // messages a magazine holds
+)
+
+// magazine is one processor's stock of empty messages; whoever took it
+// from mags owns it until it is put back.
+type magazine struct {
+	msgs [magSize]*Msg
+	n    int
+}
+
+var mags = sync.Pool{New: func() any { return new(magazine) }}
 
 var free struct {
 	mu   sync.Mutex
 	msgs []*Msg
+	// n is len(msgs), for a look without the lock.
+	n atomic.Int64
+}
+
+// getMsg returns an empty message: from this processor's magazine,
+// refilled from the depot when empty, or a new one.
+func getMsg() *Msg {
+	mg := mags.Get().(*magazine)
+	if mg.n == 0 && free.n.Load() > 0 {
+		mg.n = len(takeFree(mg.msgs[:0], magSize/2))
+	}
+	var m *Msg
+	if mg.n > 0 {
+		mg.n--
+		m = mg.msgs[mg.n]
+		mg.msgs[mg.n] = nil
+	}
+	mags.Put(mg)
+	if m == nil {
+		m = newMsg()
+	}
+	return m
+}
+
+// putMsg keeps the empty message m: in this processor's magazine, which
+// gives half of itself to the depot when full.
+func putMsg(m *Msg) {
+	mg := mags.Get().(*magazine)
+	if mg.n == magSize {
+		half := mg.msgs[magSize/2:]
+		putFree(half)
+		clear(half)
+		mg.n = magSize / 2
+	}
+	mg.msgs[mg.n] = m
+	mg.n++
+	mags.Put(mg)
+}
+
+// takeFree moves up to k messages from the depot to the end of dst and
+// returns dst.
+func takeFree(dst []*Msg, k int) []*Msg {
+	free.mu.Lock()
+	k = min(k, len(free.msgs))
+	from := free.msgs[len(free.msgs)-k:]
+	dst = append(dst, from...)
+	clear(from)
+	free.msgs = free.msgs[:len(free.msgs)-k]
+	free.n.Store(int64(len(free.msgs)))
+	free.mu.Unlock()
+	return dst
+}
+
+// putFree moves ms to the depot, as many as it has room for; the collector
+// takes the others. The caller clears ms.
+func putFree(ms []*Msg) {
+	free.mu.Lock()
+	n := min(len(ms), maxFree-len(free.msgs))
+	free.msgs = append(free.msgs, ms[:n]...)
+	free.n.Store(int64(len(free.msgs)))
+	free.mu.Unlock()
 }
 
 // ReleaseAll releases every message in ms, as Release does, taking one lock
@@ -26,13 +111,7 @@ func ReleaseAll(ms []*Msg) {
 		m.released = true
 		m.Reset()
 	}
-	free.mu.Lock()
-	n := min(len(ms), maxFree-len(free.msgs))
-	free.msgs = append(free.msgs, ms[:n]...)
-	free.mu.Unlock()
-	for _, m := range ms[n:] {
-		msgPool.Put(m)
-	}
+	putFree(ms)
 	clear(ms)
 }
 
@@ -47,13 +126,10 @@ type Cache struct {
 // Get returns an empty message, as the package-level Get does.
 func (c *Cache) Get() *Msg {
 	if len(c.msgs) == 0 {
-		free.mu.Lock()
-		k := min(cacheBatch, len(free.msgs))
-		c.msgs = append(c.msgs, free.msgs[len(free.msgs)-k:]...)
-		clear(free.msgs[len(free.msgs)-k:])
-		free.msgs = free.msgs[:len(free.msgs)-k]
-		free.mu.Unlock()
-		if k == 0 {
+		if free.n.Load() == 0 {
+			return Get()
+		}
+		if c.msgs = takeFree(c.msgs, cacheBatch); len(c.msgs) == 0 {
 			return Get()
 		}
 	}
@@ -64,18 +140,12 @@ func (c *Cache) Get() *Msg {
 	return m
 }
 
-// Flush gives the cached messages back to the free list.
+// Flush gives the cached messages back to the depot.
 func (c *Cache) Flush() {
 	if len(c.msgs) == 0 {
 		return
 	}
-	free.mu.Lock()
-	n := min(len(c.msgs), maxFree-len(free.msgs))
-	free.msgs = append(free.msgs, c.msgs[:n]...)
-	free.mu.Unlock()
-	for _, m := range c.msgs[n:] {
-		msgPool.Put(m)
-	}
+	putFree(c.msgs)
 	clear(c.msgs)
 	c.msgs = c.msgs[:0]
 }

@@ -1,7 +1,6 @@
 package wire
 
 import (
-	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -66,8 +65,6 @@ type Msg struct {
 	refs   atomic.Int32
 }
 
-var msgPool = sync.Pool{New: func() any { return newMsg() }}
-
 func init() {
 	msgmeta.SetOffset(unsafe.Offsetof(Msg{}.meta))
 }
@@ -81,7 +78,7 @@ func newMsg() *Msg {
 
 // Get returns an empty message from the pool.
 func Get() *Msg {
-	m := msgPool.Get().(*Msg)
+	m := getMsg()
 	m.released = false
 	return m
 }
@@ -320,7 +317,7 @@ func (m *Msg) Release() {
 	}
 	m.released = true
 	m.Reset()
-	msgPool.Put(m)
+	putMsg(m)
 }
 
 // Share hands m to n holders without copying its frames: it appends to out

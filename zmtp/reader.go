@@ -26,6 +26,12 @@ const (
 	firstStep = 64 << 10
 	growStep  = 1 << 20
 	minStep   = 4 << 10
+	// afterLargeRead bounds the read that follows a large frame's body,
+	// which went straight into its message: the read brings the next
+	// header and the start of what follows, and if that is another large
+	// body, most of it then arrives straight in its message too instead
+	// of through the buffer and a copy.
+	afterLargeRead = 2 << 10
 	// maxKeptCommand is how much of a command's body ReadFrame keeps after
 	// the handshake: a command zrouter acts on then (PING, ERROR) is no
 	// longer, and the rest is skipped as it arrives.
@@ -71,7 +77,10 @@ type Reader struct {
 	rpos     int
 	wpos     int
 	lastRead int
-	small    [smallBufSize]byte
+	// afterLarge is set when the latest frame body was read straight
+	// into its message: the next read is kept short (afterLargeRead).
+	afterLarge bool
+	small      [smallBufSize]byte
 
 	// codec, once a handshake has set it, opens the MESSAGE commands that
 	// carry every frame of an encrypting mechanism; nil for a plain one.
@@ -225,7 +234,12 @@ func (rd *Reader) fill(n int) error {
 		if rd.BeforeRead != nil {
 			rd.BeforeRead()
 		}
-		m, err := rd.r.Read(rd.buf[rd.wpos:])
+		end := len(rd.buf)
+		if rd.afterLarge {
+			rd.afterLarge = false
+			end = min(end, max(rd.wpos+afterLargeRead, rd.rpos+n))
+		}
+		m, err := rd.r.Read(rd.buf[rd.wpos:end])
 		rd.wpos += m
 		rd.lastRead = m
 		if m > 0 {
@@ -450,6 +464,7 @@ func (rd *Reader) ReadFrameInto(m *wire.Msg, h Header) error {
 		}
 		got += step
 	}
+	rd.afterLarge = rd.rpos == rd.wpos
 	return nil
 }
 

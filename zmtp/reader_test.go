@@ -503,3 +503,39 @@ func TestReaderBorrowKeepsBufferedBytes(t *testing.T) {
 	require.Equal(t, io.EOF, err)
 	assert.Equal(t, []frame{{body: "first"}, {cmd: true, body: body}, {body: body}, {body: "last"}}, got)
 }
+
+// bufferedCounter counts the bytes that reads into the Reader's buffer
+// (those of at most bigBufSize bytes) returned: the bytes ReadFrameInto
+// then copies into a message.
+type bufferedCounter struct {
+	r        io.Reader
+	buffered int
+}
+
+func (c *bufferedCounter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if len(p) <= bigBufSize {
+		c.buffered += n
+	}
+	return n, err
+}
+
+// TestReaderLargeBodiesArriveInPlace: after a large frame's body, read
+// straight into its message, the next read is short, so that of a stream
+// of large frames only each header and a few bytes come through the buffer
+// and are copied; the rest of every body arrives in its message.
+func TestReaderLargeBodiesArriveInPlace(t *testing.T) {
+	const size = 64 << 10
+	var want []frame
+	for i := range 4 {
+		want = append(want, frame{body: strings.Repeat(string(rune('a'+i)), size)})
+	}
+	want = append(want, frame{body: "small"}, frame{body: strings.Repeat("z", size)})
+	c := &bufferedCounter{r: bytes.NewReader(encode(want...))}
+	rd := NewReader(c, -1)
+	got, err := readAll(rd)
+	require.ErrorIs(t, err, io.EOF)
+	require.Equal(t, want, got)
+	assert.LessOrEqual(t, c.buffered, smallBufSize+len(want)*afterLargeRead,
+		"bytes that came through the buffer, for %d frames of %d bytes", len(want)-1, size)
+}

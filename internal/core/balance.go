@@ -2,13 +2,11 @@ package core
 
 import (
 	"context"
-	"errors"
 	"net"
 	"sync"
-	"time"
+	"sync/atomic"
 
 	"github.com/zrouter/zrouter/internal/msgmeta"
-	"github.com/zrouter/zrouter/lb"
 	"github.com/zrouter/zrouter/socket"
 	"github.com/zrouter/zrouter/wire"
 	"github.com/zrouter/zrouter/zmtp"
@@ -20,30 +18,54 @@ import (
 // that wait. A message with no frames, which ZMTP cannot carry, is dropped
 // and counted.
 //
+// A Send that finds room takes one lock, its pipe's queue's: it reads the
+// pipes from a list that is published whole (list) and turns a cursor
+// that is an atomic counter (next). The lock guards only the changes of
+// the list and the waits for room.
+//
 // A socket type embeds a Balancer, calls Init with its core, and gives it
 // to SetRouting and as its Spec's Sender, or wraps its methods. Its methods
 // are safe for concurrent use.
 type Balancer struct {
 	c *Socket
 
-	// mu guards the fields below; it is never held across I/O.
+	// list holds the pipes in round-robin order. A published list never
+	// changes below its length: AddPipe appends past it, into spare
+	// capacity or a new array, and a compaction makes a new array, so
+	// Send reads it without a lock. Pipes that have left stay in it,
+	// passed over, until a compaction.
+	list atomic.Pointer[pipeList]
+	// next is the round robin's cursor: the pipe after the last one
+	// that took a message, modulo the list's length.
+	next atomic.Uint32
+
+	// mu guards the fields below and the writes of list; it is never held
+	// across I/O.
 	mu     sync.Mutex
-	rr     lb.RoundRobin[*Pipe]
-	pipes  int           // pipes in rr that have not left
+	pipes  int           // pipes in list that have not left
 	change chan struct{} // closed and replaced when pipes or connections change
+	// room is closed and replaced when a queue that a waiting Send asked
+	// (peer.Queue.WantRoom) makes room, or closes.
+	room chan struct{}
 }
+
+// pipeList is one published state of a Balancer's pipes.
+type pipeList struct{ pipes []*Pipe }
 
 // Init attaches b to its socket's core; it must be called before the core
 // makes any pipe.
 func (b *Balancer) Init(c *Socket) {
 	b.c = c
 	b.change = make(chan struct{})
+	b.room = make(chan struct{})
+	b.list.Store(&pipeList{})
 }
 
 // AddPipe puts p in the round robin.
 func (b *Balancer) AddPipe(p *Pipe) error {
+	p.Q.SetRoomHook(b.roomMade)
 	b.mu.Lock()
-	b.rr.Add(p)
+	b.list.Store(&pipeList{pipes: append(b.list.Load().pipes, p)})
 	b.pipes++
 	b.changedLocked()
 	b.mu.Unlock()
@@ -56,22 +78,40 @@ func (b *Balancer) Up(*Pipe, *zmtp.Session) error { b.changed(); return nil }
 // Down wakes the senders that wait.
 func (b *Balancer) Down(*Pipe) { b.changed() }
 
-// RemovePipe forgets p: it leaves the round robin lazily, when Next meets
-// it.
+// RemovePipe forgets p: Send passes it over from now on, and it leaves the
+// list at the next compaction, which comes when the pipes that left
+// outnumber those that remain, so that a departure costs O(1) amortized.
 func (b *Balancer) RemovePipe(*Pipe) {
 	b.mu.Lock()
 	b.pipes--
-	// If nothing is sent for a while dead pipes could pile up, so compact
-	// when they outnumber the live ones.
-	if b.rr.Len() > 2*b.pipes+64 {
-		b.rr.Compact(alive)
+	if ps := b.list.Load().pipes; len(ps) > 2*b.pipes+compactSlack {
+		live := make([]*Pipe, 0, b.pipes)
+		for _, q := range ps {
+			if alive(q) {
+				live = append(live, q)
+			}
+		}
+		b.list.Store(&pipeList{pipes: live})
 	}
 	b.changedLocked()
 	b.mu.Unlock()
 }
 
+// compactSlack is how many departed pipes the list may hold beyond as many
+// as remain.
+const compactSlack = 16
+
 // Close wakes the senders that wait.
 func (b *Balancer) Close() { b.changed() }
+
+// roomMade wakes the senders that wait for room: a queue they asked has
+// some.
+func (b *Balancer) roomMade() {
+	b.mu.Lock()
+	close(b.room)
+	b.room = make(chan struct{})
+	b.mu.Unlock()
+}
 
 func (b *Balancer) changed() {
 	b.mu.Lock()
@@ -88,7 +128,40 @@ func (b *Balancer) changedLocked() {
 
 func alive(p *Pipe) bool { return !p.Removed() }
 
-func connected(p *Pipe) bool { return p.Connected() }
+// turn returns the index in a list of n (> 0) pipes where the round robin
+// stands, and moves the cursor past it.
+func (b *Balancer) turn(n int) int {
+	if n == 1 {
+		return 0
+	}
+	c := b.next.Add(1) - 1
+	if n&(n-1) == 0 {
+		return int(c & uint32(n-1))
+	}
+	return int(c % uint32(n))
+}
+
+// pick returns the first pipe from the round robin's turn on for which
+// usable holds, among those that have not left (usable nil: any), and
+// moves the cursor past it; nil when none does.
+func (b *Balancer) pick(usable func(*Pipe) bool) *Pipe {
+	ps := b.list.Load().pipes
+	n := len(ps)
+	if n == 0 {
+		return nil
+	}
+	i := b.turn(n)
+	for k := range n {
+		p := ps[(i+k)%n]
+		if alive(p) && (usable == nil || usable(p)) {
+			if k > 0 {
+				b.next.Add(uint32(k))
+			}
+			return p
+		}
+	}
+	return nil
+}
 
 // Send queues m on the next pipe in round robin whose queue has room; see
 // SendPipe.
@@ -96,13 +169,6 @@ func (b *Balancer) Send(ctx context.Context, m *wire.Msg, wait bool) error {
 	_, err := b.SendPipe(ctx, m, wait)
 	return err
 }
-
-// errChanged ends a wait on one pipe when the set of pipes changes.
-var errChanged = errors.New("core: pipes changed")
-
-// recheck is how long a Send that waits on one full pipe gives the others
-// before it looks at them again, when several connected pipes are full.
-const recheck = 10 * time.Millisecond
 
 // SendPipe queues m on the next pipe in round robin whose queue has room,
 // and returns that pipe (nil for an empty message, dropped and counted).
@@ -123,52 +189,52 @@ func (b *Balancer) SendPipe(ctx context.Context, m *wire.Msg, wait bool) (*Pipe,
 			return p, nil
 		}
 	}
-	for {
+	for first := true; ; first = false {
+		if !first && b.c.Closing() {
+			return nil, net.ErrClosed
+		}
+		if p := b.push(m); p != nil {
+			return p, nil
+		}
+		if !wait {
+			return nil, socket.ErrWouldBlock
+		}
 		b.mu.Lock()
 		if b.c.Closing() {
 			b.mu.Unlock()
 			return nil, net.ErrClosed
 		}
-		if p := b.pushLocked(m); p != nil {
-			b.mu.Unlock()
-			return p, nil
-		}
-		if !wait {
-			b.mu.Unlock()
-			return nil, socket.ErrWouldBlock
-		}
-		target, others := b.waitTargetLocked()
-		change := b.change
+		// Every full pipe is asked to say when it has room, which closes
+		// room from then on; one that has room already sends this Send
+		// round again.
+		change, room := b.change, b.room
+		full := b.askRoomLocked()
 		b.mu.Unlock()
-
-		if target == nil {
-			select {
-			case <-change:
-				continue
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			case <-b.c.Done():
-				return nil, net.ErrClosed
-			}
+		if !full {
+			continue
 		}
-		wctx, cancel := ctx, context.CancelFunc(nil)
-		if others {
-			// Another connected pipe may drain first: look again soon.
-			wctx, cancel = context.WithTimeout(ctx, recheck)
-		}
-		err := target.Q.PushWait(wctx, m, change, errChanged)
-		if cancel != nil {
-			cancel()
-		}
-		if err == nil {
-			return target, nil
-		}
-		if ctx.Err() != nil {
+		select {
+		case <-room:
+		case <-change:
+		case <-ctx.Done():
 			return nil, ctx.Err()
+		case <-b.c.Done():
+			return nil, net.ErrClosed
 		}
-		// The pipe closed, the pipes changed, or it is time to look
-		// again: go round.
 	}
+}
+
+// askRoomLocked asks every pipe that has not left to call roomMade once it
+// has room (peer.Queue.WantRoom), and reports whether they all are full,
+// which is so when there is no pipe (a change ends that wait); false when
+// one has room.
+func (b *Balancer) askRoomLocked() bool {
+	for _, p := range b.list.Load().pipes {
+		if alive(p) && !p.Q.WantRoom() {
+			return false
+		}
+	}
+	return true
 }
 
 // sendNow hands m to the next live pipe in round robin, for a message that
@@ -178,45 +244,39 @@ func (b *Balancer) SendPipe(ctx context.Context, m *wire.Msg, wait bool) (*Pipe,
 // is queued there as usual. It returns the pipe that took m, or nil; then
 // Send goes on to the other pipes.
 func (b *Balancer) sendNow(m *wire.Msg) *Pipe {
-	b.mu.Lock()
-	p, ok := b.rr.Next(alive, nil)
-	b.mu.Unlock()
-	if !ok {
+	p := b.pick(nil)
+	if p == nil {
 		return nil
 	}
-	// Outside the lock: the write is a system call. Should the connection
-	// end meanwhile, m is lost with it, as one the writer had taken would
-	// be.
+	// The write is a system call, made under no lock of the Balancer's.
+	// Should the connection end meanwhile, m is lost with it, as one the
+	// writer had taken would be.
 	if p.WriteNow(m) || p.Q.Push(m) == nil {
 		return p
 	}
 	return nil
 }
 
-// pushLocked queues m on the next live pipe with room, and returns the pipe
-// that took it, or nil.
-func (b *Balancer) pushLocked(m *wire.Msg) *Pipe {
-	for tries := b.rr.Len(); tries > 0; tries-- {
-		p, ok := b.rr.Next(alive, nil)
-		if !ok {
-			return nil
-		}
-		if p.Q.Push(m) == nil {
+// push queues m on the first pipe with room from the round robin's turn
+// on, and returns the pipe that took it, or nil. It takes no lock but that
+// queue's.
+func (b *Balancer) push(m *wire.Msg) *Pipe {
+	ps := b.list.Load().pipes
+	n := len(ps)
+	if n == 0 {
+		return nil
+	}
+	i := b.turn(n)
+	for k := range n {
+		p := ps[(i+k)%n]
+		if alive(p) && p.Q.Push(m) == nil {
+			if k > 0 {
+				// Past the full pipes too, as a round robin that skips
+				// them goes.
+				b.next.Add(uint32(k))
+			}
 			return p
 		}
 	}
 	return nil
-}
-
-// waitTargetLocked picks the full pipe for a Send to wait on: a connected
-// one when there is one, since only those drain. others reports whether
-// another connected pipe could drain first.
-func (b *Balancer) waitTargetLocked() (target *Pipe, others bool) {
-	if p, ok := b.rr.Next(alive, connected); ok {
-		return p, b.c.Up() > 1
-	}
-	if p, ok := b.rr.Next(alive, nil); ok {
-		return p, false
-	}
-	return nil, false
 }
