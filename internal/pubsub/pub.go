@@ -17,7 +17,7 @@ import (
 // own queue; Send queues a message on the queue of every subscriber whose
 // subscription is a prefix of its first frame, and drops it, counted in
 // that pipe's DroppedHWM, for a subscriber whose queue is full. Send never
-// waits (unless NoDrop). The subscribers share one message's frames
+// waits (unless NoDrop). The subscribers' queues hold one message
 // (wire.Msg.Share); an inproc subscriber, whose application could change
 // what it receives, gets a copy.
 //
@@ -31,12 +31,10 @@ type Pub struct {
 	trie Trie[*subscriber]
 	subs map[*core.Pipe]*subscriber
 
-	// smu makes one Send at a time: it guards gen, the marks, out and
-	// shares.
-	smu    sync.Mutex
-	gen    uint64
-	out    []*subscriber
-	shares []*wire.Msg
+	// smu makes one Send at a time: it guards gen, the marks and out.
+	smu sync.Mutex
+	gen uint64
+	out []*subscriber
 
 	opts PubOptions
 }
@@ -341,7 +339,7 @@ func (b *Pub) deliver(m *wire.Msg) {
 		push(out[0], m)
 		return
 	}
-	// Copies for the inproc subscribers, before m goes to the shares.
+	// Copies for the inproc subscribers, before m is shared.
 	shared := 0
 	for _, s := range out {
 		if s.inproc {
@@ -354,26 +352,17 @@ func (b *Pub) deliver(m *wire.Msg) {
 		m.Release()
 		return
 	}
-	b.shares = m.Share(shared, b.shares[:0])
-	i := 0
+	// One message for all the others: each queue holds the same one.
+	m.Share(shared)
 	for _, s := range out {
 		if !s.inproc {
-			push(s, b.shares[i])
-			i++
+			push(s, m)
 		}
 	}
-	clear(b.shares)
 }
 
 // push queues m for s, or drops it: counted when the queue is full.
-func push(s *subscriber, m *wire.Msg) {
-	if err := s.p.Q.Push(m); err != nil {
-		if err != net.ErrClosed {
-			s.p.Q.Drop()
-		}
-		m.Release()
-	}
-}
+func push(s *subscriber, m *wire.Msg) { pushTo(s.p.Q, m) }
 
 // waitRoom waits, for NoDrop, until every subscriber of b.out has room,
 // while wait is set and ctx allows; otherwise it returns

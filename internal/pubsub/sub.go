@@ -8,6 +8,7 @@ import (
 
 	"github.com/zrouter/zrouter/internal/core"
 	"github.com/zrouter/zrouter/internal/msgmeta"
+	"github.com/zrouter/zrouter/peer"
 	"github.com/zrouter/zrouter/wire"
 	"github.com/zrouter/zrouter/zmtp"
 )
@@ -153,13 +154,7 @@ func (b *Sub) Unsubscribe(topic []byte) {
 // is held.
 func (b *Sub) sendAll(subscribe bool, topic []byte) {
 	for p, cmd := range b.live {
-		m := subMsg(cmd, subscribe, topic)
-		if err := p.Q.Push(m); err != nil {
-			if err != net.ErrClosed {
-				p.Q.Drop()
-			}
-			m.Release()
-		}
+		pushTo(p.Q, subMsg(cmd, subscribe, topic))
 	}
 }
 
@@ -203,29 +198,48 @@ func (b *Sub) Send(_ context.Context, m *wire.Msg, _ bool) error {
 		m.Release()
 		return nil
 	}
-	var shares []*wire.Msg
 	if n == 1 {
-		shares = append(shares, m)
-	} else {
-		shares = m.Share(n, make([]*wire.Msg, 0, n))
-	}
-	i := 0
-	for p := range b.live {
-		s := shares[i]
-		i++
-		if strings.HasPrefix(p.Endpoint, "inproc://") && n > 1 {
-			c := s.Clone()
-			s.Release()
-			s = c
+		for p := range b.live {
+			pushTo(p.Q, m)
 		}
-		if err := p.Q.Push(s); err != nil {
-			if err != net.ErrClosed {
-				p.Q.Drop()
-			}
-			s.Release()
+		return nil
+	}
+	// Copies for the inproc connections first, then one message that
+	// every other queue holds: once it is shared it may be gone at any
+	// time.
+	shared := 0
+	for p := range b.live {
+		if isInproc(p) {
+			pushTo(p.Q, m.Clone())
+		} else {
+			shared++
+		}
+	}
+	if shared == 0 {
+		m.Release()
+		return nil
+	}
+	m.Share(shared)
+	for p := range b.live {
+		if !isInproc(p) {
+			pushTo(p.Q, m)
 		}
 	}
 	return nil
+}
+
+// isInproc reports whether p is an inproc connection, whose receiver may
+// change what it gets and so needs a copy of its own.
+func isInproc(p *core.Pipe) bool { return strings.HasPrefix(p.Endpoint, "inproc://") }
+
+// pushTo queues m on q, or drops it: counted when q is full.
+func pushTo(q *peer.Queue, m *wire.Msg) {
+	if err := q.Push(m); err != nil {
+		if err != net.ErrClosed {
+			q.Drop()
+		}
+		m.Release()
+	}
 }
 
 // Subscriptions returns the number of distinct topics subscribed to.
