@@ -145,7 +145,8 @@ type FanOptions struct {
 	// pending messages).
 	HWM int
 	// CPUProfile, when set, makes the zrouter forwarder write a CPU profile
-	// of each run to CPUProfile-<scenario>.pprof.
+	// of each run to CPUProfile-<scenario>.pprof, and the zrouter
+	// subscribers' process to CPUProfile-<scenario>-subs.pprof.
 	CPUProfile string
 	// Self runs this program as a child process, with arguments that it must
 	// pass to FanChildMain (IsFanChild tells them).
@@ -324,9 +325,13 @@ func runFan(o *FanOptions, kind string, sc FanScenario) (rate float64, err error
 	if back == "" {
 		back = p.endpoint
 	}
-	s, err := startChild(o.Self, []string{fanChildFlag, "subs", "-kind", kind, "-subs", strconv.Itoa(sc.Subs),
+	subArgs := []string{fanChildFlag, "subs", "-kind", kind, "-subs", strconv.Itoa(sc.Subs),
 		"-size", strconv.Itoa(sc.Size), "-extra", strconv.Itoa(sc.Extra), "-endpoint", back, "-hwm", hwm,
-		"-warmup", o.Warmup.String(), "-duration", o.Duration.String(), "-timeout", o.Timeout.String()})
+		"-warmup", o.Warmup.String(), "-duration", o.Duration.String(), "-timeout", o.Timeout.String()}
+	if o.CPUProfile != "" && kind == FanZRouter {
+		subArgs = append(subArgs, "-cpuprofile", o.CPUProfile+"-"+sc.Name+"-subs.pprof")
+	}
+	s, err := startChild(o.Self, subArgs)
 	if err != nil {
 		return 0, err
 	}
@@ -491,27 +496,27 @@ func FanChildMain(args []string, out io.Writer) error {
 	warmup := fs.Duration("warmup", 200*time.Millisecond, "warm-up")
 	duration := fs.Duration("duration", 600*time.Millisecond, "window")
 	timeout := fs.Duration("timeout", 10*time.Second, "longest wait")
-	profile := fs.String("cpuprofile", "", "write the zrouter forwarder's CPU profile to FILE")
+	profile := fs.String("cpuprofile", "", "write the child's CPU profile (the zrouter forwarder's or subscribers') to FILE")
 	if err := fs.Parse(args[2:]); err != nil {
 		return err
 	}
-	switch role {
-	case "broker":
-		if *profile != "" {
-			f, err := os.Create(*profile)
-			if err != nil {
-				return err
-			}
-			if err := pprof.StartCPUProfile(f); err != nil {
-				return errors.Join(err, f.Close())
-			}
-			defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
-		}
-		return fanBroker(*kind, *hwm, out)
-	case "subs":
-		return fanSubs(*kind, sc, *ep, *hwm, *warmup, *duration, *timeout, out)
+	if role != "broker" && role != "subs" {
+		return fmt.Errorf("bench: unknown fan-out role %q", role)
 	}
-	return fmt.Errorf("bench: unknown fan-out role %q", role)
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return errors.Join(err, f.Close())
+		}
+		defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
+	}
+	if role == "broker" {
+		return fanBroker(*kind, *hwm, out)
+	}
+	return fanSubs(*kind, sc, *ep, *hwm, *warmup, *duration, *timeout, out)
 }
 
 // waitInput blocks until standard input ends.
