@@ -31,10 +31,12 @@ type Pub struct {
 	trie Trie[*subscriber]
 	subs map[*core.Pipe]*subscriber
 
-	// smu makes one Send at a time: it guards gen, the marks and out.
-	smu sync.Mutex
-	gen uint64
-	out []*subscriber
+	// smu makes one Send at a time: it guards gen, the marks, out,
+	// touched and the subscribers' batches.
+	smu     sync.Mutex
+	gen     uint64
+	out     []*subscriber
+	touched []*subscriber // the subscribers with a batch, in a SendAll
 
 	opts PubOptions
 }
@@ -71,6 +73,8 @@ type subscriber struct {
 	asked  map[string]struct{} // asked for, under Manual; guarded by Pub.mu
 	mark   uint64              // the Send that matched it last; guarded by Pub.smu
 	inproc bool
+	// batch is what a SendAll has for it so far; guarded by Pub.smu.
+	batch []*wire.Msg
 }
 
 // NewPub returns the routing of a PUB (xpub false) or an XPUB, for a core
@@ -304,6 +308,92 @@ func (b *Pub) Send(ctx context.Context, m *wire.Msg, wait bool) error {
 	}
 	b.deliver(m)
 	return nil
+}
+
+// SendAll sends the messages of ms in order, as Send would one at a
+// time, and returns how many it took: all of them unless an error (the
+// socket closed; or, under NoDrop, one of Send's), the caller keeping
+// ms[n:]. Without NoDrop, each subscriber's queue takes its share of the
+// messages under one lock, and is woken at most once.
+func (b *Pub) SendAll(ctx context.Context, ms []*wire.Msg, wait bool) (int, error) {
+	if b.opts.NoDrop {
+		for i, m := range ms {
+			if err := b.Send(ctx, m, wait); err != nil {
+				return i, err
+			}
+		}
+		return len(ms), nil
+	}
+	if b.c.Closing() {
+		return 0, net.ErrClosed
+	}
+	b.smu.Lock()
+	defer b.smu.Unlock()
+	for _, m := range ms {
+		if len(m.Frames) == 0 {
+			b.c.CountEmpty()
+			m.Release()
+			continue
+		}
+		b.match(m.Frames[0])
+		b.collect(m)
+	}
+	for _, s := range b.touched {
+		n, err := s.p.Q.PushAll(s.batch)
+		if rest := s.batch[n:]; len(rest) > 0 {
+			if err != net.ErrClosed {
+				for range rest {
+					s.p.Q.Drop()
+				}
+			}
+			wire.ReleaseAll(rest)
+		}
+		clear(s.batch)
+		s.batch = s.batch[:0]
+	}
+	clear(b.touched)
+	b.touched = b.touched[:0]
+	return len(ms), nil
+}
+
+// collect adds m to the batch of every subscriber of b.out, as deliver
+// queues it, and clears b.out.
+func (b *Pub) collect(m *wire.Msg) {
+	out := b.out
+	defer func() {
+		clear(b.out)
+		b.out = b.out[:0]
+	}()
+	if len(out) == 0 {
+		m.Release()
+		return
+	}
+	add := func(s *subscriber, m *wire.Msg) {
+		if len(s.batch) == 0 {
+			b.touched = append(b.touched, s)
+		}
+		s.batch = append(s.batch, m)
+	}
+	shared := 0
+	for _, s := range out {
+		if s.inproc && len(out) > 1 {
+			add(s, m.Clone())
+		} else {
+			shared++
+		}
+	}
+	if shared == 0 {
+		m.Release()
+		return
+	}
+	if shared > 1 {
+		m.Share(shared)
+	}
+	for _, s := range out {
+		if !s.inproc || len(out) == 1 {
+			add(s, m)
+		}
+	}
 }
 
 // match puts in b.out the subscribers a message with first frame topic
