@@ -1,6 +1,9 @@
 package wire
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // Messages released in bulk go to a shared free list, and a Cache takes
 // them back in batches: a reader that makes messages on one core and a
@@ -14,6 +17,11 @@ const (
 var free struct {
 	mu   sync.Mutex
 	msgs []*Msg
+	// n is len(msgs), written under mu and read without it: a Cache
+	// that finds the list empty goes to the pool without taking mu, so
+	// that many readers whose messages go back by Release (to the pool)
+	// do not queue on mu for nothing.
+	n atomic.Int64
 }
 
 // ReleaseAll releases every message in ms, as Release does, taking one lock
@@ -42,6 +50,7 @@ func ReleaseAll(ms []*Msg) {
 	free.mu.Lock()
 	n := min(len(ms), maxFree-len(free.msgs))
 	free.msgs = append(free.msgs, ms[:n]...)
+	free.n.Store(int64(len(free.msgs)))
 	free.mu.Unlock()
 	for _, m := range ms[n:] {
 		msgPool.Put(m)
@@ -60,11 +69,15 @@ type Cache struct {
 // Get returns an empty message, as the package-level Get does.
 func (c *Cache) Get() *Msg {
 	if len(c.msgs) == 0 {
+		if free.n.Load() == 0 {
+			return Get()
+		}
 		free.mu.Lock()
 		k := min(cacheBatch, len(free.msgs))
 		c.msgs = append(c.msgs, free.msgs[len(free.msgs)-k:]...)
 		clear(free.msgs[len(free.msgs)-k:])
 		free.msgs = free.msgs[:len(free.msgs)-k]
+		free.n.Store(int64(len(free.msgs)))
 		free.mu.Unlock()
 		if k == 0 {
 			return Get()
@@ -85,6 +98,7 @@ func (c *Cache) Flush() {
 	free.mu.Lock()
 	n := min(len(c.msgs), maxFree-len(free.msgs))
 	free.msgs = append(free.msgs, c.msgs[:n]...)
+	free.n.Store(int64(len(free.msgs)))
 	free.mu.Unlock()
 	for _, m := range c.msgs[n:] {
 		msgPool.Put(m)
