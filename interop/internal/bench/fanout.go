@@ -342,7 +342,12 @@ func runFan(o *FanOptions, kind string, sc FanScenario) (rate float64, err error
 	}
 	p.start()
 	f, lerr := s.line("DONE", o.Timeout+o.Warmup+o.Duration+o.Timeout)
-	if err := errors.Join(lerr, s.stop(o.Timeout)); err != nil {
+	// The publisher stops before the subscribers close: closing them
+	// under a flood measures nothing, and a process of 100 subscribers
+	// that are all busy reading takes its time to close one.
+	perr := p.stop()
+	p.stop = func() error { return nil }
+	if err := errors.Join(lerr, perr, s.stop(o.Timeout)); err != nil {
 		return 0, err
 	}
 	if len(f) != 2 {
@@ -646,12 +651,9 @@ func fanSubs(kind string, sc FanScenario, ep string, hwm int, warmup, duration, 
 	time.Sleep(duration)
 	c1, _ := set.counts()
 	d := time.Since(t0)
-	if err := set.stop(); err != nil {
-		return err
-	}
 	fmt.Fprintf(out, "DONE %d %d\n", c1-c0, d.Nanoseconds())
-	waitInput()
-	return nil
+	waitInput() // the publisher stops meanwhile
+	return set.stop()
 }
 
 func sumCounts(cs []counter) (total, least uint64) {
