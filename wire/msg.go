@@ -355,6 +355,32 @@ func (m *Msg) Share(n int) {
 	}
 }
 
+// ReleaseN gives back k holds of a shared message at once, as k Releases
+// would: a holder that took several, or a sender that shares a message
+// with one hold of its own for the time it hands it out and then gives
+// back, in one step, that hold and those of the holders that did not take
+// it. The last hold returns m to the pool. ReleaseN(1) is Release.
+func (m *Msg) ReleaseN(k int) {
+	if k < 1 {
+		panic("wire: ReleaseN of fewer than one hold")
+	}
+	if h := m.holders.Load(); h != 0 || k > 1 {
+		left := m.holders.Add(int32(-k))
+		if left > 0 {
+			return
+		}
+		if left < 0 {
+			panic("wire: message released twice")
+		}
+	}
+	if m.released {
+		panic("wire: message released twice")
+	}
+	m.released = true
+	m.reset()
+	msgPool.Put(m)
+}
+
 // Shared reports whether m has holders that Share gave it and that have
 // not all released it.
 func (m *Msg) Shared() bool { return m.holders.Load() != 0 }

@@ -607,3 +607,22 @@ func TestShareConcurrentRelease(t *testing.T) {
 		assert.True(t, m.released)
 	}
 }
+
+func TestReleaseN(t *testing.T) {
+	m := New([]byte("x"))
+	m.Share(5)
+	m.ReleaseN(3)
+	assert.False(t, m.released)
+	assert.PanicsWithValue(t, "wire: message released twice", func() { m.ReleaseN(3) }, "more holds than are left")
+	m = New([]byte("y"))
+	m.Share(4)
+	m.Release()
+	m.ReleaseN(3)
+	assert.True(t, m.released, "the last hold returns it")
+	m = New([]byte("z"))
+	m.ReleaseN(1)
+	assert.True(t, m.released, "ReleaseN(1) of a message of one owner is Release")
+	m = New([]byte("w"))
+	assert.Panics(t, func() { m.ReleaseN(2) }, "two holds of a message of one owner")
+	assert.Panics(t, func() { New().ReleaseN(0) })
+}

@@ -443,12 +443,16 @@ func (b *Pub) deliver(m *wire.Msg) {
 		return
 	}
 	// One message for all the others: each queue holds the same one.
-	m.Share(shared)
+	// Send keeps a hold of its own while it pushes, and gives it back
+	// with those of the queues that did not take m, in one step.
+	m.Share(shared + 1)
+	refused := 0
 	for _, s := range out {
-		if !s.inproc {
-			push(s, m)
+		if !s.inproc && !offer(s.p.Q, m) {
+			refused++
 		}
 	}
+	m.ReleaseN(refused + 1)
 }
 
 // push queues m for s, or drops it: counted when the queue is full.

@@ -234,12 +234,22 @@ func isInproc(p *core.Pipe) bool { return strings.HasPrefix(p.Endpoint, "inproc:
 
 // pushTo queues m on q, or drops it: counted when q is full.
 func pushTo(q *peer.Queue, m *wire.Msg) {
-	if err := q.Push(m); err != nil {
-		if err != net.ErrClosed {
-			q.Drop()
-		}
+	if !offer(q, m) {
 		m.Release()
 	}
+}
+
+// offer queues m on q and reports whether q took it; a full q counts the
+// drop. The caller keeps m when q did not take it.
+func offer(q *peer.Queue, m *wire.Msg) bool {
+	err := q.Push(m)
+	if err == nil {
+		return true
+	}
+	if err != net.ErrClosed {
+		q.Drop()
+	}
+	return false
 }
 
 // Subscriptions returns the number of distinct topics subscribed to.
