@@ -38,7 +38,7 @@ type Sub struct {
 	fmu    sync.RWMutex
 	filter Filter
 
-	invert, conflate bool
+	invert, conflate, onlyFirst bool
 }
 
 // NewSub returns the routing of a SUB (xsub false) or an XSUB, for a core
@@ -60,7 +60,7 @@ func (b *Sub) Spec() core.Spec {
 // match none of its subscriptions, and ZMQ_CONFLATE. It must come before
 // any Bind or Connect.
 func (b *Sub) Attach(c *core.Socket) {
-	b.invert, b.conflate = c.Config().Invert, c.Config().Conflate
+	b.invert, b.conflate, b.onlyFirst = c.Config().Invert, c.Config().Conflate, c.Config().OnlyFirst
 	b.c = c
 	c.SetRouting(b, 0)
 }
@@ -169,10 +169,11 @@ func (b *Sub) keep(_ *core.Pipe, m *wire.Msg) bool {
 	return has != b.invert
 }
 
-// Send implements core.Sender for an XSUB: a message whose first frame is
-// a subscription or a cancel is Subscribe or Unsubscribe; any other goes
-// to every connection up, dropped (and counted) where the queue is full.
-// It never waits.
+// Send implements core.Sender for an XSUB: a message of one frame that is
+// a subscription or a cancel is Subscribe or Unsubscribe; a message of
+// several frames is read for subscriptions as libzmq reads it
+// (sendParts); every other goes to every connection up, dropped (and
+// counted) where the queue is full. It never waits.
 func (b *Sub) Send(_ context.Context, m *wire.Msg, _ bool) error {
 	if b.c.Closing() {
 		return net.ErrClosed
@@ -180,6 +181,14 @@ func (b *Sub) Send(_ context.Context, m *wire.Msg, _ bool) error {
 	if len(m.Frames) == 0 {
 		b.c.CountEmpty()
 		m.Release()
+		return nil
+	}
+	if len(m.Frames) > 1 {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if b.sendParts(m) {
+			b.sendLocked(m)
+		}
 		return nil
 	}
 	if subscribe, topic, ok := ParseSubscription(m.Frames[0]); ok {
@@ -193,16 +202,60 @@ func (b *Sub) Send(_ context.Context, m *wire.Msg, _ bool) error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.sendLocked(m)
+	return nil
+}
+
+// sendParts acts on the subscriptions in a message of several frames as
+// libzmq 4.3's xsub does: every frame with a subscription's form is one
+// (with OnlyFirst, only when the first frame is one), and it stays in the
+// message, which goes to the publishers as it is; a cancel that does not
+// take a topic's last subscription is left out. It reports false, m
+// released, when no frame is left. b.mu is held.
+func (b *Sub) sendParts(m *wire.Msg) bool {
+	process := !b.onlyFirst
+	k := 0
+	for i, f := range m.Frames {
+		keep := true
+		if i == 0 || process {
+			if subscribe, topic, ok := ParseSubscription(f); ok {
+				process = true
+				b.fmu.Lock()
+				if subscribe {
+					b.filter.Add(topic)
+				} else {
+					_, keep = b.filter.Remove(topic)
+				}
+				b.fmu.Unlock()
+			}
+		}
+		if keep {
+			m.Frames[k] = f
+			k++
+		}
+	}
+	clear(m.Frames[k:])
+	m.Frames = m.Frames[:k]
+	if k == 0 {
+		m.Release()
+		return false
+	}
+	return true
+}
+
+// sendLocked sends m to every connection up, dropped (and counted) where
+// the queue is full. b.mu is held.
+func (b *Sub) sendLocked(m *wire.Msg) {
 	n := len(b.live)
 	if n == 0 {
 		m.Release()
-		return nil
+		return
 	}
 	if n == 1 {
 		for p := range b.live {
 			pushTo(p.Q, m)
 		}
-		return nil
+		return
 	}
 	// Copies for the inproc connections first, then one message that
 	// every other queue holds: once it is shared it may be gone at any
@@ -217,7 +270,7 @@ func (b *Sub) Send(_ context.Context, m *wire.Msg, _ bool) error {
 	}
 	if shared == 0 {
 		m.Release()
-		return nil
+		return
 	}
 	m.Share(shared)
 	for p := range b.live {
@@ -225,7 +278,6 @@ func (b *Sub) Send(_ context.Context, m *wire.Msg, _ bool) error {
 			pushTo(p.Q, m)
 		}
 	}
-	return nil
 }
 
 // isInproc reports whether p is an inproc connection, whose receiver may
