@@ -676,10 +676,16 @@ func zrouterSubs(sc FanScenario, ep string, hwm int) (*subSet, error) {
 	var errs []error
 	closeAll := func() error {
 		stopping.Store(true)
-		var err error
-		for _, s := range subs {
-			err = errors.Join(err, s.Close())
+		// All at once: a process of 100 subscribers busy reading takes its
+		// time to schedule each one's reader to its end, and one at a time
+		// those times add up.
+		cerrs := make([]error, len(subs))
+		var cwg sync.WaitGroup
+		for i, s := range subs {
+			cwg.Go(func() { cerrs[i] = s.Close() })
 		}
+		cwg.Wait()
+		err := errors.Join(cerrs...)
 		wg.Wait()
 		mu.Lock()
 		defer mu.Unlock()
