@@ -71,6 +71,8 @@ fuzz:
 	$(GO) test -run=^$$ -fuzz=^FuzzLoadBalancerMessages$$ -fuzztime=$(FUZZTIME) ./device
 	$(GO) test -run=^$$ -fuzz=^FuzzParse$$ -fuzztime=$(FUZZTIME) ./internal/transport
 	$(GO) test -run=^$$ -fuzz=^FuzzSubscriptions$$ -fuzztime=$(FUZZTIME) ./internal/pubsub
+	$(GO) test -run=^$$ -fuzz=^FuzzFilterParts$$ -fuzztime=$(FUZZTIME) ./internal/pubsub
+	$(GO) test -run=^$$ -fuzz=^FuzzSendParts$$ -fuzztime=$(FUZZTIME) ./internal/pubsub
 
 bench: deps
 	$(GO) test -run=^$$ -bench=. -benchmem ./...

@@ -19,13 +19,13 @@ import (
 	"github.com/zrouter/zrouter/xsub"
 )
 
-// startForwarder binds an XSUB and an XPUB and runs a Forwarder between
-// them until the test ends.
-func startForwarder(t *testing.T) (*device.Forwarder, *xsub.XSub, *xpub.XPub) {
+// startForwarder binds an XSUB and an XPUB, both with opts, and runs a
+// Forwarder between them until the test ends.
+func startForwarder(t *testing.T, opts ...socket.Option) (*device.Forwarder, *xsub.XSub, *xpub.XPub) {
 	t.Helper()
-	front, err := xsub.New()
+	front, err := xsub.New(opts...)
 	require.NoError(t, err)
-	back, err := xpub.New(socket.WithLinger(0))
+	back, err := xpub.New(append([]socket.Option{socket.WithLinger(0)}, opts...)...)
 	require.NoError(t, err)
 	require.NoError(t, front.Bind("tcp://127.0.0.1:0"))
 	require.NoError(t, back.Bind("tcp://127.0.0.1:0"))

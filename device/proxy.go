@@ -83,6 +83,22 @@ func canCompare(a, b Socket) bool {
 	return reflect.TypeOf(a).Comparable() && reflect.TypeOf(b).Comparable()
 }
 
+// batchMax bounds the messages a direction takes at once, when its
+// sending socket takes many at once (SendAll, as xpub.XPub and pub.Pub
+// have) and its receiving one has more waiting (TryRecv).
+const batchMax = 256
+
+// tryReceiver is a socket that receives without waiting; every zrouter
+// socket is one.
+type tryReceiver interface {
+	TryRecv() (*wire.Msg, error)
+}
+
+// allSender is a socket that sends many messages at once.
+type allSender interface {
+	SendAll(ctx context.Context, ms []*wire.Msg) (int, error)
+}
+
 // errOneWay ends a direction whose sockets cannot pass messages that way.
 var errOneWay = errors.New("device: one-way")
 
@@ -149,8 +165,16 @@ func (p *Proxy) Run(ctx context.Context) error {
 
 // pump moves messages from one socket to the other until ctx ends or a
 // socket fails; it returns nil when ctx ended or the sockets cannot pass
-// messages this way.
+// messages this way. Without a capture socket, a direction whose sockets
+// allow it moves what is waiting in batches: one Recv, then up to
+// batchMax-1 TryRecvs, and one SendAll.
 func (p *Proxy) pump(ctx context.Context, from, to Socket, in, out *counters) error {
+	tr, _ := from.(tryReceiver)
+	as, _ := to.(allSender)
+	var batch []*wire.Msg
+	if tr != nil && as != nil && p.o.capture == nil {
+		batch = make([]*wire.Msg, 0, batchMax)
+	}
 	for {
 		rctx, ok := p.g.enter(ctx)
 		if !ok {
@@ -169,7 +193,20 @@ func (p *Proxy) pump(ctx context.Context, from, to Socket, in, out *counters) er
 			}
 			return fmt.Errorf("device: receive: %w", err)
 		}
-		err = p.forward(ctx, m, to, in, out)
+		if batch != nil {
+			batch = append(batch[:0], m)
+			for len(batch) < batchMax {
+				m, err := tr.TryRecv()
+				if err != nil {
+					break // nothing more now; a closed socket fails the next Recv
+				}
+				batch = append(batch, m)
+			}
+			err = p.forwardAll(ctx, batch, as, in, out)
+			clear(batch)
+		} else {
+			err = p.forward(ctx, m, to, in, out)
+		}
 		p.g.leave()
 		switch {
 		case err == errOneWay:
@@ -193,21 +230,57 @@ func (p *Proxy) forward(ctx context.Context, m *wire.Msg, to Socket, in, out *co
 	if err := to.Send(ctx, m); err != nil {
 		m.Release()
 		p.dropped.Add(1)
-		switch {
-		case ctx.Err() != nil:
-			return nil
-		case errors.Is(err, net.ErrClosed):
-			return fmt.Errorf("device: send: %w", err)
-		case errors.Is(err, errors.ErrUnsupported):
-			return errOneWay
-		}
-		p.o.log.Debug("device: message dropped", "err", err)
+		return p.sendFailed(ctx, err)
+	}
+	p.count(in, out, 1, n)
+	return nil
+}
+
+// forwardAll sends ms to to at once, counting what it took as forward
+// counts each message; there is no capture socket.
+func (p *Proxy) forwardAll(ctx context.Context, ms []*wire.Msg, to allSender, in, out *counters) error {
+	var size uint64
+	for _, m := range ms {
+		size += uint64(m.Size())
+	}
+	n, err := to.SendAll(ctx, ms)
+	if err == nil {
+		p.count(in, out, uint64(len(ms)), size)
 		return nil
 	}
-	in.msgsIn.Add(1)
-	in.bytesIn.Add(n)
-	out.msgsOut.Add(1)
-	out.bytesOut.Add(n)
+	rest := ms[n:]
+	for _, m := range rest {
+		size -= uint64(m.Size())
+	}
+	p.count(in, out, uint64(n), size)
+	p.dropped.Add(uint64(len(rest)))
+	wire.ReleaseAll(rest)
+	return p.sendFailed(ctx, err)
+}
+
+// count adds msgs messages of size bytes to the counters of a direction.
+func (p *Proxy) count(in, out *counters, msgs, size uint64) {
+	if msgs == 0 {
+		return
+	}
+	in.msgsIn.Add(msgs)
+	in.bytesIn.Add(size)
+	out.msgsOut.Add(msgs)
+	out.bytesOut.Add(size)
+}
+
+// sendFailed says what a failed send means for the direction: nil to go
+// on (the message is dropped), errOneWay, or the error that ends Run.
+func (p *Proxy) sendFailed(ctx context.Context, err error) error {
+	switch {
+	case ctx.Err() != nil:
+		return nil
+	case errors.Is(err, net.ErrClosed):
+		return fmt.Errorf("device: send: %w", err)
+	case errors.Is(err, errors.ErrUnsupported):
+		return errOneWay
+	}
+	p.o.log.Debug("device: message dropped", "err", err)
 	return nil
 }
 

@@ -110,6 +110,48 @@ func (q *Queue) Push(m *wire.Msg) error {
 	return nil
 }
 
+// PushAll appends the messages of ms in order without blocking, under one
+// lock, as many as the high-water mark lets in, and returns how many it
+// took; the caller keeps ms[n:]. It returns ErrQueueFull when the mark
+// stopped it and net.ErrClosed when the queue is closed. A conflating
+// queue, or one an inproc peer serves, takes them one Push at a time.
+func (q *Queue) PushAll(ms []*wire.Msg) (int, error) {
+	if q.conflate || q.sink.Load() != nil {
+		for i, m := range ms {
+			if err := q.Push(m); err != nil {
+				return i, err
+			}
+		}
+		return len(ms), nil
+	}
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return 0, net.ErrClosed
+	}
+	n := len(ms)
+	if q.hwm > 0 {
+		n = max(0, min(n, q.hwm-(len(q.msgs)-q.head)))
+	}
+	if q.head > 0 && len(q.msgs)+n > cap(q.msgs) {
+		k := copy(q.msgs, q.msgs[q.head:])
+		clear(q.msgs[k:])
+		q.msgs = q.msgs[:k]
+		q.head = 0
+	}
+	first := len(q.msgs) == q.head && n > 0
+	q.msgs = append(q.msgs, ms[:n]...)
+	q.pushed += uint64(n)
+	q.mu.Unlock()
+	if first {
+		q.signal()
+	}
+	if n < len(ms) {
+		return n, ErrQueueFull
+	}
+	return n, nil
+}
+
 // SetConflate makes the queue keep only the newest message not yet taken
 // by the writer (ZMQ_CONFLATE): Push replaces what waits, and is never
 // full. It is set before the queue is used.

@@ -137,3 +137,53 @@ func TestQueueRoomHook(t *testing.T) {
 	assert.Equal(t, 2, calls, "closing wakes the sender too")
 	assert.True(t, q.WantRoom(), "a closed queue never has room")
 }
+
+// TestQueuePushAll checks that PushAll takes what the mark lets in, in
+// order, counts it, wakes the writer once, and leaves the rest.
+func TestQueuePushAll(t *testing.T) {
+	q := NewQueue(4, 0)
+	require.NoError(t, q.Push(wire.New([]byte("0"))))
+	<-q.wake
+	ms := []*wire.Msg{wire.New([]byte("1")), wire.New([]byte("2")), wire.New([]byte("3")), wire.New([]byte("4"))}
+	n, err := q.PushAll(ms)
+	assert.Equal(t, 3, n)
+	assert.ErrorIs(t, err, ErrQueueFull)
+	assert.Empty(t, q.wake, "no wake: the queue had a message for the writer already")
+	ms[3].Release()
+	assert.Equal(t, uint64(4), q.Stats().Pushed)
+
+	batch, _, _ := q.take(nil, nil, 1<<20)
+	var got []string
+	for _, m := range batch {
+		got = append(got, string(m.Frames[0]))
+	}
+	assert.Equal(t, []string{"0", "1", "2", "3"}, got)
+	q.done(len(batch), 0, nil)
+	release(batch)
+
+	n, err = q.PushAll([]*wire.Msg{wire.New([]byte("5")), wire.New([]byte("6"))})
+	assert.Equal(t, 2, n)
+	require.NoError(t, err)
+	assert.Len(t, q.wake, 1, "an empty queue wakes its writer")
+	assert.Equal(t, 2, q.Len())
+	q.Close()
+	m := wire.New([]byte("7"))
+	n, err = q.PushAll([]*wire.Msg{m})
+	assert.Zero(t, n)
+	assert.ErrorIs(t, err, net.ErrClosed)
+	m.Release()
+}
+
+func TestQueuePushAllConflate(t *testing.T) {
+	q := NewQueue(1, 0)
+	q.SetConflate()
+	defer q.Close()
+	n, err := q.PushAll([]*wire.Msg{wire.New([]byte("a")), wire.New([]byte("b")), wire.New([]byte("c"))})
+	require.NoError(t, err)
+	assert.Equal(t, 3, n)
+	batch, _, _ := q.take(nil, nil, 1<<20)
+	require.Len(t, batch, 1)
+	assert.Equal(t, "c", string(batch[0].Frames[0]), "the newest is kept")
+	q.done(1, 0, nil)
+	release(batch)
+}

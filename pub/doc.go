@@ -17,9 +17,9 @@
 //     the subscriptions that do not match.
 //   - A connection's subscriptions end with it; a subscriber sends them
 //     again when it reconnects.
-//   - One message for many subscribers is not copied: they share its
-//     frames, and it is recycled when the last of them has written it. An
-//     inproc subscriber gets a copy of its own.
+//   - One message for many subscribers is not copied: every subscriber's
+//     queue holds the same message, which is recycled when the last of
+//     them has written it. An inproc subscriber gets a copy of its own.
 //   - Messages to one subscriber keep their order.
 //
 // # Options
@@ -28,7 +28,12 @@
 // for room at every matching subscriber instead of dropping;
 // socket.WithInvertMatching sends each message to the subscribers it does
 // not match; socket.WithConflate keeps one message, the newest, in each
-// subscriber's queue.
+// subscriber's queue; WithMaxSubscriptions bounds the subscriptions of
+// each subscriber (by default 1<<20 topics of 16 MiB in all), refusing and
+// counting those beyond (Stats.RefusedSubscriptions).
+//
+// SendAll sends a batch of messages at once, each subscriber's queue
+// taking its share under one lock; device.Forwarder sends with it.
 //
 // # Ownership
 //

@@ -1,9 +1,12 @@
 package pub
 
 import (
+	"context"
+
 	"github.com/zrouter/zrouter/internal/core"
 	"github.com/zrouter/zrouter/internal/pubsub"
 	"github.com/zrouter/zrouter/socket"
+	"github.com/zrouter/zrouter/wire"
 )
 
 // Pub is a ZeroMQ PUB socket. Its endpoints, Send, counters, events and
@@ -41,3 +44,13 @@ func New(opts ...socket.Option) (*Pub, error) {
 // order, with the number of subscribers that asked for it. prefix is valid
 // only during the call; fn must not call the Pub.
 func (p *Pub) Subscribers(fn func(prefix []byte, subscribers int)) { p.b.Subscribers(fn) }
+
+// SendAll sends the messages of ms in order, as many Sends would, and
+// returns how many it took: all of them, unless the socket is closed (or,
+// WithNoDrop, Send's wait ends in an error), and then the caller keeps
+// ms[n:]. It costs less than a Send each: every subscriber's queue takes
+// its share of ms at once, and its writer is woken once. A device that
+// forwards bursts (device.Forwarder) sends with it.
+func (p *Pub) SendAll(ctx context.Context, ms []*wire.Msg) (int, error) {
+	return p.b.SendAll(ctx, ms, true)
+}

@@ -62,6 +62,15 @@ type Stats struct {
 	// receive (PUSH), read and dropped; MsgsIn counts them too.
 	DroppedIn uint64
 
+	// RefusedSubscriptions counts subscriptions a PUB or XPUB refused
+	// because the subscriber had reached its bound
+	// (pub.WithMaxSubscriptions).
+	RefusedSubscriptions uint64
+	// DroppedCancels counts the cancels an XPUB makes for the
+	// subscriptions of a subscriber that left and drops, because as many
+	// as one subscriber may hold were waiting for Recv already.
+	DroppedCancels uint64
+
 	// CloseReasons counts ended connections by why they ended.
 	CloseReasons map[CloseReason]uint64
 	// EventsDropped counts events no monitor had room for.

@@ -61,12 +61,18 @@ func TestPrependFrameAllocs(t *testing.T) {
 // allocation once the pools are warm, whatever its size.
 func TestShareAllocs(t *testing.T) {
 	frame := bytes.Repeat([]byte{'x'}, 1024)
-	out := make([]*Msg, 0, 100)
+	out := make([]*Msg, 100)
 	share := func() {
 		m := Get()
 		m.AppendFrame(frame)
-		out = m.Share(100, out[:0])
-		ReleaseAll(out)
+		m.Share(len(out))
+		for i := range out {
+			out[i] = m
+		}
+		ReleaseAll(out[:50])
+		for _, s := range out[50:] {
+			s.Release()
+		}
 	}
 	for range warmup {
 		share()

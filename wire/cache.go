@@ -102,17 +102,27 @@ func putFree(ms []*Msg) {
 }
 
 // ReleaseAll releases every message in ms, as Release does, taking one lock
-// for all of them, and clears ms.
+// for all of them, and clears ms. A shared message (Msg.Share) counts as
+// one holder's release, and goes back only with its last holder's.
 func ReleaseAll(ms []*Msg) {
-	for _, m := range ms {
+	all := ms
+	k := 0 // ms[:k] go back to the depot
+	for _, m := range all {
+		if !m.unshare() {
+			continue // another holder of a shared message has it still
+		}
 		if m.released {
 			panic("wire: message released twice")
 		}
 		m.released = true
-		m.Reset()
+		m.reset()
+		all[k] = m
+		k++
 	}
-	putFree(ms)
-	clear(ms)
+	if k > 0 {
+		putFree(all[:k])
+	}
+	clear(all)
 }
 
 // Cache hands out empty messages to one goroutine, refilling itself from

@@ -59,10 +59,9 @@ type Msg struct {
 	retired *[]byte
 	large   []*[]byte // pooled storage of large frames
 
-	// parent is the message a share made by Share carries the frames of;
-	// refs counts a parent's shares not yet released.
-	parent *Msg
-	refs   atomic.Int32
+	// holders counts the holders of a message given to many by Share
+	// that have not released it yet; 0 for a message of one owner.
+	holders atomic.Int32
 }
 
 func init() {
@@ -249,12 +248,14 @@ func (m *Msg) growArena(need int) {
 // Reset empties the message and returns its storage to the pools, keeping the
 // message itself for reuse.
 func (m *Msg) Reset() {
-	if p := m.parent; p != nil {
-		m.parent = nil
-		if p.refs.Add(-1) == 0 {
-			p.Release()
-		}
+	if m.holders.Load() != 0 {
+		panic("wire: Reset of a shared message")
 	}
+	m.reset()
+}
+
+// reset is Reset without the check.
+func (m *Msg) reset() {
 	if m.arena != nil {
 		putBuf(m.arena)
 		m.arena = nil
@@ -309,36 +310,77 @@ func (m *Msg) resetFrames(f [][]byte) {
 
 // Release returns the message and its storage to the pools. The message and
 // every frame it held must not be used afterwards. Releasing a message twice
-// is a bug in the caller and panics. A Msg need not come from Get: a zero
+// is a bug in the caller and panics. A shared message (Share) goes back to
+// the pool with its last holder's release. A Msg need not come from Get: a zero
 // Msg is an empty message too, and may be released once.
 func (m *Msg) Release() {
+	if !m.unshare() {
+		return
+	}
 	if m.released {
 		panic("wire: message released twice")
 	}
 	m.released = true
-	m.Reset()
+	m.reset()
 	putMsg(m)
 }
 
-// Share hands m to n holders without copying its frames: it appends to out
-// n messages that each list m's frames, and returns out. m then belongs to
-// the shares, and goes back to the pool when the last of them is released;
-// the caller must not touch m after Share. The shares' frames are m's
-// memory: a share must not be changed, only read and released, so a
-// holder that may change what it gets (an inproc receiver) needs a Clone.
-// n must be at least 1.
-func (m *Msg) Share(n int, out []*Msg) []*Msg {
-	m.refs.Store(int32(n))
-	for range n {
-		s := Get()
-		for _, f := range m.Frames {
-			s.addFrame(f)
-		}
-		s.parent = m
-		out = append(out, s)
+// unshare counts one holder's release of a shared message, and reports
+// whether the message is to go back to the pool: always for a message of
+// one owner, and for the last holder of a shared one.
+func (m *Msg) unshare() bool {
+	if m.holders.Load() == 0 {
+		return true
 	}
-	return out
+	return m.holders.Add(-1) == 0
 }
+
+// Share gives m to n holders at once, without copying it or making a
+// message for each: every holder gets the same *Msg, and releases it once
+// (Release or ReleaseAll); the last release returns it to the pool. Share
+// must come before m is handed to any holder, and a message is shared at
+// most once. A shared message is read-only: holders on several goroutines
+// may read its frames at the same time, so none may change it (nor Reset
+// it, which panics), and a holder that may change what it gets (an inproc
+// receiver) needs a Clone. n must be at least 1.
+func (m *Msg) Share(n int) {
+	if n < 1 {
+		panic("wire: Share to fewer than one holder")
+	}
+	if !m.holders.CompareAndSwap(0, int32(n)) {
+		panic("wire: message shared twice")
+	}
+}
+
+// ReleaseN gives back k holds of a shared message at once, as k Releases
+// would: a holder that took several, or a sender that shares a message
+// with one hold of its own for the time it hands it out and then gives
+// back, in one step, that hold and those of the holders that did not take
+// it. The last hold returns m to the pool. ReleaseN(1) is Release.
+func (m *Msg) ReleaseN(k int) {
+	if k < 1 {
+		panic("wire: ReleaseN of fewer than one hold")
+	}
+	if h := m.holders.Load(); h != 0 || k > 1 {
+		left := m.holders.Add(int32(-k))
+		if left > 0 {
+			return
+		}
+		if left < 0 {
+			panic("wire: message released twice")
+		}
+	}
+	if m.released {
+		panic("wire: message released twice")
+	}
+	m.released = true
+	m.reset()
+	putMsg(m)
+}
+
+// Shared reports whether m has holders that Share gave it and that have
+// not all released it.
+func (m *Msg) Shared() bool { return m.holders.Load() != 0 }
 
 // Clone returns a copy of m with storage of its own.
 func (m *Msg) Clone() *Msg {

@@ -544,31 +544,85 @@ func TestPrependFrame(t *testing.T) {
 func TestShare(t *testing.T) {
 	m := New([]byte("topic"), pattern(3, LargeFrame+5))
 	want := framesOf(m)
-	shares := m.Share(3, nil)
-	require.Len(t, shares, 3)
-	for i, s := range shares {
-		require.Equal(t, want, s.Frames, "share %d", i)
-		assert.Same(t, &m.Frames[1][0], &s.Frames[1][0], "share %d must not copy", i)
-	}
-	shares[0].Release()
-	shares[1].Release()
-	assert.False(t, m.released, "the message must live while a share does")
-	assert.Equal(t, want, shares[2].Frames)
-	ReleaseAll(shares[2:])
-	assert.True(t, m.released, "the last share releases the message")
+	m.Share(3)
+	assert.True(t, m.Shared())
+	m.Release()
+	ReleaseAll([]*Msg{m})
+	assert.False(t, m.released, "the message must live while a holder does")
+	assert.True(t, m.Shared())
+	assert.Equal(t, want, framesOf(m), "the last holder's frames")
+	ReleaseAll([]*Msg{m})
+	assert.True(t, m.released, "the last holder releases the message")
+	assert.False(t, m.Shared())
+}
+
+func TestShareMisuse(t *testing.T) {
+	m := New([]byte("x"))
+	assert.PanicsWithValue(t, "wire: Share to fewer than one holder", func() { m.Share(0) })
+	m.Share(2)
+	assert.PanicsWithValue(t, "wire: message shared twice", func() { m.Share(2) })
+	assert.PanicsWithValue(t, "wire: Reset of a shared message", func() { m.Reset() })
+	m.Release()
+	m.Release()
+	assert.PanicsWithValue(t, "wire: message released twice", func() { m.Release() })
+}
+
+// TestShareMixedRelease gives ReleaseAll shared messages among messages
+// of one owner: only the last holder's release of each shared one
+// returns it, and every other message goes back at once.
+func TestShareMixedRelease(t *testing.T) {
+	a, b := New([]byte("a")), New([]byte("b"))
+	a.Share(2)
+	own := New([]byte("own"))
+	ReleaseAll([]*Msg{a, own, b})
+	assert.True(t, own.released)
+	assert.True(t, b.released)
+	assert.False(t, a.released)
+	assert.Equal(t, [][]byte{[]byte("a")}, framesOf(a))
+	ms := []*Msg{a}
+	ReleaseAll(ms)
+	assert.True(t, a.released)
+	assert.Nil(t, ms[0], "ReleaseAll clears its slice")
 }
 
 func TestShareConcurrentRelease(t *testing.T) {
 	for range 100 {
 		m := New([]byte("x"))
-		shares := m.Share(8, nil)
+		m.Share(8)
 		done := make(chan struct{})
-		for _, s := range shares {
-			go func() { s.Release(); done <- struct{}{} }()
+		for i := range 8 {
+			go func() {
+				_ = len(m.Frames[0]) // every holder reads while the others release
+				if i%2 == 0 {
+					m.Release()
+				} else {
+					ReleaseAll([]*Msg{m})
+				}
+				done <- struct{}{}
+			}()
 		}
-		for range shares {
+		for range 8 {
 			<-done
 		}
 		assert.True(t, m.released)
 	}
+}
+
+func TestReleaseN(t *testing.T) {
+	m := New([]byte("x"))
+	m.Share(5)
+	m.ReleaseN(3)
+	assert.False(t, m.released)
+	assert.PanicsWithValue(t, "wire: message released twice", func() { m.ReleaseN(3) }, "more holds than are left")
+	m = New([]byte("y"))
+	m.Share(4)
+	m.Release()
+	m.ReleaseN(3)
+	assert.True(t, m.released, "the last hold returns it")
+	m = New([]byte("z"))
+	m.ReleaseN(1)
+	assert.True(t, m.released, "ReleaseN(1) of a message of one owner is Release")
+	m = New([]byte("w"))
+	assert.Panics(t, func() { m.ReleaseN(2) }, "two holds of a message of one owner")
+	assert.Panics(t, func() { New().ReleaseN(0) })
 }

@@ -40,6 +40,18 @@ func WithVerboser(on bool) socket.Option {
 	})
 }
 
+// WithManualLastValue is WithManual, and also sends the first message
+// after each subscription or cancel that Recv returned only to the
+// subscriber that sent it, if it matches that subscriber's subscriptions
+// (ZMQ_XPUB_MANUAL_LAST_VALUE): a last-value cache answers a new
+// subscriber with the cached value, after Subscribe, without sending it
+// again to everyone. The Send after that goes to every subscriber it
+// matches. A cancel that a disconnection made leaves no subscriber to
+// send to. WithManualLastValue(false) also turns manual mode off.
+func WithManualLastValue(on bool) socket.Option {
+	return option("ZMQ_XPUB_MANUAL_LAST_VALUE", func(c *config.Config) { c.Manual, c.LastValue = on, on })
+}
+
 // WithManual leaves the subscriptions to the application
 // (ZMQ_XPUB_MANUAL): Recv returns every subscription and cancel, none of
 // which takes effect until the application passes it to Subscribe or
@@ -48,6 +60,16 @@ func WithVerboser(on bool) socket.Option {
 // asked for.
 func WithManual(on bool) socket.Option {
 	return option("ZMQ_XPUB_MANUAL", func(c *config.Config) { c.Manual = on })
+}
+
+// WithOnlyFirstSubscribe makes the XPUB look for subscriptions in a
+// message of several frames only when its first frame is one
+// (ZMQ_ONLY_FIRST_SUBSCRIBE, as libzmq 4.3 implements it): then every
+// frame that has a subscription's form counts as one, as it does by
+// default; otherwise the whole message is data for Recv. xsub's option
+// of the same name does the same for what an XSUB sends.
+func WithOnlyFirstSubscribe(on bool) socket.Option {
+	return option("ZMQ_ONLY_FIRST_SUBSCRIBE", func(c *config.Config) { c.OnlyFirst = on })
 }
 
 // WithWelcome sends msg to every subscriber as its connection comes up,

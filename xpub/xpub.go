@@ -1,6 +1,8 @@
 package xpub
 
 import (
+	"context"
+
 	"github.com/zrouter/zrouter/internal/core"
 	"github.com/zrouter/zrouter/internal/pubsub"
 	"github.com/zrouter/zrouter/socket"
@@ -68,4 +70,11 @@ func (x *XPub) manual(from *wire.Msg, topic []byte, subscribe bool) error {
 		return socket.ErrHostUnreachable
 	}
 	return nil
+}
+
+// SendAll sends the messages of ms in order, as many Sends would, and
+// returns how many it took, as pub.Pub's SendAll does: every subscriber's
+// queue takes its share of ms at once. device.Forwarder sends with it.
+func (x *XPub) SendAll(ctx context.Context, ms []*wire.Msg) (int, error) {
+	return x.b.SendAll(ctx, ms, true)
 }

@@ -75,3 +75,45 @@ func TestCancelAfterSubscription(t *testing.T) {
 		assert.Equal(t, string([]byte{0, byte(i)}), recvString(t, ctx, x))
 	}
 }
+
+// Subscriptions in one message of several frames reach the application
+// as a message each, by Recv and by TryRecv alike, with the subscriber
+// they came from, and a PUB takes them all.
+func TestMultipartSubscriptionsSplit(t *testing.T) {
+	ctx := testutil.Context(t, waitFor)
+	x, err := xpub.New(socket.WithLinger(0), xpub.WithManual(true))
+	require.NoError(t, err)
+	defer x.Close()
+	require.NoError(t, x.Bind("tcp://127.0.0.1:0"))
+	xs, err := xsub.New()
+	require.NoError(t, err)
+	defer xs.Close()
+	require.NoError(t, xs.Connect(x.Addr()))
+	require.NoError(t, xs.SendFrames(ctx, []byte("\x01a"), []byte("\x01b"), []byte("\x01c")))
+	var first = ""
+	testutil.CheckFor(t, waitFor, func() bool {
+		m, err := x.TryRecv()
+		if err != nil {
+			return false
+		}
+		first = string(m.Frames[0])
+		m.Release()
+		return true
+	})
+	assert.Equal(t, "\x01a", first)
+	m, err := x.TryRecv()
+	require.NoError(t, err, "the second is there at once")
+	assert.Equal(t, "\x01b", string(m.Frames[0]))
+	m.Release()
+	m, err = x.Recv(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "\x01c", string(m.Frames[0]))
+	// It came from the XSUB: manual mode can subscribe it.
+	require.NoError(t, x.Subscribe(m, []byte("c")))
+	m.Release()
+	require.NoError(t, x.SendFrames(ctx, []byte("c1")))
+	got, err := xs.Recv(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "c1", string(got.Frames[0]))
+	got.Release()
+}

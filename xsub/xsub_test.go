@@ -49,3 +49,27 @@ func TestUpstream(t *testing.T) {
 	assert.Equal(t, [][]byte{[]byte("anything"), []byte("two")}, m.Frames)
 	m.Release()
 }
+
+// A message of several frames subscribes with every frame that has a
+// subscription's form; with WithOnlyFirstSubscribe only when the first
+// frame is one. A cancel the XSUB does not pass on leaves the message.
+func TestMultipartSubscriptions(t *testing.T) {
+	ctx := testutil.Context(t, 10*time.Second)
+	for _, only := range []bool{false, true} {
+		xs, err := xsub.New(xsub.WithOnlyFirstSubscribe(only))
+		require.NoError(t, err)
+		defer xs.Close()
+		require.NoError(t, xs.SendFrames(ctx, []byte("data"), []byte("\x01y")))
+		want := 1
+		if only {
+			want = 0
+		}
+		assert.Equal(t, want, xs.Subscriptions(), "only first %v: data, then a subscription", only)
+		require.NoError(t, xs.SendFrames(ctx, []byte("\x01a"), []byte("\x01b"), []byte("\x00never")))
+		assert.Equal(t, want+2, xs.Subscriptions(), "only first %v: two subscriptions", only)
+		require.NoError(t, xs.SendFrames(ctx, []byte("\x00a"), []byte("\x00b")))
+		assert.Equal(t, want, xs.Subscriptions())
+		require.NoError(t, xs.SendFrames(ctx, []byte("\x00never"), []byte("\x00never")))
+		assert.Equal(t, want, xs.Subscriptions())
+	}
+}

@@ -73,6 +73,14 @@ type Config struct {
 	Verbose  int  // ZMQ_XPUB_VERBOSE (1) and ZMQ_XPUB_VERBOSER (2)
 	Manual   bool // ZMQ_XPUB_MANUAL
 	Welcome  []byte
+	// LastValue is ZMQ_XPUB_MANUAL_LAST_VALUE (with Manual).
+	LastValue bool
+	// OnlyFirst is ZMQ_ONLY_FIRST_SUBSCRIBE.
+	OnlyFirst bool
+	// MaxSubs and MaxSubBytes bound the subscriptions of one subscriber
+	// of a PUB or XPUB: how many distinct topics, and their bytes.
+	MaxSubs     int
+	MaxSubBytes int64
 
 	// Per connection (Connect only).
 	ConnectRoutingID []byte // ZMQ_CONNECT_ROUTING_ID
@@ -104,6 +112,17 @@ type IPCFilter struct {
 	UIDs, GIDs, PIDs []int
 }
 
+// DefaultMaxSubs and DefaultMaxSubBytes are the default bounds on one
+// subscriber's subscriptions at a PUB or XPUB: far above what a
+// subscriber that means well sends (100,000 topics of 20 bytes are 2 MB),
+// and below what would let one peer make the trie, which costs about a
+// hundred bytes per byte of a topic that shares no prefix, take more
+// than some 2 GB.
+const (
+	DefaultMaxSubs     = 1 << 20
+	DefaultMaxSubBytes = 16 << 20
+)
+
 // DefaultMaxMsgFrames is the default bound on the frames of one message:
 // above the 1,000,000 empty frames a libzmq peer can send in one message.
 const DefaultMaxMsgFrames = 1 << 20
@@ -127,6 +146,8 @@ func Defaults(t zmtp.SocketType) Config {
 		MaxMsgBytes:      -1,
 		MaxMsgFrames:     DefaultMaxMsgFrames,
 		MaxHandshakes:    DefaultMaxHandshakes,
+		MaxSubs:          DefaultMaxSubs,
+		MaxSubBytes:      DefaultMaxSubBytes,
 		HandshakeTimeout: 30 * time.Second,
 		ReconnectIvl:     100 * time.Millisecond,
 		Linger:           linger,

@@ -152,6 +152,7 @@ type Socket struct {
 type counters struct {
 	handshakeFailed, refusedDup, refusedMax, refusedFilter atomic.Uint64
 	unroutable, droppedEmpty                               atomic.Uint64
+	refusedSubs, droppedCancels                            atomic.Uint64
 	droppedHWM                                             atomic.Uint64 // drops made outside any pipe's queue
 	eventsDropped                                          atomic.Uint64
 }
@@ -273,6 +274,14 @@ func (s *Socket) CountUnroutable() { s.counters.unroutable.Add(1) }
 // CountEmpty counts a message dropped for having nothing to put on the
 // wire.
 func (s *Socket) CountEmpty() { s.counters.droppedEmpty.Add(1) }
+
+// CountRefusedSubscription counts a subscription refused at the
+// subscriber's bound.
+func (s *Socket) CountRefusedSubscription() { s.counters.refusedSubs.Add(1) }
+
+// CountDroppedCancel counts a cancel made for a subscriber that left and
+// dropped at the bound of those waiting.
+func (s *Socket) CountDroppedCancel() { s.counters.droppedCancels.Add(1) }
 
 // CountDroppedHWM counts a message dropped at a high-water mark outside
 // any pipe's queue.

@@ -119,6 +119,8 @@ func (s *Socket) Stats() socket.Stats {
 	st.RefusedFiltered = c.refusedFilter.Load()
 	st.Unroutable = c.unroutable.Load()
 	st.DroppedEmpty = c.droppedEmpty.Load()
+	st.RefusedSubscriptions = c.refusedSubs.Load()
+	st.DroppedCancels = c.droppedCancels.Load()
 	st.DroppedHWM += c.droppedHWM.Load()
 	st.EventsDropped = c.eventsDropped.Load()
 	return st

@@ -18,6 +18,11 @@ type Meta struct {
 	// body, as a ZMTP command (a SUBSCRIBE or CANCEL a SUB sends to a
 	// ZMTP 3.1 peer).
 	Command bool
+	// Then holds the messages ([]*wire.Msg) a filter made of this one
+	// beside it, which the socket's Recv delivers right after it: an
+	// XPUB's subscriber sent several subscriptions in one message, each
+	// of which the application gets as a message of its own.
+	Then any
 }
 
 // offset is where the Meta lies in a wire.Msg; package wire sets it when

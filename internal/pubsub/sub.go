@@ -8,6 +8,7 @@ import (
 
 	"github.com/zrouter/zrouter/internal/core"
 	"github.com/zrouter/zrouter/internal/msgmeta"
+	"github.com/zrouter/zrouter/peer"
 	"github.com/zrouter/zrouter/wire"
 	"github.com/zrouter/zrouter/zmtp"
 )
@@ -37,7 +38,7 @@ type Sub struct {
 	fmu    sync.RWMutex
 	filter Filter
 
-	invert, conflate bool
+	invert, conflate, onlyFirst bool
 }
 
 // NewSub returns the routing of a SUB (xsub false) or an XSUB, for a core
@@ -59,7 +60,7 @@ func (b *Sub) Spec() core.Spec {
 // match none of its subscriptions, and ZMQ_CONFLATE. It must come before
 // any Bind or Connect.
 func (b *Sub) Attach(c *core.Socket) {
-	b.invert, b.conflate = c.Config().Invert, c.Config().Conflate
+	b.invert, b.conflate, b.onlyFirst = c.Config().Invert, c.Config().Conflate, c.Config().OnlyFirst
 	b.c = c
 	c.SetRouting(b, 0)
 }
@@ -153,13 +154,7 @@ func (b *Sub) Unsubscribe(topic []byte) {
 // is held.
 func (b *Sub) sendAll(subscribe bool, topic []byte) {
 	for p, cmd := range b.live {
-		m := subMsg(cmd, subscribe, topic)
-		if err := p.Q.Push(m); err != nil {
-			if err != net.ErrClosed {
-				p.Q.Drop()
-			}
-			m.Release()
-		}
+		pushTo(p.Q, subMsg(cmd, subscribe, topic))
 	}
 }
 
@@ -174,10 +169,11 @@ func (b *Sub) keep(_ *core.Pipe, m *wire.Msg) bool {
 	return has != b.invert
 }
 
-// Send implements core.Sender for an XSUB: a message whose first frame is
-// a subscription or a cancel is Subscribe or Unsubscribe; any other goes
-// to every connection up, dropped (and counted) where the queue is full.
-// It never waits.
+// Send implements core.Sender for an XSUB: a message of one frame that is
+// a subscription or a cancel is Subscribe or Unsubscribe; a message of
+// several frames is read for subscriptions as libzmq reads it
+// (sendParts); every other goes to every connection up, dropped (and
+// counted) where the queue is full. It never waits.
 func (b *Sub) Send(_ context.Context, m *wire.Msg, _ bool) error {
 	if b.c.Closing() {
 		return net.ErrClosed
@@ -185,6 +181,14 @@ func (b *Sub) Send(_ context.Context, m *wire.Msg, _ bool) error {
 	if len(m.Frames) == 0 {
 		b.c.CountEmpty()
 		m.Release()
+		return nil
+	}
+	if len(m.Frames) > 1 {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if b.sendParts(m) {
+			b.sendLocked(m)
+		}
 		return nil
 	}
 	if subscribe, topic, ok := ParseSubscription(m.Frames[0]); ok {
@@ -198,34 +202,106 @@ func (b *Sub) Send(_ context.Context, m *wire.Msg, _ bool) error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.sendLocked(m)
+	return nil
+}
+
+// sendParts acts on the subscriptions in a message of several frames as
+// libzmq 4.3's xsub does: every frame with a subscription's form is one
+// (with OnlyFirst, only when the first frame is one), and it stays in the
+// message, which goes to the publishers as it is; a cancel that does not
+// take a topic's last subscription is left out. It reports false, m
+// released, when no frame is left. b.mu is held.
+func (b *Sub) sendParts(m *wire.Msg) bool {
+	process := !b.onlyFirst
+	k := 0
+	for i, f := range m.Frames {
+		keep := true
+		if i == 0 || process {
+			if subscribe, topic, ok := ParseSubscription(f); ok {
+				process = true
+				b.fmu.Lock()
+				if subscribe {
+					b.filter.Add(topic)
+				} else {
+					_, keep = b.filter.Remove(topic)
+				}
+				b.fmu.Unlock()
+			}
+		}
+		if keep {
+			m.Frames[k] = f
+			k++
+		}
+	}
+	clear(m.Frames[k:])
+	m.Frames = m.Frames[:k]
+	if k == 0 {
+		m.Release()
+		return false
+	}
+	return true
+}
+
+// sendLocked sends m to every connection up, dropped (and counted) where
+// the queue is full. b.mu is held.
+func (b *Sub) sendLocked(m *wire.Msg) {
 	n := len(b.live)
 	if n == 0 {
 		m.Release()
-		return nil
+		return
 	}
-	var shares []*wire.Msg
 	if n == 1 {
-		shares = append(shares, m)
-	} else {
-		shares = m.Share(n, make([]*wire.Msg, 0, n))
+		for p := range b.live {
+			pushTo(p.Q, m)
+		}
+		return
 	}
-	i := 0
+	// Copies for the inproc connections first, then one message that
+	// every other queue holds: once it is shared it may be gone at any
+	// time.
+	shared := 0
 	for p := range b.live {
-		s := shares[i]
-		i++
-		if strings.HasPrefix(p.Endpoint, "inproc://") && n > 1 {
-			c := s.Clone()
-			s.Release()
-			s = c
-		}
-		if err := p.Q.Push(s); err != nil {
-			if err != net.ErrClosed {
-				p.Q.Drop()
-			}
-			s.Release()
+		if isInproc(p) {
+			pushTo(p.Q, m.Clone())
+		} else {
+			shared++
 		}
 	}
-	return nil
+	if shared == 0 {
+		m.Release()
+		return
+	}
+	m.Share(shared)
+	for p := range b.live {
+		if !isInproc(p) {
+			pushTo(p.Q, m)
+		}
+	}
+}
+
+// isInproc reports whether p is an inproc connection, whose receiver may
+// change what it gets and so needs a copy of its own.
+func isInproc(p *core.Pipe) bool { return strings.HasPrefix(p.Endpoint, "inproc://") }
+
+// pushTo queues m on q, or drops it: counted when q is full.
+func pushTo(q *peer.Queue, m *wire.Msg) {
+	if !offer(q, m) {
+		m.Release()
+	}
+}
+
+// offer queues m on q and reports whether q took it; a full q counts the
+// drop. The caller keeps m when q did not take it.
+func offer(q *peer.Queue, m *wire.Msg) bool {
+	err := q.Push(m)
+	if err == nil {
+		return true
+	}
+	if err != net.ErrClosed {
+		q.Drop()
+	}
+	return false
 }
 
 // Subscriptions returns the number of distinct topics subscribed to.

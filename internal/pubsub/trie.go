@@ -19,7 +19,64 @@ type Trie[K comparable] struct {
 type node[K comparable] struct {
 	keys []byte
 	kids []*node[K]
-	subs map[K]struct{}
+	// subs are the prefix's subscribers, in no order, which a match
+	// walks as a slice; at indexes them once there are more than
+	// linearSubs, so that Add and Remove stay O(1).
+	subs []K
+	at   map[K]int
+}
+
+// linearSubs is the most subscribers of one prefix found by a scan of
+// subs, without an index.
+const linearSubs = 8
+
+// find returns k's index in subs, or -1.
+func (n *node[K]) find(k K) int {
+	if n.at != nil {
+		if i, ok := n.at[k]; ok {
+			return i
+		}
+		return -1
+	}
+	for i, s := range n.subs {
+		if s == k {
+			return i
+		}
+	}
+	return -1
+}
+
+// addSub adds k, which is not in subs.
+func (n *node[K]) addSub(k K) {
+	n.subs = append(n.subs, k)
+	switch {
+	case n.at != nil:
+		n.at[k] = len(n.subs) - 1
+	case len(n.subs) > linearSubs:
+		n.at = make(map[K]int, 2*len(n.subs))
+		for i, s := range n.subs {
+			n.at[s] = i
+		}
+	}
+}
+
+// removeSub removes subs[i], moving the last subscriber into its place.
+func (n *node[K]) removeSub(i int) {
+	last := len(n.subs) - 1
+	k, moved := n.subs[i], n.subs[last]
+	n.subs[i] = moved
+	var zero K
+	n.subs[last] = zero
+	n.subs = n.subs[:last]
+	if n.at != nil {
+		delete(n.at, k)
+		if i != last {
+			n.at[moved] = i
+		}
+	}
+	if last == 0 {
+		n.subs, n.at = nil, nil
+	}
 }
 
 func (n *node[K]) child(c byte) *node[K] {
@@ -75,14 +132,11 @@ func (t *Trie[K]) Add(prefix []byte, k K) (first, added bool) {
 	for _, c := range prefix {
 		n = n.addChild(c)
 	}
-	if n.subs == nil {
-		n.subs = make(map[K]struct{}, 1)
-	}
 	first = len(n.subs) == 0
-	if _, ok := n.subs[k]; ok {
+	if n.find(k) >= 0 {
 		return first, false
 	}
-	n.subs[k] = struct{}{}
+	n.addSub(k)
 	if first {
 		t.prefixes++
 	}
@@ -103,14 +157,14 @@ func (t *Trie[K]) Remove(prefix []byte, k K) (found, last bool) {
 			return false, false
 		}
 	}
-	if _, ok := n.subs[k]; !ok {
+	i := n.find(k)
+	if i < 0 {
 		return false, false
 	}
-	delete(n.subs, k)
+	n.removeSub(i)
 	if len(n.subs) > 0 {
 		return true, false
 	}
-	n.subs = nil
 	t.prefixes--
 	for i := len(path) - 1; i >= 0 && n.empty(); i-- {
 		path[i].removeChild(prefix[i])
@@ -124,7 +178,7 @@ func (t *Trie[K]) Remove(prefix []byte, k K) (found, last bool) {
 func (t *Trie[K]) Match(topic []byte, fn func(K)) {
 	n := &t.root
 	for i := 0; ; i++ {
-		for k := range n.subs {
+		for _, k := range n.subs {
 			fn(k)
 		}
 		if i == len(topic) {
@@ -144,7 +198,7 @@ type Matcher[K comparable] interface{ Matched(K) }
 func (t *Trie[K]) MatchTo(topic []byte, v Matcher[K]) {
 	n := &t.root
 	for i := 0; ; i++ {
-		for k := range n.subs {
+		for _, k := range n.subs {
 			v.Matched(k)
 		}
 		if i == len(topic) {

@@ -138,3 +138,47 @@ func BenchmarkMatch(b *testing.B) {
 		})
 	}
 }
+
+// TestTrieManySubscribersOfOnePrefix crosses the size at which a
+// prefix's subscribers get an index, both ways, and checks every step
+// against a model.
+func TestTrieManySubscribersOfOnePrefix(t *testing.T) {
+	var tr Trie[string]
+	model := map[string]bool{}
+	check := func(step string) {
+		t.Helper()
+		var want []string
+		for k := range model {
+			want = append(want, k)
+		}
+		slices.Sort(want)
+		assert.Equal(t, want, matches(&tr, "topic"), step)
+		assert.Equal(t, len(model), tr.Count([]byte("to")), step)
+	}
+	const n = 3 * linearSubs
+	for i := range n {
+		k := fmt.Sprint("s", i)
+		_, added := tr.Add([]byte("to"), k)
+		assert.True(t, added)
+		_, added = tr.Add([]byte("to"), k)
+		assert.False(t, added, "a repeat of %s", k)
+		model[k] = true
+		check(fmt.Sprint("add ", k))
+	}
+	// Remove from the middle, the end and the start in turn.
+	for len(model) > 0 {
+		keys := tr.root.child('t').child('o').subs
+		k := keys[(len(model)*7)%len(keys)]
+		found, last := tr.Remove([]byte("to"), k)
+		assert.True(t, found)
+		delete(model, k)
+		assert.Equal(t, len(model) == 0, last)
+		found, _ = tr.Remove([]byte("to"), k)
+		assert.False(t, found, "a second cancel of %s", k)
+		if len(model) > 0 {
+			check(fmt.Sprint("remove ", k))
+		}
+	}
+	assert.Zero(t, tr.Prefixes())
+	assert.Nil(t, tr.root.child('t'), "the emptied path is pruned")
+}

@@ -145,7 +145,8 @@ type FanOptions struct {
 	// pending messages).
 	HWM int
 	// CPUProfile, when set, makes the zrouter forwarder write a CPU profile
-	// of each run to CPUProfile-<scenario>.pprof.
+	// of each run to CPUProfile-<scenario>.pprof, and the zrouter
+	// subscribers' process to CPUProfile-<scenario>-subs.pprof.
 	CPUProfile string
 	// Self runs this program as a child process, with arguments that it must
 	// pass to FanChildMain (IsFanChild tells them).
@@ -324,9 +325,13 @@ func runFan(o *FanOptions, kind string, sc FanScenario) (rate float64, err error
 	if back == "" {
 		back = p.endpoint
 	}
-	s, err := startChild(o.Self, []string{fanChildFlag, "subs", "-kind", kind, "-subs", strconv.Itoa(sc.Subs),
+	subArgs := []string{fanChildFlag, "subs", "-kind", kind, "-subs", strconv.Itoa(sc.Subs),
 		"-size", strconv.Itoa(sc.Size), "-extra", strconv.Itoa(sc.Extra), "-endpoint", back, "-hwm", hwm,
-		"-warmup", o.Warmup.String(), "-duration", o.Duration.String(), "-timeout", o.Timeout.String()})
+		"-warmup", o.Warmup.String(), "-duration", o.Duration.String(), "-timeout", o.Timeout.String()}
+	if o.CPUProfile != "" && kind == FanZRouter {
+		subArgs = append(subArgs, "-cpuprofile", o.CPUProfile+"-"+sc.Name+"-subs.pprof")
+	}
+	s, err := startChild(o.Self, subArgs)
 	if err != nil {
 		return 0, err
 	}
@@ -337,7 +342,12 @@ func runFan(o *FanOptions, kind string, sc FanScenario) (rate float64, err error
 	}
 	p.start()
 	f, lerr := s.line("DONE", o.Timeout+o.Warmup+o.Duration+o.Timeout)
-	if err := errors.Join(lerr, s.stop(o.Timeout)); err != nil {
+	// The publisher stops before the subscribers close: closing them
+	// under a flood measures nothing, and a process of 100 subscribers
+	// that are all busy reading takes its time to close one.
+	perr := p.stop()
+	p.stop = func() error { return nil }
+	if err := errors.Join(lerr, perr, s.stop(o.Timeout)); err != nil {
 		return 0, err
 	}
 	if len(f) != 2 {
@@ -491,27 +501,27 @@ func FanChildMain(args []string, out io.Writer) error {
 	warmup := fs.Duration("warmup", 200*time.Millisecond, "warm-up")
 	duration := fs.Duration("duration", 600*time.Millisecond, "window")
 	timeout := fs.Duration("timeout", 10*time.Second, "longest wait")
-	profile := fs.String("cpuprofile", "", "write the zrouter forwarder's CPU profile to FILE")
+	profile := fs.String("cpuprofile", "", "write the child's CPU profile (the zrouter forwarder's or subscribers') to FILE")
 	if err := fs.Parse(args[2:]); err != nil {
 		return err
 	}
-	switch role {
-	case "broker":
-		if *profile != "" {
-			f, err := os.Create(*profile)
-			if err != nil {
-				return err
-			}
-			if err := pprof.StartCPUProfile(f); err != nil {
-				return errors.Join(err, f.Close())
-			}
-			defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
-		}
-		return fanBroker(*kind, *hwm, out)
-	case "subs":
-		return fanSubs(*kind, sc, *ep, *hwm, *warmup, *duration, *timeout, out)
+	if role != "broker" && role != "subs" {
+		return fmt.Errorf("bench: unknown fan-out role %q", role)
 	}
-	return fmt.Errorf("bench: unknown fan-out role %q", role)
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return errors.Join(err, f.Close())
+		}
+		defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
+	}
+	if role == "broker" {
+		return fanBroker(*kind, *hwm, out)
+	}
+	return fanSubs(*kind, sc, *ep, *hwm, *warmup, *duration, *timeout, out)
 }
 
 // waitInput blocks until standard input ends.
@@ -648,12 +658,9 @@ func fanSubs(kind string, sc FanScenario, ep string, hwm int, warmup, duration, 
 		c1, _ = set.counts()
 	}
 	d := time.Since(t0)
-	if err := set.stop(); err != nil {
-		return err
-	}
 	fmt.Fprintf(out, "DONE %d %d\n", c1-c0, d.Nanoseconds())
-	waitInput()
-	return nil
+	waitInput() // the publisher stops meanwhile
+	return set.stop()
 }
 
 func sumCounts(cs []counter) (total, least uint64) {
@@ -676,10 +683,16 @@ func zrouterSubs(sc FanScenario, ep string, hwm int) (*subSet, error) {
 	var errs []error
 	closeAll := func() error {
 		stopping.Store(true)
-		var err error
-		for _, s := range subs {
-			err = errors.Join(err, s.Close())
+		// All at once: a process of 100 subscribers busy reading takes its
+		// time to schedule each one's reader to its end, and one at a time
+		// those times add up.
+		cerrs := make([]error, len(subs))
+		var cwg sync.WaitGroup
+		for i, s := range subs {
+			cwg.Go(func() { cerrs[i] = s.Close() })
 		}
+		cwg.Wait()
+		err := errors.Join(cerrs...)
 		wg.Wait()
 		mu.Lock()
 		defer mu.Unlock()

@@ -23,7 +23,16 @@ const (
 	XSUB Type = C.ZMQ_XSUB
 )
 
-// Subscribe subscribes a SUB socket to the messages starting with topic.
+// XPUB and XSUB options that libzmq 4.3 takes but declares only under its
+// DRAFT API (zmq_draft.h), by their numbers there.
+const (
+	XPubManualLastValue Option = 98  // ZMQ_XPUB_MANUAL_LAST_VALUE
+	OnlyFirstSubscribe  Option = 108 // ZMQ_ONLY_FIRST_SUBSCRIBE
+)
+
+// Subscribe subscribes a SUB socket to the messages starting with topic
+// (ZMQ_SUBSCRIBE); on a manual XPUB it subscribes the subscriber of the
+// last subscription received.
 func (s *Socket) Subscribe(topic []byte) error {
 	var p unsafe.Pointer
 	if len(topic) > 0 {
