@@ -270,19 +270,6 @@ func (s *Source) appendLocked(ms []*wire.Msg) {
 	}
 }
 
-// othersWaiting reports whether sources other than s have messages
-// waiting for a receiver.
-func (s *Source) othersWaiting() bool {
-	in := s.in
-	in.mu.Lock()
-	n := len(in.ready) - in.head
-	if s.queued {
-		n--
-	}
-	in.mu.Unlock()
-	return n > 0
-}
-
 // Len returns the number of messages waiting in s.
 func (s *Source) Len() int {
 	s.in.mu.Lock()

@@ -242,25 +242,6 @@ func TestInboxNotifyBound(t *testing.T) {
 	assert.Zero(t, in.notifies, "a Recv makes room")
 }
 
-// TestSourceOthersWaiting: a reader's turn ends early only while other
-// sources have messages waiting, whatever its own source holds.
-func TestSourceOthersWaiting(t *testing.T) {
-	in := NewInbox()
-	defer in.Close()
-	a, b := in.NewSource(0, nil), in.NewSource(0, nil)
-	assert.False(t, a.othersWaiting(), "empty inbox")
-	require.NoError(t, a.Push([]*wire.Msg{wire.New([]byte("a1")), wire.New([]byte("a2"))}, 4, nil))
-	assert.False(t, a.othersWaiting(), "only a's own messages")
-	assert.True(t, b.othersWaiting(), "a's wait for b")
-	require.NoError(t, b.Push([]*wire.Msg{wire.New([]byte("b1"))}, 2, nil))
-	assert.True(t, a.othersWaiting())
-	for m := in.TryRecv(); m != nil; m = in.TryRecv() {
-		m.Release()
-	}
-	assert.False(t, a.othersWaiting(), "drained")
-	assert.False(t, b.othersWaiting())
-}
-
 // TestInboxRunOfOneSource: the messages a receiver takes in one go from
 // the only source with messages carry that source's origin, in order, and
 // only the last one, with nothing behind it, is marked drained.

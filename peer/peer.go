@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -60,10 +59,6 @@ const (
 	maxWriteBatch = 256 << 10
 	// maxIovecs bounds the buffers in one writev, as Linux's IOV_MAX does.
 	maxIovecs = 1024
-	// yieldRead is the read, in bytes, from which a reader takes its
-	// turn as done when other connections have messages waiting: a read
-	// that big says the peer has more ready than one read takes.
-	yieldRead = 16 << 10
 	// idleCache is how many empty messages a reader may keep while it
 	// waits for the network; beyond it they go back to the free list.
 	idleCache = 8
@@ -220,6 +215,8 @@ func (p *Peer) fail(err error, whenWriting bool) {
 }
 
 func (p *Peer) readLoop() {
+	netReaders.Add(1)
+	defer netReaders.Add(-1)
 	rd := p.sess.Reader
 	batch := make([]*wire.Msg, 0, batchMsgs)
 	var pushErr error
@@ -240,13 +237,8 @@ func (p *Peer) readLoop() {
 			cache.Flush()
 		}
 		p.lastRecv.Store(time.Now().UnixNano())
-		if rd.LastRead() >= yieldRead && p.src.othersWaiting() {
-			// The peer sends more than one read takes, and other
-			// connections have messages waiting too: let the other
-			// goroutines run, the readers of lighter peers among them,
-			// instead of reading on until the scheduler preempts this
-			// one, 10 ms later.
-			runtime.Gosched()
+		if giveWay(rd.Streak(), netReaders.Load(), p.done) {
+			rd.EndStreak()
 		}
 	}
 	rd.KeepSubscriptions = p.cfg.Subscriptions

@@ -77,6 +77,9 @@ type Reader struct {
 	rpos     int
 	wpos     int
 	lastRead int
+	// streak is the bytes the reads since the latest short one brought:
+	// every one of them filled what it was given (Streak).
+	streak int
 	// afterLarge is set when the latest frame body was read straight
 	// into its message: the next read is kept short (afterLargeRead).
 	afterLarge bool
@@ -199,6 +202,26 @@ func NewReader(r io.Reader, maxSize int64) *Reader {
 // returned: a consumer that sees big reads knows its peer has more waiting.
 func (rd *Reader) LastRead() int { return rd.lastRead }
 
+// Streak returns the bytes that the reads of the underlying reader since
+// the latest one that came back short brought, or since EndStreak. A read
+// that fills all it was given says the peer has more waiting; a long streak
+// says the connection has been read on and on without waiting for the
+// network.
+func (rd *Reader) Streak() int { return rd.streak }
+
+// EndStreak starts Streak again from zero: the consumer gave way to others.
+func (rd *Reader) EndStreak() { rd.streak = 0 }
+
+// count notes a read that asked for want bytes and got n.
+func (rd *Reader) count(n, want int) {
+	rd.lastRead = n
+	if n == want {
+		rd.streak += n
+	} else {
+		rd.streak = 0
+	}
+}
+
 // Buffered returns the number of bytes read ahead and not yet consumed.
 func (rd *Reader) Buffered() int { return rd.wpos - rd.rpos }
 
@@ -240,8 +263,8 @@ func (rd *Reader) fill(n int) error {
 			end = min(end, max(rd.wpos+afterLargeRead, rd.rpos+n))
 		}
 		m, err := rd.r.Read(rd.buf[rd.wpos:end])
+		rd.count(m, end-rd.wpos)
 		rd.wpos += m
-		rd.lastRead = m
 		if m > 0 {
 			empty = 0
 		} else if err == nil {
@@ -294,12 +317,26 @@ func (rd *Reader) ReadFull(p []byte) error {
 	if rd.BeforeRead != nil {
 		rd.BeforeRead()
 	}
-	if _, err := io.ReadFull(rd.r, p[n:]); err != nil {
-		if err == io.EOF {
-			return io.ErrUnexpectedEOF
+	for p, empty := p[n:], 0; len(p) > 0; {
+		m, err := rd.r.Read(p)
+		rd.count(m, len(p))
+		p = p[m:]
+		if m > 0 {
+			empty = 0
+		} else if err == nil {
+			if empty++; empty >= maxEmptyReads {
+				return io.ErrNoProgress
+			}
 		}
-		return err
+		if err != nil && len(p) > 0 {
+			if err == io.EOF {
+				return io.ErrUnexpectedEOF
+			}
+			return err
+		}
 	}
+	// Whatever the last read brought, the body was big enough to go
+	// straight into its message: traffic is heavy.
 	rd.lastRead = bigBufSize
 	return nil
 }

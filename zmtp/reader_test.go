@@ -539,3 +539,65 @@ func TestReaderLargeBodiesArriveInPlace(t *testing.T) {
 	assert.LessOrEqual(t, c.buffered, smallBufSize+len(want)*afterLargeRead,
 		"bytes that came through the buffer, for %d frames of %d bytes", len(want)-1, size)
 }
+
+// shortAfter fills every read until its first n bytes are out, then
+// returns at most one byte a read.
+type shortAfter struct {
+	r io.Reader
+	n int
+}
+
+func (s *shortAfter) Read(p []byte) (int, error) {
+	if s.n <= 0 && len(p) > 1 {
+		p = p[:1]
+	}
+	k, err := s.r.Read(p)
+	s.n -= k
+	return k, err
+}
+
+// TestReaderStreak: Streak adds up the reads that filled what they were
+// given, small and large bodies alike, and a read that comes back short or
+// EndStreak starts it again.
+func TestReaderStreak(t *testing.T) {
+	var stream []byte
+	for range 4 {
+		stream = append(stream, encode(frame{body: strings.Repeat("a", 20<<10)})...)
+	}
+	for range 2000 {
+		stream = append(stream, encode(frame{body: "b"})...)
+	}
+	src := &shortAfter{r: bytes.NewReader(stream), n: len(stream) - 100}
+	rd := NewReader(src, -1)
+	m := wire.Get()
+	defer m.Release()
+	for range 4 {
+		h, err := rd.ReadHeader()
+		require.NoError(t, err)
+		require.NoError(t, rd.ReadFrameInto(m, h))
+	}
+	assert.GreaterOrEqual(t, rd.Streak(), 4*20<<10, "the large bodies' reads were full")
+	rd.EndStreak()
+	assert.Zero(t, rd.Streak())
+	for {
+		h, err := rd.ReadHeader()
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		require.NoError(t, rd.ReadFrameInto(m, h))
+	}
+	assert.Zero(t, rd.Streak(), "the last reads came back short")
+}
+
+// TestReaderNoProgressInLargeBody: a large body whose reads bring nothing
+// fails instead of spinning.
+func TestReaderNoProgressInLargeBody(t *testing.T) {
+	head := encode(frame{body: strings.Repeat("a", 20<<10)})[:9]
+	rd := NewReader(io.MultiReader(bytes.NewReader(head), zeroReader{}), -1)
+	h, err := rd.ReadHeader()
+	require.NoError(t, err)
+	m := wire.Get()
+	defer m.Release()
+	assert.ErrorIs(t, rd.ReadFrameInto(m, h), io.ErrNoProgress)
+}

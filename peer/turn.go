@@ -1,0 +1,42 @@
+package peer
+
+import "sync/atomic"
+
+// Readers that always have bytes waiting take turns with the others.
+//
+// The Go runtime learns that a connection has bytes only when it polls the
+// network, and it polls from the scheduler only when a P has nothing else
+// to run, or from sysmon when no poll happened for 10 ms. A reader whose
+// peer floods it never waits for the network: each read returns at once,
+// and the reader runs until it is preempted. With a few such readers
+// always runnable, a light peer's bytes wait in the kernel until sysmon
+// polls, 10 ms later or more, and then for a P. libzmq's I/O thread gives
+// every ready connection one read per turn of its poll loop instead.
+//
+// So a reader whose reads have come back full for turnBytes, while other
+// connections are being read, gives way: it waits until the runtime has
+// polled the network once more (turnstile.wait). With every flooding
+// reader waiting, the Ps run out of work and poll, which makes the light
+// peers' readers runnable in the same round as the flooding ones.
+
+// turnBytes is how much one reader takes, in reads that come back full,
+// before it gives the others a turn: large enough that a connection
+// streaming at full speed pays for a turn (a few system calls) only once
+// per this many bytes.
+const turnBytes = 32 << 10
+
+// netReaders counts the readers of network connections in the process:
+// one alone has nobody to give way to.
+var netReaders atomic.Int32
+
+// giveWay is the reader's turn check, before a read: a reader whose
+// streak of full reads reached turnBytes, while readers connections in all
+// are read, waits for the next poll of the network (or until done closes)
+// when it is not alone.
+func giveWay(streak int, readers int32, done <-chan struct{}) bool {
+	if streak < turnBytes || readers < 2 {
+		return false
+	}
+	turns().wait(done)
+	return true
+}
