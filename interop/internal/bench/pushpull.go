@@ -487,7 +487,6 @@ func runSenders(side string, sc PipeScenario, eps []string, n uint64, timeout ti
 // startSenders starts the senders of runSenders.
 func startSenders(side string, sc PipeScenario, eps []string, n uint64, timeout time.Duration,
 	wg *sync.WaitGroup, fail func(error), closers *[]func() error, zctxp **zmqc.Context) (err error) {
-	payload := make([]byte, sc.Size)
 	for range sc.Senders {
 		switch side {
 		case "zrouter":
@@ -513,8 +512,10 @@ func startSenders(side string, sc PipeScenario, eps []string, n uint64, timeout 
 				ctx, cancel := context.WithTimeout(context.Background(), timeout)
 				defer cancel()
 				for range n {
+					// A fresh message of the size, not filled, as
+					// libzmq's side makes with zmq_msg_init_size.
 					m := wire.Get()
-					m.AppendFrame(payload)
+					m.NewFrame(sc.Size)
 					if err := p.Send(ctx, m); err != nil {
 						m.Release()
 						fail(err)
