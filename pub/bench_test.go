@@ -3,6 +3,7 @@ package pub_test
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,7 +23,7 @@ func BenchmarkFanOut(b *testing.B) {
 	for _, n := range []int{1, 10, 100} {
 		for _, size := range []int{16, 1024} {
 			b.Run(fmt.Sprintf("subs=%d/size=%d", n, size), func(b *testing.B) {
-				benchFanOut(b, n, 0, size, pub.WithNoDrop(true))
+				benchFanOut(b, n, 0, size, -1, pub.WithNoDrop(true))
 			})
 		}
 	}
@@ -35,11 +36,31 @@ func BenchmarkFanOut(b *testing.B) {
 // for all its subscribers at once, which the marks bound.
 func BenchmarkSlowSubscriber(b *testing.B) {
 	for _, slow := range []int{0, 1} {
-		b.Run(fmt.Sprintf("slow=%d", slow), func(b *testing.B) { benchFanOut(b, 10, slow, 1024) })
+		b.Run(fmt.Sprintf("slow=%d", slow), func(b *testing.B) { benchFanOut(b, 10, slow, 1024, -1) })
 	}
 }
 
-func benchFanOut(b *testing.B, readers, slow, size int, opts ...socket.Option) {
+// BenchmarkMatch: one PUB to one SUB, NoDrop, 16 B messages that start
+// with the one subscription that matches; extra more subscriptions match
+// nothing ("topic-N/", as zbench's matching scenarios). The cost of a
+// message must not grow with them: compare delivered/s of extra=100000
+// with extra=0.
+func BenchmarkMatch(b *testing.B) {
+	for _, extra := range []int{0, 100000} {
+		b.Run(fmt.Sprintf("extra=%d", extra), func(b *testing.B) {
+			benchFanOut(b, 1, 0, 16, extra, pub.WithNoDrop(true))
+		})
+	}
+}
+
+// benchFanOut runs readers SUBs that read and slow ones that never do.
+// With extra < 0 they subscribe to everything; otherwise to extra
+// prefixes that match nothing, then to the one that every message starts
+// with.
+// matchTopic is the prefix BenchmarkMatch's messages start with.
+const matchTopic = "topic-0/"
+
+func benchFanOut(b *testing.B, readers, slow, size, extra int, opts ...socket.Option) {
 	ctx := context.Background()
 	const hwm = 1000
 	p, err := pub.New(append([]socket.Option{socket.WithLinger(0), socket.WithSendHWM(hwm)}, opts...)...)
@@ -57,7 +78,14 @@ func benchFanOut(b *testing.B, readers, slow, size int, opts ...socket.Option) {
 			b.Fatal(err)
 		}
 		defer s.Close()
-		s.Subscribe(nil)
+		if extra < 0 {
+			s.Subscribe(nil)
+		} else {
+			for i := 1; i <= extra; i++ {
+				s.Subscribe([]byte("topic-" + strconv.Itoa(i) + "/"))
+			}
+			s.Subscribe([]byte(matchTopic))
+		}
 		if err := s.Connect(p.Addr()); err != nil {
 			b.Fatal(err)
 		}
@@ -65,11 +93,19 @@ func benchFanOut(b *testing.B, readers, slow, size int, opts ...socket.Option) {
 	}
 	for {
 		k := 0
-		p.Subscribers(func(_ []byte, n int) { k = n })
+		p.Subscribers(func(prefix []byte, n int) {
+			if extra < 0 || string(prefix) == matchTopic {
+				k = n
+			}
+		})
 		if k == len(subs) {
 			break
 		}
 		time.Sleep(time.Millisecond)
+	}
+	endMsg := "end"
+	if extra >= 0 {
+		endMsg = matchTopic + "end"
 	}
 	var delivered atomic.Int64
 	var wg sync.WaitGroup
@@ -80,7 +116,7 @@ func benchFanOut(b *testing.B, readers, slow, size int, opts ...socket.Option) {
 				if err != nil {
 					return
 				}
-				end := len(m.Frames[0]) == 3 && string(m.Frames[0]) == "end"
+				end := string(m.Frames[0]) == endMsg
 				m.Release()
 				if end {
 					return
@@ -92,6 +128,9 @@ func benchFanOut(b *testing.B, readers, slow, size int, opts ...socket.Option) {
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	payload := make([]byte, size)
+	if extra >= 0 {
+		copy(payload, matchTopic)
+	}
 	queuedMax := 0
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
@@ -109,7 +148,7 @@ func benchFanOut(b *testing.B, readers, slow, size int, opts ...socket.Option) {
 	}
 	// The end, until every reader has it: a full queue may drop one.
 	for ended := false; !ended; {
-		m := wire.New([]byte("end"))
+		m := wire.New([]byte(endMsg))
 		if err := p.TrySend(m); err != nil {
 			m.Release()
 		}
