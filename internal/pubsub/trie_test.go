@@ -120,22 +120,33 @@ func TestMatchAllocs(t *testing.T) {
 }
 
 // BenchmarkMatch compares matching one topic among 1 subscription and
-// among 100,000 that do not match it.
+// among 100,000 that do not match it: "apart", whose others part from the
+// topic at the first byte, and "near", zbench's shape, whose others
+// ("topic-N/") share all but the last bytes of the one that matches
+// ("topic-0/"), so that the walk goes through nodes with many children.
 func BenchmarkMatch(b *testing.B) {
-	for _, n := range []int{1, 100_000} {
-		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			var tr Trie[int]
-			tr.Add([]byte("match"), -1)
-			for i := range n - 1 {
-				tr.Add(fmt.Appendf(nil, "other.%d", i), i)
-			}
-			var c counter
-			topic := []byte("match.this.topic")
-			b.ReportAllocs()
-			for b.Loop() {
-				tr.MatchTo(topic, &c)
-			}
-		})
+	shapes := []struct {
+		name, match, other, topic string
+	}{
+		{"apart", "match", "other.%d", "match.this.topic"},
+		{"near", "topic-0/", "topic-%d/", "topic-0/pppppppp"},
+	}
+	for _, sh := range shapes {
+		for _, n := range []int{1, 100_000} {
+			b.Run(fmt.Sprintf("%s/%d", sh.name, n), func(b *testing.B) {
+				var tr Trie[int]
+				tr.Add([]byte(sh.match), -1)
+				for i := 1; i < n; i++ {
+					tr.Add(fmt.Appendf(nil, sh.other, i), i)
+				}
+				var c counter
+				topic := []byte(sh.topic)
+				b.ReportAllocs()
+				for b.Loop() {
+					tr.MatchTo(topic, &c)
+				}
+			})
+		}
 	}
 }
 
