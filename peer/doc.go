@@ -6,6 +6,10 @@
 // peer has no reader or writer: one goroutine moves its queue straight into
 // the other end's inbox, by pointer.
 //
+// The readers of a process take turns: one whose reads keep coming back
+// full gives way after a share of bytes until the runtime has polled the
+// network again, so a peer that floods cannot keep a light one unread.
+//
 // It also owns the two queues that sit between connections and a socket:
 // [Queue], a bounded outbound queue whose Push never blocks, and [Inbox], a
 // fair-queued inbound queue that makes readers wait (so TCP pushes back on
