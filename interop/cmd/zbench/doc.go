@@ -54,7 +54,8 @@
 // pull.Pull), each with the other, and a raw TCP stream of the same bytes,
 // in interleaved rounds. As with local_thr and remote_thr, the receivers
 // run in a process of their own (zbench starts itself again with
-// -pipe-recv) and the senders in zbench's.
+// -pipe-recv) and the senders in zbench's; -pushpull-scenarios picks
+// scenarios by name.
 //
 // With -fanout it runs the PUB/SUB fan-out instead: one publisher to 1, 10
 // and 100 subscribers at 16 B and 1 KiB, direct and through a forwarder,

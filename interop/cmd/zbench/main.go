@@ -70,7 +70,7 @@ func main() {
 		bWorkers   = flag.Int("broker-workers", 4, "REP workers in the broker scenario")
 		zrBin      = flag.String("zrouter-bin", "", "zrouter CLI for the broker scenario (default: build it from -zrouter-src)")
 		zrSrc      = flag.String("zrouter-src", "..", "the zrouter repository (its go.work), to build ./cmd/zrouter from")
-		cpuProfile = flag.String("cpuprofile", "", "write CPU profiles of the zrouter echo servers to PREFIX-<kind>-<scenario>.pprof (with -fanout: of the zrouter forwarder, to PREFIX-<scenario>.pprof, and of the zrouter subscribers, to PREFIX-<scenario>-subs.pprof)")
+		cpuProfile = flag.String("cpuprofile", "", "write CPU profiles of the zrouter echo servers to PREFIX-<kind>-<scenario>.pprof (with -fanout: of the zrouter forwarder, to PREFIX-<scenario>.pprof, and of the zrouter subscribers, to PREFIX-<scenario>-subs.pprof; with -pushpull: of the zrouter receivers and senders, to PREFIX-<scenario>-recv.pprof and -send.pprof)")
 		jsonOut    = flag.String("json", "", "write the full results as JSON to FILE")
 		mdOut      = flag.String("md", "", "write the tables as markdown to FILE")
 		svgOut     = flag.String("svg", "", "write a chart of throughput and CPU against message size to FILE")
@@ -83,6 +83,8 @@ func main() {
 		fairRaw    = flag.Bool("fairness-raw", true, "the fairness benchmark's flooders are raw TCP connections (false: libzmq DEALERs, which send less)")
 		fanout     = flag.Bool("fanout", false, "run only the PUB/SUB fan-out: one publisher to 1, 10 and 100 subscribers at 16B and 1KiB, direct and through a forwarder, for libzmq (C loops, zmq_proxy), zrouter (pub, sub, device.Forwarder) and NATS (nats-server in a child process, nats.go clients), then matching with 100,000 subscriptions that miss; -rounds, -warmup, -duration, -scale, -hwm, -timeout and -md apply")
 		fanOnly    = flag.String("fanout-scenarios", "", "with -fanout: run only the scenarios whose names contain one of these, comma separated")
+		pipeOnly   = flag.String("pushpull-scenarios", "", "with -pushpull: run only the scenarios whose names contain one of these, comma separated")
+		pipeKinds  = flag.String("pushpull-kinds", "", "with -pushpull: run only these kinds, comma separated: libzmq, zrouter, zrouter>libzmq, libzmq>zrouter, tcp (the table needs libzmq, zrouter and tcp for its ratios)")
 		fromJSON   = flag.String("report", "", "measure nothing: read a report written by -json from FILE, evaluate its targets again, and print and write it (to redraw -md and -svg)")
 	)
 	flag.Parse()
@@ -122,7 +124,12 @@ func main() {
 		return
 	}
 	if *pushpull {
-		if err := runPipeline(*rounds, *scale, *timeout, *quiet, *mdOut); err != nil {
+		o := &bench.PipeOptions{Scenarios: bench.PickPipeScenarios(bench.PipeScenarios(*scale), *pipeOnly), Rounds: *rounds,
+			Timeout: *timeout, CPUProfile: *cpuProfile}
+		if *pipeKinds != "" {
+			o.Kinds = strings.Split(*pipeKinds, ",")
+		}
+		if err := runPipeline(o, *quiet, *mdOut); err != nil {
 			log.Fatal(err)
 		}
 		return
@@ -279,17 +286,14 @@ func zrouterCLI(bin, src string) (path, missing string) {
 
 // runPipeline runs the PUSH to PULL scenarios and prints their table, also
 // to md when it is set.
-func runPipeline(rounds int, scale float64, timeout time.Duration, quiet bool, md string) error {
+func runPipeline(o *bench.PipeOptions, quiet bool, md string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	self, err := os.Executable()
 	if err != nil {
 		return err
 	}
-	o := &bench.PipeOptions{
-		Scenarios: bench.PipeScenarios(scale), Rounds: rounds, Timeout: timeout,
-		Self: func(args []string) *exec.Cmd { return exec.Command(self, args...) },
-	}
+	o.Self = func(args []string) *exec.Cmd { return exec.Command(self, args...) }
 	if !quiet {
 		o.Log = os.Stderr
 	}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -144,17 +143,11 @@ func ChildMain(args []string) error {
 		stop()
 	}()
 	if c.CPUProfile != "" {
-		f, err := os.Create(c.CPUProfile)
+		stop, err := startProfile(c.CPUProfile)
 		if err != nil {
 			return err
 		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer func() {
-			pprof.StopCPUProfile()
-			_ = f.Close()
-		}()
+		defer stop()
 	}
 	err := RunChild(ctx, c, func(fields []string) {
 		fmt.Printf("READY %s\n", strings.Join(fields, " "))

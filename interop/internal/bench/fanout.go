@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -116,14 +115,20 @@ func FanScenarios() []FanScenario {
 // PickFanScenarios returns the scenarios whose names contain one of the
 // comma-separated parts of names; all of them when names is empty.
 func PickFanScenarios(all []FanScenario, names string) []FanScenario {
+	return pickNamed(all, func(sc FanScenario) string { return sc.Name }, names)
+}
+
+// pickNamed returns the items of all whose name contains one of the
+// comma-separated parts of names; all of them when names is empty.
+func pickNamed[T any](all []T, name func(T) string, names string) []T {
 	if names == "" {
 		return all
 	}
-	var out []FanScenario
-	for _, sc := range all {
+	var out []T
+	for _, it := range all {
 		for _, n := range strings.Split(names, ",") {
-			if n != "" && strings.Contains(sc.Name, n) {
-				out = append(out, sc)
+			if n != "" && strings.Contains(name(it), n) {
+				out = append(out, it)
 				break
 			}
 		}
@@ -509,14 +514,11 @@ func FanChildMain(args []string, out io.Writer) error {
 		return fmt.Errorf("bench: unknown fan-out role %q", role)
 	}
 	if *profile != "" {
-		f, err := os.Create(*profile)
+		stop, err := startProfile(*profile)
 		if err != nil {
 			return err
 		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return errors.Join(err, f.Close())
-		}
-		defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
+		defer stop()
 	}
 	if role == "broker" {
 		return fanBroker(*kind, *hwm, out)

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
-	"runtime/pprof"
 	"sync/atomic"
 	"time"
 
@@ -74,16 +72,12 @@ func RunInproc(ctx context.Context, o InprocOptions) ([]InprocResult, error) {
 		}
 	}
 	if o.CPUProfile != "" {
-		f, err := os.Create(o.CPUProfile)
+		// The whole run: libzmq's threads show up as external code.
+		stop, err := startProfile(o.CPUProfile)
 		if err != nil {
 			return nil, err
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return nil, err
-		}
-		// The whole run: libzmq's threads show up as external code.
-		defer pprof.StopCPUProfile()
+		defer stop()
 	}
 	out := make([]InprocResult, len(o.Sizes))
 	type samples struct {

@@ -85,6 +85,12 @@ func PipeScenarios(scale float64) []PipeScenario {
 	return out
 }
 
+// PickPipeScenarios returns the scenarios whose names contain one of the
+// comma-separated parts of names; all of them when names is empty.
+func PickPipeScenarios(all []PipeScenario, names string) []PipeScenario {
+	return pickNamed(all, func(sc PipeScenario) string { return sc.Name }, names)
+}
+
 // PipeOptions configures RunPipeline.
 type PipeOptions struct {
 	Scenarios []PipeScenario
@@ -97,7 +103,12 @@ type PipeOptions struct {
 	// them), so that senders and receivers are processes of their own, as
 	// remote_thr and local_thr are; without it both run in this process.
 	Self func(args []string) *exec.Cmd
-	Log  io.Writer
+	// CPUProfile, when set with Self, makes the zrouter runs write CPU
+	// profiles: the receiving child's to CPUProfile-<scenario>-recv.pprof
+	// and the sending process's to CPUProfile-<scenario>-send.pprof. Each
+	// round writes them again.
+	CPUProfile string
+	Log        io.Writer
 }
 
 // PipeResult holds the rates of one scenario: for each kind, messages per
@@ -129,7 +140,11 @@ func RunPipeline(ctx context.Context, o *PipeOptions) ([]*PipeResult, error) {
 				var rate float64
 				var err error
 				if o.Self != nil {
-					rate, err = runPipeProcs(o.Self, k, sc, o.Timeout)
+					profile := ""
+					if o.CPUProfile != "" && k == PipeZRouter {
+						profile = o.CPUProfile + "-" + sc.Name
+					}
+					rate, err = runPipeProcs(o.Self, k, sc, o.Timeout, profile)
 				} else {
 					rate, err = runPipe(k, sc, o.Timeout)
 				}
@@ -595,9 +610,13 @@ const pipeChildFlag = "-pipe-recv"
 // command line of a pipeline's receiving child, which PipeChildMain runs.
 func IsPipeChild(args []string) bool { return len(args) > 0 && args[0] == pipeChildFlag }
 
-func pipeChildArgs(side string, sc PipeScenario, timeout time.Duration) []string {
-	return []string{pipeChildFlag, side, "-senders", strconv.Itoa(sc.Senders), "-receivers", strconv.Itoa(sc.Receivers),
+func pipeChildArgs(side string, sc PipeScenario, timeout time.Duration, profile string) []string {
+	args := []string{pipeChildFlag, side, "-senders", strconv.Itoa(sc.Senders), "-receivers", strconv.Itoa(sc.Receivers),
 		"-size", strconv.Itoa(sc.Size), "-msgs", strconv.FormatUint(sc.Msgs, 10), "-timeout", timeout.String()}
+	if profile != "" {
+		args = append(args, "-cpuprofile", profile)
+	}
+	return args
 }
 
 // PipeChildMain runs the receiving half of one pipeline run, as libzmq's
@@ -613,8 +632,16 @@ func PipeChildMain(args []string, out io.Writer) error {
 	fs.IntVar(&sc.Size, "size", 16, "message size")
 	fs.Uint64Var(&sc.Msgs, "msgs", 0, "messages measured")
 	timeout := fs.Duration("timeout", 10*time.Second, "longest run")
+	profile := fs.String("cpuprofile", "", "write the receivers' CPU profile to FILE")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *profile != "" {
+		stop, err := startProfile(*profile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	r := newPipeRun(sc)
 	rc, err := startReceivers(*side, sc, r, *timeout)
@@ -630,13 +657,18 @@ func PipeChildMain(args []string, out io.Writer) error {
 }
 
 // runPipeProcs runs one pipeline with its receivers in a child process
-// (self), its senders here, and returns its rate.
-func runPipeProcs(self func([]string) *exec.Cmd, kind string, sc PipeScenario, timeout time.Duration) (rate float64, err error) {
+// (self), its senders here, and returns its rate. A profile prefix makes
+// both sides write CPU profiles (PipeOptions.CPUProfile).
+func runPipeProcs(self func([]string) *exec.Cmd, kind string, sc PipeScenario, timeout time.Duration, profile string) (rate float64, err error) {
 	send, recv, err := pipeSides(kind)
 	if err != nil {
 		return 0, err
 	}
-	cmd := self(pipeChildArgs(recv, sc, timeout))
+	recvProfile := ""
+	if profile != "" {
+		recvProfile = profile + "-recv.pprof"
+	}
+	cmd := self(pipeChildArgs(recv, sc, timeout, recvProfile))
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -667,6 +699,14 @@ func runPipeProcs(self func([]string) *exec.Cmd, kind string, sc PipeScenario, t
 		return 0, errors.Join(err, errors.New("bench: no endpoints from the receiver"))
 	}
 	r := newPipeRun(sc)
+	if profile != "" {
+		stop, err := startProfile(profile + "-send.pprof")
+		if err != nil {
+			_ = cmd.Process.Kill()
+			return 0, err
+		}
+		defer stop()
+	}
 	closeSenders, serr := runSenders(send, sc, strings.Split(ready[0], ","), r.perSender(sc), timeout)
 	done, derr := line("DONE")
 	_, _ = io.Copy(io.Discard, stdout)

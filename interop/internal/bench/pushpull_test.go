@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -26,8 +28,10 @@ func testRunPipeline(t *testing.T, procs bool) {
 		{Name: "t-4x4", Senders: 4, Receivers: 4, Size: 2000, Msgs: 4000},
 	}
 	o := &PipeOptions{Scenarios: scs, Rounds: 1, Timeout: 20 * time.Second}
+	prefix := filepath.Join(t.TempDir(), "cpu")
 	if procs {
 		o.Self = testOptions(t).Self
+		o.CPUProfile = prefix
 	}
 	res, err := RunPipeline(context.Background(), o)
 	require.NoError(t, err)
@@ -36,6 +40,15 @@ func testRunPipeline(t *testing.T, procs bool) {
 		for _, k := range PipeKinds {
 			require.Len(t, r.Rates[k], 1, "%s %s", r.Scenario.Name, k)
 			assert.Positive(t, r.Rates[k][0], "%s %s", r.Scenario.Name, k)
+		}
+	}
+	if procs {
+		for _, sc := range scs {
+			for _, side := range []string{"recv", "send"} {
+				st, err := os.Stat(prefix + "-" + sc.Name + "-" + side + ".pprof")
+				require.NoError(t, err)
+				assert.Positive(t, st.Size(), "%s %s profile", sc.Name, side)
+			}
 		}
 	}
 	var b bytes.Buffer
@@ -51,4 +64,15 @@ func TestPipeScenarios(t *testing.T) {
 		assert.True(t, strings.HasPrefix(sc.Name, PipelineGroup+"-"), sc.Name)
 	}
 	assert.Equal(t, "pushpull-4x4-64KiB", scs[5].Name)
+}
+
+func TestPickPipeScenarios(t *testing.T) {
+	all := PipeScenarios(1)
+	assert.Equal(t, all, PickPipeScenarios(all, ""))
+	var names []string
+	for _, sc := range PickPipeScenarios(all, "4x4-64KiB,1x1-16B") {
+		names = append(names, sc.Name)
+	}
+	assert.Equal(t, []string{"pushpull-1x1-16B", "pushpull-4x4-64KiB"}, names)
+	assert.Empty(t, PickPipeScenarios(all, "nothing"))
 }
