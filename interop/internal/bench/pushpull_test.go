@@ -76,3 +76,22 @@ func TestPickPipeScenarios(t *testing.T) {
 	assert.Equal(t, []string{"pushpull-1x1-16B", "pushpull-4x4-64KiB"}, names)
 	assert.Empty(t, PickPipeScenarios(all, "nothing"))
 }
+
+// The warm-up is a tenth of what is measured, and never less than what the
+// senders' pipes hold, split evenly over the senders.
+func TestPipeWarmUp(t *testing.T) {
+	for _, tc := range []struct {
+		sc   PipeScenario
+		warm uint64
+	}{
+		{PipeScenario{Senders: 1, Receivers: 1, Msgs: 2_000_000}, 200_000},
+		{PipeScenario{Senders: 1, Receivers: 1, Msgs: 4000}, pipeHWM},
+		{PipeScenario{Senders: 4, Receivers: 4, Msgs: 20_000}, 16 * pipeHWM},
+		{PipeScenario{Senders: 4, Receivers: 4, Msgs: 1_000_000}, 100_000},
+		{PipeScenario{Senders: 3, Receivers: 1, Msgs: 100_000}, 9999},
+	} {
+		r := newPipeRun(tc.sc)
+		assert.Equal(t, tc.warm, r.warm, "%+v", tc.sc)
+		assert.Equal(t, tc.warm+tc.sc.Msgs, r.total, "%+v", tc.sc)
+	}
+}
