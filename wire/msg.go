@@ -274,9 +274,17 @@ func (m *Msg) reset() {
 	if cap(m.large) > maxKeptLarge {
 		m.large = nil
 	}
-	// Clear the frame headers so that no stale frame keeps memory alive.
+	// Clear the frame headers so that no stale frame keeps memory alive:
+	// one by one, which for the few frames of most messages is cheaper
+	// than the call that clear makes.
 	f := m.Frames
-	clear(f)
+	if len(f) <= len(m.fbuf) {
+		for i := 0; i < len(f); i++ {
+			f[i] = nil
+		}
+	} else {
+		clear(f)
+	}
 	if cap(f) > 0 && &f[:1][0] == &m.fbuf[0] {
 		m.Frames = m.fbuf[:0]
 	} else {

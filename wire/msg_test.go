@@ -332,6 +332,17 @@ func BenchmarkMsgBuildRelease(b *testing.B) {
 	}
 }
 
+// BenchmarkMsgOneFrame makes a one-frame message of 16 bytes, as a PULL's
+// reader does for each message it decodes, and releases it.
+func BenchmarkMsgOneFrame(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		m := Get()
+		m.NewFrame(16)[0] = 1
+		m.Release()
+	}
+}
+
 func sizeName(n int) string {
 	if n >= 1<<10 {
 		return fmt.Sprintf("%dKiB", n>>10)
