@@ -51,8 +51,9 @@
 // count, PUSHes connect and send as fast as they can, one pair or four
 // PUSHes each connected to four PULLs, at 16 B, 1 KiB and 64 KiB. It
 // compares libzmq (C loops on both sides), zrouter (push.Push to
-// pull.Pull), each with the other, and a raw TCP stream of the same bytes,
-// in interleaved rounds. As with local_thr and remote_thr, the receivers
+// pull.Pull; zrouter-p1 is the same with GOMAXPROCS=1 in both processes),
+// each with the other, and a raw TCP stream of the same bytes, in
+// interleaved rounds. As with local_thr and remote_thr, the receivers
 // run in a process of their own (zbench starts itself again with
 // -pipe-recv) and the senders in zbench's; -pushpull-scenarios picks
 // scenarios by name.

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,6 +36,9 @@ import (
 //
 //   - libzmq: C loops over libzmq (zmqc.Push, zmqc.Pull), the baseline;
 //   - zrouter: zrouter's push.Push to pull.Pull;
+//   - zrouter-p1: the same, with GOMAXPROCS=1 in both processes, as the
+//     README recommends where zrouter shares a small machine with its
+//     peers (here, two processes on two cores);
 //   - zrouter>libzmq and libzmq>zrouter: one side each;
 //   - tcp: the same bytes as a raw TCP stream, written 64 KiB or more at a
 //     time, the ceiling.
@@ -45,13 +49,18 @@ import (
 const (
 	PipeLibzmq        = "libzmq"
 	PipeZRouter       = "zrouter"
+	PipeZRouterP1     = "zrouter-p1"
 	PipeZRouterLibzmq = "zrouter>libzmq"
 	PipeLibzmqZRouter = "libzmq>zrouter"
 	PipeTCP           = "tcp"
 )
 
 // PipeKinds are the pipeline kinds, in round order.
-var PipeKinds = []string{PipeLibzmq, PipeZRouter, PipeZRouterLibzmq, PipeLibzmqZRouter, PipeTCP}
+var PipeKinds = []string{PipeLibzmq, PipeZRouter, PipeZRouterP1, PipeZRouterLibzmq, PipeLibzmqZRouter, PipeTCP}
+
+// pipeZRouter lists the pipeline kinds that are zrouter at both ends: the
+// targets are evaluated for each.
+var pipeZRouter = []string{PipeZRouter, PipeZRouterP1}
 
 // PipelineGroup names every pipeline scenario on the command line.
 const PipelineGroup = "pushpull"
@@ -219,7 +228,7 @@ func pipeSides(kind string) (send, recv string, err error) {
 	switch kind {
 	case PipeLibzmq:
 		return "libzmq", "libzmq", nil
-	case PipeZRouter:
+	case PipeZRouter, PipeZRouterP1:
 		return "zrouter", "zrouter", nil
 	case PipeZRouterLibzmq:
 		return "zrouter", "libzmq", nil
@@ -231,8 +240,26 @@ func pipeSides(kind string) (send, recv string, err error) {
 	return "", "", fmt.Errorf("bench: unknown pipeline kind %q", kind)
 }
 
+// oneProcPipe reports whether the processes of a pipeline kind run with
+// GOMAXPROCS=1.
+func oneProcPipe(kind string) bool { return kind == PipeZRouterP1 }
+
+// withProcs runs fn with GOMAXPROCS set to 1 when one is set, and puts it
+// back after.
+func withProcs(one bool, fn func()) {
+	if one {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	}
+	fn()
+}
+
 // runPipe runs one pipeline in this process and returns its rate.
-func runPipe(kind string, sc PipeScenario, timeout time.Duration) (float64, error) {
+func runPipe(kind string, sc PipeScenario, timeout time.Duration) (rate float64, err error) {
+	withProcs(oneProcPipe(kind), func() { rate, err = runPipeHere(kind, sc, timeout) })
+	return rate, err
+}
+
+func runPipeHere(kind string, sc PipeScenario, timeout time.Duration) (float64, error) {
 	send, recv, err := pipeSides(kind)
 	if err != nil {
 		return 0, err
@@ -630,7 +657,8 @@ func pipeChildArgs(side string, sc PipeScenario, timeout time.Duration, profile 
 }
 
 // PipeChildMain runs the receiving half of one pipeline run, as libzmq's
-// local_thr does in a process of its own: it binds, prints "READY EP,EP...",
+// local_thr does in a process of its own: it binds, prints "READY EP,EP...
+// PROCS" (PROCS is its GOMAXPROCS),
 // counts every message, prints "DONE COUNT NANOSECONDS" (the time from the
 // end of the warm-up to the last message) and returns.
 func PipeChildMain(args []string, out io.Writer) error {
@@ -658,7 +686,7 @@ func PipeChildMain(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "READY %s\n", strings.Join(rc.eps, ","))
+	fmt.Fprintf(out, "READY %s %d\n", strings.Join(rc.eps, ","), runtime.GOMAXPROCS(0))
 	if err := errors.Join(rc.wait(*timeout), rc.close()); err != nil {
 		return err
 	}
@@ -679,6 +707,13 @@ func runPipeProcs(self func([]string) *exec.Cmd, kind string, sc PipeScenario, t
 		recvProfile = profile + "-recv.pprof"
 	}
 	cmd := self(pipeChildArgs(recv, sc, timeout, recvProfile))
+	one := oneProcPipe(kind)
+	if one {
+		if cmd.Env == nil {
+			cmd.Env = os.Environ()
+		}
+		cmd.Env = append(cmd.Env, "GOMAXPROCS=1")
+	}
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -704,9 +739,13 @@ func runPipeProcs(self func([]string) *exec.Cmd, kind string, sc PipeScenario, t
 		return f[1:], nil
 	}
 	ready, err := line("READY")
-	if err != nil || len(ready) != 1 {
+	if err != nil || len(ready) != 2 {
 		_ = cmd.Process.Kill()
 		return 0, errors.Join(err, errors.New("bench: no endpoints from the receiver"))
+	}
+	if procs := ready[1]; one && procs != "1" {
+		_ = cmd.Process.Kill()
+		return 0, fmt.Errorf("bench: receiver runs with GOMAXPROCS %s, want 1", procs)
 	}
 	r := newPipeRun(sc)
 	if profile != "" {
@@ -717,8 +756,15 @@ func runPipeProcs(self func([]string) *exec.Cmd, kind string, sc PipeScenario, t
 		}
 		defer stop()
 	}
-	closeSenders, serr := runSenders(send, sc, strings.Split(ready[0], ","), r.perSender(sc), timeout)
-	done, derr := line("DONE")
+	// The senders' writers go on after their Sends return: the receiver's
+	// DONE comes when they are through.
+	var closeSenders func() error
+	var done []string
+	var serr, derr error
+	withProcs(one, func() {
+		closeSenders, serr = runSenders(send, sc, strings.Split(ready[0], ","), r.perSender(sc), timeout)
+		done, derr = line("DONE")
+	})
 	_, _ = io.Copy(io.Discard, stdout)
 	if err := errors.Join(serr, derr, closeSenders()); err != nil {
 		return 0, err
@@ -741,25 +787,30 @@ func runPipeProcs(self func([]string) *exec.Cmd, kind string, sc PipeScenario, t
 }
 
 // PipeMarkdown writes the results as a markdown table: median messages per
-// second of each kind, and zrouter's ratios to libzmq and to the raw TCP
-// stream.
+// second of each kind, and the ratios of zrouter (as the runtime sets
+// itself up, and with GOMAXPROCS=1) to libzmq and to the raw TCP stream.
 func PipeMarkdown(w io.Writer, results []*PipeResult) {
-	fmt.Fprintf(w, "| scenario | libzmq msg/s | zrouter msg/s | zrouter/libzmq | zrouter>libzmq | libzmq>zrouter | tcp msg/s | zrouter/tcp |\n")
-	fmt.Fprintf(w, "|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(w, "| scenario | libzmq msg/s | zrouter msg/s | zrouter/libzmq | zrouter-p1 msg/s | zrouter-p1/libzmq | zrouter>libzmq | libzmq>zrouter | tcp msg/s | zrouter/tcp | zrouter-p1/tcp |\n")
+	fmt.Fprintf(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range results {
-		lz, zr, tcp := r.Median(PipeLibzmq), r.Median(PipeZRouter), r.Median(PipeTCP)
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Scenario.Name,
-			pipeNum(lz), pipeNum(zr), pipeRatio(zr, lz), pipeNum(r.Median(PipeZRouterLibzmq)),
-			pipeNum(r.Median(PipeLibzmqZRouter)), pipeNum(tcp), pipeRatio(zr, tcp))
+		lz, zr, p1, tcp := r.Median(PipeLibzmq), r.Median(PipeZRouter), r.Median(PipeZRouterP1), r.Median(PipeTCP)
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Scenario.Name,
+			pipeNum(lz), pipeNum(zr), pipeRatio(zr, lz), pipeNum(p1), pipeRatio(p1, lz),
+			pipeNum(r.Median(PipeZRouterLibzmq)), pipeNum(r.Median(PipeLibzmqZRouter)),
+			pipeNum(tcp), pipeRatio(zr, tcp), pipeRatio(p1, tcp))
 	}
 	var notes []string
 	for _, r := range results {
-		lz, zr, tcp := r.Median(PipeLibzmq), r.Median(PipeZRouter), r.Median(PipeTCP)
-		switch {
-		case r.Scenario.Size <= 1024 && lz > 0:
-			notes = append(notes, fmt.Sprintf("%s: zrouter/libzmq %.2f (target 1.20) %s", r.Scenario.Name, zr/lz, pipeMet(zr/lz >= 1.2)))
-		case r.Scenario.Size >= 64<<10 && tcp > 0:
-			notes = append(notes, fmt.Sprintf("%s: zrouter/tcp %.2f (target 0.70) %s", r.Scenario.Name, zr/tcp, pipeMet(zr/tcp >= 0.7)))
+		lz, tcp := r.Median(PipeLibzmq), r.Median(PipeTCP)
+		for _, k := range pipeZRouter {
+			zr := r.Median(k)
+			switch {
+			case zr == 0:
+			case r.Scenario.Size <= 1024 && lz > 0:
+				notes = append(notes, fmt.Sprintf("%s: %s/libzmq %.2f (target 1.20) %s", r.Scenario.Name, k, zr/lz, pipeMet(zr/lz >= 1.2)))
+			case r.Scenario.Size >= 64<<10 && tcp > 0:
+				notes = append(notes, fmt.Sprintf("%s: %s/tcp %.2f (target 0.70) %s", r.Scenario.Name, k, zr/tcp, pipeMet(zr/tcp >= 0.7)))
+			}
 		}
 	}
 	fmt.Fprintf(w, "\n%s\n", strings.Join(notes, "\n"))
