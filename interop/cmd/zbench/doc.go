@@ -61,7 +61,8 @@
 // With -fanout it runs the PUB/SUB fan-out instead: one publisher to 1, 10
 // and 100 subscribers at 16 B and 1 KiB, direct and through a forwarder,
 // for libzmq (C loops, zmq_proxy(XSUB, XPUB)), zrouter (pub, sub and
-// device.Forwarder) and NATS (nats-server with nats.go clients), then one
+// device.Forwarder; zrouter-p1 is the same with GOMAXPROCS=1 in every
+// process) and NATS (nats-server with nats.go clients), then one
 // subscriber among 100,000 subscriptions that miss against one alone. The
 // subscribers and the forwarder or nats-server run in processes of their own
 // (zbench starts itself again with -fanout-child), the publisher in

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,6 +40,9 @@ import (
 //
 //   - libzmq: C loops over libzmq PUB and SUB, and zmq_proxy(XSUB, XPUB);
 //   - zrouter: packages pub and sub, and device.Forwarder over xsub and xpub;
+//   - zrouter-p1: the same, with GOMAXPROCS=1 in every process (the
+//     publisher's, the subscribers' and the forwarder's), as the README
+//     recommends where zrouter shares a small machine with its peers;
 //   - nats: nats-server (embedded in a child process of its own) with
 //     nats.go clients, one connection per client; it has only the brokered
 //     shape, which is the one in the forwarder scenarios. A subscription's
@@ -51,13 +55,27 @@ import (
 
 // Fan-out kinds.
 const (
-	FanLibzmq  = "libzmq"
-	FanZRouter = "zrouter"
-	FanNATS    = "nats"
+	FanLibzmq    = "libzmq"
+	FanZRouter   = "zrouter"
+	FanZRouterP1 = "zrouter-p1"
+	FanNATS      = "nats"
 )
 
 // FanKinds are the fan-out kinds, in round order.
-var FanKinds = []string{FanLibzmq, FanZRouter, FanNATS}
+var FanKinds = []string{FanLibzmq, FanZRouter, FanZRouterP1, FanNATS}
+
+// fanZRouter lists the fan-out kinds that are zrouter: the targets are
+// evaluated for each.
+var fanZRouter = []string{FanZRouter, FanZRouterP1}
+
+// fanStack returns the stack a kind runs, and the GOMAXPROCS its processes
+// are to have (0: as the runtime sets itself up).
+func fanStack(kind string) (stack string, procs int) {
+	if kind == FanZRouterP1 {
+		return FanZRouter, 1
+	}
+	return kind, 0
+}
 
 // FanoutGroup names the fan-out scenarios.
 const FanoutGroup = "fanout"
@@ -237,8 +255,16 @@ type child struct {
 	done  chan struct{}
 }
 
-func startChild(self func([]string) *exec.Cmd, args []string) (*child, error) {
+// startChild starts self with args, and GOMAXPROCS=procs in its
+// environment when procs is not 0.
+func startChild(self func([]string) *exec.Cmd, args []string, procs int) (*child, error) {
 	c := &child{cmd: self(args), lines: make(chan string, 4), done: make(chan struct{})}
+	if procs != 0 {
+		if c.cmd.Env == nil {
+			c.cmd.Env = os.Environ()
+		}
+		c.cmd.Env = append(c.cmd.Env, "GOMAXPROCS="+strconv.Itoa(procs))
+	}
 	var err error
 	if c.stdin, err = c.cmd.StdinPipe(); err != nil {
 		return nil, err
@@ -301,14 +327,18 @@ func runFan(o *FanOptions, kind string, sc FanScenario) (rate float64, err error
 	if o.Self == nil {
 		return 0, errors.New("bench: the fan-out needs child processes (FanOptions.Self)")
 	}
+	stack, procs := fanStack(kind)
+	if procs != 0 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+	}
 	hwm := strconv.Itoa(o.HWM)
 	var front, back string
 	if sc.Forwarder || kind == FanNATS {
-		args := []string{fanChildFlag, "broker", "-kind", kind, "-hwm", hwm}
+		args := []string{fanChildFlag, "broker", "-kind", stack, "-hwm", hwm, "-procs", strconv.Itoa(procs)}
 		if o.CPUProfile != "" && kind == FanZRouter {
 			args = append(args, "-cpuprofile", o.CPUProfile+"-"+sc.Name+".pprof")
 		}
-		b, err := startChild(o.Self, args)
+		b, err := startChild(o.Self, args, procs)
 		if err != nil {
 			return 0, err
 		}
@@ -322,7 +352,7 @@ func runFan(o *FanOptions, kind string, sc FanScenario) (rate float64, err error
 		}
 		front, back = f[0], f[1]
 	}
-	p, err := startPublisher(kind, front, o.HWM, fanPayload(sc))
+	p, err := startPublisher(stack, front, o.HWM, fanPayload(sc))
 	if err != nil {
 		return 0, err
 	}
@@ -330,13 +360,13 @@ func runFan(o *FanOptions, kind string, sc FanScenario) (rate float64, err error
 	if back == "" {
 		back = p.endpoint
 	}
-	subArgs := []string{fanChildFlag, "subs", "-kind", kind, "-subs", strconv.Itoa(sc.Subs),
+	subArgs := []string{fanChildFlag, "subs", "-kind", stack, "-procs", strconv.Itoa(procs), "-subs", strconv.Itoa(sc.Subs),
 		"-size", strconv.Itoa(sc.Size), "-extra", strconv.Itoa(sc.Extra), "-endpoint", back, "-hwm", hwm,
 		"-warmup", o.Warmup.String(), "-duration", o.Duration.String(), "-timeout", o.Timeout.String()}
 	if o.CPUProfile != "" && kind == FanZRouter {
 		subArgs = append(subArgs, "-cpuprofile", o.CPUProfile+"-"+sc.Name+"-subs.pprof")
 	}
-	s, err := startChild(o.Self, subArgs)
+	s, err := startChild(o.Self, subArgs, procs)
 	if err != nil {
 		return 0, err
 	}
@@ -507,8 +537,12 @@ func FanChildMain(args []string, out io.Writer) error {
 	duration := fs.Duration("duration", 600*time.Millisecond, "window")
 	timeout := fs.Duration("timeout", 10*time.Second, "longest wait")
 	profile := fs.String("cpuprofile", "", "write the child's CPU profile (the zrouter forwarder's or subscribers') to FILE")
+	procs := fs.Int("procs", 0, "the GOMAXPROCS the child must have, or 0")
 	if err := fs.Parse(args[2:]); err != nil {
 		return err
+	}
+	if got := runtime.GOMAXPROCS(0); *procs != 0 && got != *procs {
+		return fmt.Errorf("bench: fan-out child runs with GOMAXPROCS %d, want %d", got, *procs)
 	}
 	if role != "broker" && role != "subs" {
 		return fmt.Errorf("bench: unknown fan-out role %q", role)

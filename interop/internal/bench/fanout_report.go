@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -28,18 +29,20 @@ func natsAt(results []*FanResult, sc FanScenario) float64 {
 }
 
 // FanMarkdown writes the fan-out table (medians of delivered msgs/s) and
-// the targets, met or missed.
+// the targets, met or missed, for zrouter as the runtime sets itself up and
+// with GOMAXPROCS=1.
 func FanMarkdown(w io.Writer, results []*FanResult) {
-	fmt.Fprintf(w, "| scenario | libzmq msg/s | zrouter msg/s | nats msg/s | zrouter/libzmq | zrouter/nats |\n")
-	fmt.Fprintf(w, "|---|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(w, "| scenario | libzmq msg/s | zrouter msg/s | zrouter-p1 msg/s | nats msg/s | zrouter/libzmq | zrouter/nats | zrouter-p1/libzmq | zrouter-p1/nats |\n")
+	fmt.Fprintf(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range results {
-		lz, zr := r.Median(FanLibzmq), r.Median(FanZRouter)
+		lz, zr, p1 := r.Median(FanLibzmq), r.Median(FanZRouter), r.Median(FanZRouterP1)
 		nt := 0.0
 		if !r.Scenario.matching() {
 			nt = natsAt(results, r.Scenario)
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", r.Scenario.Name,
-			pipeNum(lz), pipeNum(zr), pipeNum(nt), pipeRatio(zr, lz), pipeRatio(zr, nt))
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Scenario.Name,
+			pipeNum(lz), pipeNum(zr), pipeNum(p1), pipeNum(nt),
+			pipeRatio(zr, lz), pipeRatio(zr, nt), pipeRatio(p1, lz), pipeRatio(p1, nt))
 	}
 	var notes []string
 	var one, many *FanResult
@@ -53,22 +56,25 @@ func FanMarkdown(w io.Writer, results []*FanResult) {
 			}
 			continue
 		}
-		lz, zr, nt := r.Median(FanLibzmq), r.Median(FanZRouter), natsAt(results, sc)
-		if lz > 0 && zr > 0 {
-			notes = append(notes, fmt.Sprintf("%s: zrouter/libzmq %.2f (target %.2f) %s", sc.Name, zr/lz, FanVsLibzmq, pipeMet(zr/lz >= FanVsLibzmq)))
-		}
-		if nt > 0 && zr > 0 {
-			notes = append(notes, fmt.Sprintf("%s: zrouter/nats %.2f (target %.2f) %s", sc.Name, zr/nt, FanVsNATS, pipeMet(zr/nt >= FanVsNATS)))
+		lz, nt := r.Median(FanLibzmq), natsAt(results, sc)
+		for _, k := range fanZRouter {
+			zr := r.Median(k)
+			if lz > 0 && zr > 0 {
+				notes = append(notes, fmt.Sprintf("%s: %s/libzmq %.2f (target %.2f) %s", sc.Name, k, zr/lz, FanVsLibzmq, pipeMet(zr/lz >= FanVsLibzmq)))
+			}
+			if nt > 0 && zr > 0 {
+				notes = append(notes, fmt.Sprintf("%s: %s/nats %.2f (target %.2f) %s", sc.Name, k, zr/nt, FanVsNATS, pipeMet(zr/nt >= FanVsNATS)))
+			}
 		}
 	}
 	if one != nil && many != nil {
-		for _, k := range []string{FanZRouter, FanLibzmq} {
+		for _, k := range append(slices.Clip(fanZRouter), FanLibzmq) {
 			a, b := one.Median(k), many.Median(k)
 			if a == 0 || b == 0 {
 				continue
 			}
 			line := fmt.Sprintf("%s: %s/%s %.2f", k, many.Scenario.Name, one.Scenario.Name, b/a)
-			if k == FanZRouter {
+			if k != FanLibzmq {
 				line += fmt.Sprintf(" (target %.2f) %s", FanMatching, pipeMet(b/a >= FanMatching))
 			}
 			notes = append(notes, line)

@@ -3,8 +3,11 @@ package bench
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"os/exec"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,7 +32,7 @@ func TestRunFanout(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, res, len(scs))
 	for _, r := range res {
-		want := []string{FanLibzmq, FanZRouter}
+		want := []string{FanLibzmq, FanZRouter, FanZRouterP1}
 		if r.Scenario.Forwarder {
 			want = append(want, FanNATS)
 		}
@@ -46,6 +49,9 @@ func TestRunFanout(t *testing.T) {
 	assert.Contains(t, notes, "t-direct-2: zrouter/libzmq")
 	assert.Contains(t, notes, "t-forwarder-2: zrouter/nats")
 	assert.Contains(t, notes, "zrouter: t-match-1001/t-match-1")
+	assert.Contains(t, notes, "t-direct-2: zrouter-p1/libzmq")
+	assert.Contains(t, notes, "t-forwarder-2: zrouter-p1/nats")
+	assert.Contains(t, notes, "zrouter-p1: t-match-1001/t-match-1")
 }
 
 func TestFanScenarios(t *testing.T) {
@@ -54,7 +60,7 @@ func TestFanScenarios(t *testing.T) {
 	assert.Equal(t, "fanout-direct-1-16B", scs[0].Name)
 	assert.Equal(t, "fanout-forwarder-100-1KiB", scs[11].Name)
 	assert.Equal(t, 100_000, scs[13].Extra)
-	assert.Equal(t, []string{FanLibzmq, FanZRouter}, scs[0].kinds(FanKinds))
+	assert.Equal(t, []string{FanLibzmq, FanZRouter, FanZRouterP1}, scs[0].kinds(FanKinds))
 	assert.Equal(t, FanKinds, scs[11].kinds(FanKinds))
 	topics := fanTopics(scs[13])
 	require.Len(t, topics, 100_001)
@@ -75,4 +81,13 @@ func quickExit(self func([]string) *exec.Cmd) func([]string) *exec.Cmd {
 		cmd.Env = append(cmd.Env, "GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
 		return cmd
 	}
+}
+
+// A child told to run with a GOMAXPROCS it does not have refuses to start,
+// so that a zrouter-p1 run cannot silently measure the default.
+func TestFanChildChecksProcs(t *testing.T) {
+	err := FanChildMain([]string{fanChildFlag, "subs", "-kind", FanZRouter,
+		"-procs", strconv.Itoa(runtime.GOMAXPROCS(0) + 1)}, io.Discard)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "GOMAXPROCS")
 }
