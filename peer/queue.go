@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -47,6 +48,11 @@ type Queue struct {
 	// makes room calls roomHook, once.
 	wantRoom bool
 	roomHook func()
+
+	// refusing is set when Offer found the queue full and yielded in
+	// vain, and cleared by the next message the queue takes; guarded by
+	// mu.
+	refusing bool
 
 	hwm      int
 	skip     int
@@ -142,6 +148,9 @@ func (q *Queue) PushAll(ms []*wire.Msg) (int, error) {
 	first := len(q.msgs) == q.head && n > 0
 	q.msgs = append(q.msgs, ms[:n]...)
 	q.pushed += uint64(n)
+	if n > 0 {
+		q.refusing = false
+	}
 	q.mu.Unlock()
 	if first {
 		q.signal()
@@ -150,6 +159,67 @@ func (q *Queue) PushAll(ms []*wire.Msg) (int, error) {
 		return n, ErrQueueFull
 	}
 	return n, nil
+}
+
+// offerYields is how many times Offer yields the P before it gives up: the
+// scheduler takes one turn in 61 from the global run queue, where Gosched
+// puts the caller, and a writer back from a system call may wait there
+// too, so that one yield sometimes comes straight back.
+const offerYields = 4
+
+// Offer is Push for a sender that drops what the queue refuses (a PUB; a
+// ROUTER without ROUTER_MANDATORY). When the queue has just filled, Offer
+// first yields the P, up to offerYields times, and tries again after each:
+// the writer that would empty the queue may be waiting for this P (under
+// GOMAXPROCS=1 it always is), and a sender that never blocks would
+// otherwise be refused until the scheduler preempts it, some 10 ms later,
+// while the writer sat ready. A queue that stays full (a peer that stopped
+// reading) costs no more yields until it takes a message again.
+func (q *Queue) Offer(m *wire.Msg) error {
+	err := q.Push(m)
+	if err != ErrQueueFull || !q.yieldable() {
+		return err
+	}
+	for range offerYields {
+		runtime.Gosched()
+		if err = q.Push(m); err != ErrQueueFull {
+			return err
+		}
+	}
+	q.refuse()
+	return err
+}
+
+// OfferAll is PushAll as Offer is Push.
+func (q *Queue) OfferAll(ms []*wire.Msg) (int, error) {
+	n, err := q.PushAll(ms)
+	if err != ErrQueueFull || !q.yieldable() {
+		return n, err
+	}
+	for range offerYields {
+		runtime.Gosched()
+		var k int
+		k, err = q.PushAll(ms[n:])
+		if n += k; err != ErrQueueFull {
+			return n, err
+		}
+	}
+	q.refuse()
+	return n, err
+}
+
+// yieldable reports whether an Offer refused now is the first since the
+// queue last took a message.
+func (q *Queue) yieldable() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return !q.refusing
+}
+
+func (q *Queue) refuse() {
+	q.mu.Lock()
+	q.refusing = true
+	q.mu.Unlock()
 }
 
 // SetConflate makes the queue keep only the newest message not yet taken
@@ -223,6 +293,7 @@ func (q *Queue) pushLocked(m *wire.Msg) {
 	}
 	q.msgs = append(q.msgs, m)
 	q.pushed++
+	q.refusing = false
 	first := len(q.msgs)-q.head == 1
 	q.mu.Unlock()
 	if first {

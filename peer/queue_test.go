@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net"
+	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -186,4 +188,50 @@ func TestQueuePushAllConflate(t *testing.T) {
 	assert.Equal(t, "c", string(batch[0].Frames[0]), "the newest is kept")
 	q.done(1, 0, nil)
 	release(batch)
+}
+
+// Offer on a queue that has just filled yields, so that a writer waiting
+// for the P empties it (under GOMAXPROCS=1, where Push alone is refused
+// until the scheduler preempts the sender); once refused after its yields,
+// it refuses at once until the queue takes a message again.
+func TestQueueOfferLetsWriterRun(t *testing.T) {
+	q := NewQueue(10, 0)
+	defer q.Close()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer close(stop)
+	func() {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+		wg.Go(func() { // the writer, without a connection
+			for {
+				select {
+				case <-q.wake:
+				case <-stop:
+					return
+				}
+				batch, _, _ := q.take(nil, nil, 1<<20)
+				q.done(len(batch), 0, nil)
+				release(batch)
+			}
+		})
+		for i := range 1000 {
+			require.NoError(t, q.Offer(wire.Get()), "message %d", i)
+		}
+	}()
+
+	// A queue nobody empties: Offer gives up, and then refuses at once.
+	r := NewQueue(2, 0)
+	defer r.Close()
+	ms := []*wire.Msg{wire.Get(), wire.Get(), wire.Get()}
+	n, err := r.OfferAll(ms)
+	assert.Equal(t, 2, n)
+	assert.ErrorIs(t, err, ErrQueueFull)
+	assert.False(t, r.yieldable())
+	assert.ErrorIs(t, r.Offer(ms[2]), ErrQueueFull)
+	batch, _, _ := r.take(nil, nil, 1<<20)
+	r.done(len(batch), 0, nil)
+	release(batch)
+	require.NoError(t, r.Offer(ms[2]))
+	assert.True(t, r.yieldable(), "taking a message ends the refusal")
 }

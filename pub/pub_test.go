@@ -2,9 +2,11 @@ package pub_test
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"testing"
 	"time"
 
@@ -230,6 +232,37 @@ func TestSlowSubscriberDrops(t *testing.T) {
 }
 
 func fastQueued(p *pub.Pub) int { return p.Peers()[0].Queued }
+
+// Under one P (GOMAXPROCS=1, as the README recommends for a server), a
+// publisher that sends without pause lets its subscriber's writer run when
+// the queue fills, instead of dropping until the scheduler preempts it:
+// a burst of ten marks, which the kernel's socket buffers hold, reaches a
+// reading subscriber whole. Before, the writer ran only after the burst,
+// and all but the first mark were dropped.
+func TestPubOneProcessorLetsWriterRun(t *testing.T) {
+	ctx := testutil.Context(t, 30*time.Second)
+	const hwm, n = 100, 1000 // 1000 messages of 16 B: 18 KB on the wire
+	p := newPub(t, socket.WithSendHWM(hwm))
+	require.NoError(t, p.Bind("tcp://127.0.0.1:0"))
+	s := newSub(t, socket.WithRecvHWM(0))
+	s.Subscribe(nil)
+	require.NoError(t, s.Connect(p.Addr()))
+	waitSubscribers(t, p, "", 1)
+
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	payload := make([]byte, 16)
+	for i := range n {
+		binary.BigEndian.PutUint64(payload, uint64(i))
+		require.NoError(t, p.SendFrames(ctx, payload))
+	}
+	assert.Zero(t, p.Stats().DroppedHWM, "dropped while the writer could run")
+	for i := range n - int(p.Stats().DroppedHWM) {
+		m, err := s.Recv(ctx)
+		require.NoError(t, err)
+		require.Equal(t, uint64(i), binary.BigEndian.Uint64(m.Frames[0]), "in order")
+		m.Release()
+	}
+}
 
 // A Pub's Send after Close fails.
 func TestSendAfterClose(t *testing.T) {

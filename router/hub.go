@@ -257,7 +257,7 @@ func (h *hub) route(req lbReq) {
 		req.m.Release()
 		return
 	}
-	switch err := p.Q.Push(req.m); err {
+	switch err := p.Q.Offer(req.m); err {
 	case nil:
 	case peer.ErrQueueFull:
 		p.Q.Drop()

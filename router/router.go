@@ -140,17 +140,21 @@ func (r *Router) push(ctx context.Context, p *core.Pipe, m *wire.Msg, drained, w
 	if drained && p.WriteNow(m) {
 		return nil
 	}
-	err := p.Q.Push(m)
-	if err == nil {
-		return nil
-	}
 	if !r.cfg.Mandatory {
+		err := p.Q.Offer(m)
+		if err == nil {
+			return nil
+		}
 		if err == peer.ErrQueueFull {
 			p.Q.Drop()
 		} else {
 			r.c.CountUnroutable()
 		}
 		m.Release()
+		return nil
+	}
+	err := p.Q.Push(m)
+	if err == nil {
 		return nil
 	}
 	if err != peer.ErrQueueFull {

@@ -2,9 +2,11 @@ package router
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -205,6 +207,33 @@ func TestFullQueueDropsAndCounts(t *testing.T) {
 	assert.Positive(t, ps.DroppedHWM)
 	assert.Equal(t, ps.DroppedHWM, r.Stats().DroppedHWM)
 	_ = p
+}
+
+// Under one P (GOMAXPROCS=1, as the README recommends for a server), a
+// ROUTER that sends to a peer without pause lets the peer's writer run
+// when the queue fills, instead of dropping until the scheduler preempts
+// it: a burst of ten marks, which the kernel's socket buffers hold,
+// reaches a reading peer whole. Before, the writer ran only after the
+// burst, and all but the first mark were dropped.
+func TestOneProcessorLetsWriterRun(t *testing.T) {
+	const hwm, n = 100, 1000 // 1000 messages of 8 B: 10 KB on the wire
+	r := newRouter(t, socket.WithSendHWM(hwm))
+	p := dialRaw(t, r.Addr(), zmtp.DEALER, "fast")
+	waitPeers(t, r, 1)
+
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	ctx := context.Background()
+	body := make([]byte, 8)
+	for i := range n {
+		binary.BigEndian.PutUint64(body, uint64(i))
+		require.NoError(t, r.SendFrames(ctx, []byte("fast"), body))
+	}
+	assert.Zero(t, r.Stats().DroppedHWM, "dropped while the writer could run")
+	for i := range n - int(r.Stats().DroppedHWM) {
+		got := p.recv()
+		require.Len(t, got, 1)
+		require.Equal(t, uint64(i), binary.BigEndian.Uint64([]byte(got[0])), "in order")
+	}
 }
 
 func TestLoadBalancerRoundRobinAndHealing(t *testing.T) {

@@ -544,7 +544,7 @@ func (b *Pub) SendAll(ctx context.Context, ms []*wire.Msg, wait bool) (int, erro
 		b.collect(m)
 	}
 	for _, s := range b.touched {
-		n, err := s.p.Q.PushAll(s.batch)
+		n, err := s.p.Q.OfferAll(s.batch)
 		if rest := s.batch[n:]; len(rest) > 0 {
 			if err != net.ErrClosed {
 				for range rest {

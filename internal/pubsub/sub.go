@@ -292,9 +292,10 @@ func pushTo(q *peer.Queue, m *wire.Msg) {
 }
 
 // offer queues m on q and reports whether q took it; a full q counts the
-// drop. The caller keeps m when q did not take it.
+// drop. The caller keeps m when q did not take it. A queue that has just
+// filled lets its writer run first (peer.Queue.Offer).
 func offer(q *peer.Queue, m *wire.Msg) bool {
-	err := q.Push(m)
+	err := q.Offer(m)
 	if err == nil {
 		return true
 	}
