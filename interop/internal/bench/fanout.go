@@ -50,7 +50,7 @@ import (
 //     message size in bytes): beyond them nats.go drops, as a SUB does.
 //
 // The matching scenarios put 100,000 subscriptions that match nothing
-// ("topic-N/", N from 1) and one that matches ("topic-0/") on a direct PUB
+// ("topic-N/", N from 1) and one that matches ("topic-z/") on a direct PUB
 // with one subscriber, against that subscriber with the one subscription.
 
 // Fan-out kinds.
@@ -228,10 +228,18 @@ func fanPayload(sc FanScenario) []byte {
 		b[i] = 'p'
 	}
 	if sc.matching() {
-		copy(b, "topic-0/")
+		copy(b, matchTopic)
 	}
 	return b
 }
+
+// matchTopic is the subscription that matches, in the matching scenarios.
+// It sorts after every "topic-N/": a SUB sends what it subscribed to before
+// connecting in byte order, zrouter's and libzmq's alike, so that the
+// first message comes, and the warm-up begins, only once the publisher
+// has every subscription; the window then measures matching, and not the
+// publisher taking in 100,000 subscriptions under the flood.
+const matchTopic = "topic-z/"
 
 // fanTopics returns the subscriptions of a subscriber: the non-matching
 // ones first, the matching one last.
@@ -243,7 +251,7 @@ func fanTopics(sc FanScenario) [][]byte {
 	for i := 1; i <= sc.Extra; i++ {
 		out = append(out, []byte("topic-"+strconv.Itoa(i)+"/"))
 	}
-	return append(out, []byte("topic-0/"))
+	return append(out, []byte(matchTopic))
 }
 
 // child is a running child process and its output lines.
@@ -808,7 +816,12 @@ func libzmqSubs(sc FanScenario, ep string, hwm int) (*subSet, error) {
 			return nil, errors.Join(err, closeAll())
 		}
 		socks = append(socks, s)
-		err = errors.Join(s.SetInt(zmqc.Linger, 0), s.SetInt(zmqc.RcvHWM, hwm), s.SetInt(zmqc.RcvTimeo, 100))
+		// libzmq's SUB sends what it subscribed to before connecting
+		// through its outbound pipe, and drops what SNDHWM does not let
+		// in (xsub_t::send_subscription): without a bound, the publisher
+		// has all 100,001 of a matching scenario, as zrouter's has.
+		err = errors.Join(s.SetInt(zmqc.Linger, 0), s.SetInt(zmqc.RcvHWM, hwm), s.SetInt(zmqc.SndHWM, 0),
+			s.SetInt(zmqc.RcvTimeo, 100))
 		for _, t := range topics {
 			err = errors.Join(err, s.Subscribe(t))
 		}

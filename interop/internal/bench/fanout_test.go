@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -71,6 +72,9 @@ func TestFanScenarios(t *testing.T) {
 		}
 	}
 	assert.True(t, bytes.HasPrefix(msg, topics[len(topics)-1]))
+	// The matching one is sent last, after every other has arrived.
+	sorted := slices.SortedFunc(slices.Values(topics), bytes.Compare)
+	assert.Equal(t, topics[len(topics)-1], sorted[len(sorted)-1])
 }
 
 // quickExit makes the children of self skip the race detector's second of
