@@ -17,34 +17,55 @@ import (
 	"github.com/zrouter/zrouter/socket"
 )
 
-// JeroMQ 0.3.6, Debian's libjeromq-java, speaks ZMTP 2.0 only. Its sockets
-// run as a Java program of their own, testdata/jeromq/JeromqPeer.java,
-// compiled at test time; `make deps` installs the package and a JDK.
+// JeroMQ runs as a Java program of its own, testdata/jeromq/JeromqPeer.java,
+// compiled at test time against each of two JeroMQ versions:
+//   - 0.3.6, Debian bookworm's libjeromq-java, which speaks ZMTP 2.0 only;
+//     `make deps` installs the package and a JDK;
+//   - 0.6.0, trixie's, which speaks ZMTP 3.0; `make deps` unpacks it (and
+//     the jnacl it needs) into JEROMQ6_DIR, without installing it.
 
-// jeromqJar is where Debian's libjeromq-java puts JeroMQ; JEROMQ_JAR
-// overrides it.
-func jeromqJar() string {
-	if j := os.Getenv("JEROMQ_JAR"); j != "" {
-		return j
-	}
-	return "/usr/share/java/jeromq.jar"
+// jeromqVersion is one JeroMQ that the tests run on.
+type jeromqVersion struct {
+	name string
+	jars []string // the class path it needs
+	zmq  string   // the libzmq version it says it follows, as a prefix
 }
 
-// buildJeromqPeer compiles JeromqPeer.java into a directory removed when
-// the test ends, and returns the java class path that runs it.
-func buildJeromqPeer(t *testing.T) string {
+// jeromqVersions returns the JeroMQ versions, where the environment may
+// move them: JEROMQ_JAR is 0.3.6's jar, JEROMQ6_DIR 0.6's directory.
+func jeromqVersions() []jeromqVersion {
+	jar := os.Getenv("JEROMQ_JAR")
+	if jar == "" {
+		jar = "/usr/share/java/jeromq.jar"
+	}
+	dir := os.Getenv("JEROMQ6_DIR")
+	if dir == "" {
+		dir = ".jeromq-0.6"
+	}
+	return []jeromqVersion{
+		{name: "0.3.6", jars: []string{jar}, zmq: "3.2."},
+		{name: "0.6", jars: []string{filepath.Join(dir, "jeromq.jar"), filepath.Join(dir, "jnacl.jar")}, zmq: "4.1."},
+	}
+}
+
+// buildJeromqPeer compiles JeromqPeer.java against v into a directory
+// removed when the test ends, and returns the java class path that runs
+// it.
+func buildJeromqPeer(t *testing.T, v jeromqVersion) string {
 	t.Helper()
-	jar := jeromqJar()
-	_, err := os.Stat(jar)
-	require.NoError(t, err, "JeroMQ's jar (Debian's libjeromq-java; `make deps` installs it)")
+	for _, jar := range v.jars {
+		_, err := os.Stat(jar)
+		require.NoError(t, err, "JeroMQ %s's class path (`make deps` puts it there)", v.name)
+	}
 	javac, err := exec.LookPath("javac")
 	require.NoError(t, err, "a JDK's javac (`make deps` installs default-jdk-headless)")
 	src, err := filepath.Abs(filepath.Join("testdata", "jeromq", "JeromqPeer.java"))
 	require.NoError(t, err)
 	dir := t.TempDir()
-	out, err := exec.Command(javac, "-cp", jar, "-d", dir, src).CombinedOutput()
-	require.NoError(t, err, "javac JeromqPeer.java:\n%s", out)
-	return dir + string(os.PathListSeparator) + jar
+	cp := strings.Join(v.jars, string(os.PathListSeparator))
+	out, err := exec.Command(javac, "-nowarn", "-cp", cp, "-d", dir, src).CombinedOutput()
+	require.NoError(t, err, "javac JeromqPeer.java against JeroMQ %s:\n%s", v.name, out)
+	return dir + string(os.PathListSeparator) + cp
 }
 
 // jeromqProc is a JeromqPeer process.
@@ -105,15 +126,22 @@ func (p *jeromqProc) wait(t *testing.T) {
 	assert.Contains(t, p.stdout.String(), "ok\n")
 }
 
-// TestJeroMQ runs JeroMQ 0.3.6 (ZMTP 2.0) sockets against zrouter: DEALER
-// and REQ clients of a ROUTER, a ROUTER that a zrouter DEALER connects to,
-// and REP workers behind `zrouter broker`.
+// TestJeroMQ runs JeroMQ 0.3.6 (ZMTP 2.0) and 0.6 (ZMTP 3.0) sockets
+// against zrouter: DEALER and REQ clients of a ROUTER, a ROUTER that a
+// zrouter DEALER connects to, and REP workers behind `zrouter broker`.
 func TestJeroMQ(t *testing.T) {
-	cp := buildJeromqPeer(t)
-	t.Run("dealer-to-router", func(t *testing.T) { testJeromqDealer(t, cp) })
-	t.Run("req-to-router", func(t *testing.T) { testJeromqREQ(t, cp) })
-	t.Run("dealer-to-jeromq-router", func(t *testing.T) { testJeromqRouter(t, cp) })
-	t.Run("rep-workers-behind-broker", func(t *testing.T) { testJeromqBroker(t, cp) })
+	for _, v := range jeromqVersions() {
+		t.Run(v.name, func(t *testing.T) {
+			cp := buildJeromqPeer(t, v)
+			p := startJeromq(t, cp, "req", freeEndpoint(t), "0")
+			p.wait(t)
+			require.Contains(t, p.stdout.String(), "zmq="+v.zmq, "the class path runs JeroMQ %s", v.name)
+			t.Run("dealer-to-router", func(t *testing.T) { testJeromqDealer(t, cp) })
+			t.Run("req-to-router", func(t *testing.T) { testJeromqREQ(t, cp) })
+			t.Run("dealer-to-jeromq-router", func(t *testing.T) { testJeromqRouter(t, cp) })
+			t.Run("rep-workers-behind-broker", func(t *testing.T) { testJeromqBroker(t, cp) })
+		})
+	}
 }
 
 // testJeromqDealer: a JeroMQ DEALER with an identity sends multipart

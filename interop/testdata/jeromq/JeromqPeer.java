@@ -9,8 +9,11 @@
 //   rep ENDPOINT NAME           a REP worker that answers each request R
 //                               with NAME:R until it is killed
 //
-// It prints "ready" once its socket is connected or bound, "ok" when its
-// work is done, and "FAIL: why" with exit status 1 when it fails.
+// It prints "zmq=VERSION" first (the libzmq version that the JeroMQ it
+// runs on follows: 3.2.x for 0.3.6, 4.1.x for 0.6), "ready" once its
+// socket is connected or bound, "ok" when its work is done, and
+// "FAIL: why" with exit status 1 when it fails. It compiles against
+// JeroMQ 0.3.6 and 0.6 alike.
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -22,6 +25,7 @@ public final class JeromqPeer {
     private static final int TIMEOUT_MS = 10000;
 
     public static void main(String[] args) {
+        System.out.println("zmq=" + ZMQ.getVersionString());
         ZMQ.Context ctx = ZMQ.context(1);
         try {
             run(ctx, args);
