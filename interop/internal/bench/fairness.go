@@ -248,8 +248,12 @@ var DefaultFairnessServers = []string{servers.ZRouter, servers.ZRouterP1, server
 // WriteFairness writes the medians of each server's rounds as a markdown
 // table.
 func WriteFairness(w io.Writer, o FairnessOptions, rs []FairnessResult) {
-	fmt.Fprintf(w, "%d libzmq DEALERs flood %d-byte messages and never read; a light libzmq DEALER pings every %v (p50, p99), then back to back (rate under flood, and calm without it). Medians of %d rounds.\n\n",
-		o.Flooders, o.Size, o.Interval, o.Rounds)
+	flooders := "libzmq DEALERs"
+	if o.RawFlood {
+		flooders = "raw TCP peers that handshake as DEALERs"
+	}
+	fmt.Fprintf(w, "%d %s flood %d-byte messages and never read; a light libzmq DEALER pings every %v (p50, p99), then back to back (rate under flood, and calm without it). Medians of %d rounds.\n\n",
+		o.Flooders, flooders, o.Size, o.Interval, o.Rounds)
 	fmt.Fprintln(w, "| server | p50 | p99 | rate under flood | calm rate | under flood / calm | server CPU |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
 	for _, kind := range o.Servers {
