@@ -233,6 +233,20 @@ func TestSlowSubscriberDrops(t *testing.T) {
 
 func fastQueued(p *pub.Pub) int { return p.Peers()[0].Queued }
 
+// pubAndSubscriber returns a Pub with a SNDHWM of hwm, bound over TCP, and
+// a SUB without a RCVHWM that subscribed to everything and is its
+// subscriber.
+func pubAndSubscriber(t *testing.T, hwm int) (*pub.Pub, *sub.Sub) {
+	t.Helper()
+	p := newPub(t, socket.WithSendHWM(hwm))
+	require.NoError(t, p.Bind("tcp://127.0.0.1:0"))
+	s := newSub(t, socket.WithRecvHWM(0))
+	s.Subscribe(nil)
+	require.NoError(t, s.Connect(p.Addr()))
+	waitSubscribers(t, p, "", 1)
+	return p, s
+}
+
 // Under one P, a publisher that sends without pause still lets the runtime
 // poll the network: a SUB that connects meanwhile (its dial, the handshake's
 // steps, its subscription, each needing a poll to be seen) gets its first
@@ -243,12 +257,7 @@ func fastQueued(p *pub.Pub) int { return p.Peers()[0].Queued }
 func TestPubOneProcessorJoinsUnderFlood(t *testing.T) {
 	ctx := testutil.Context(t, 30*time.Second)
 	const hwm, limit = 100, 3000
-	p := newPub(t, socket.WithSendHWM(hwm))
-	require.NoError(t, p.Bind("tcp://127.0.0.1:0"))
-	a := newSub(t, socket.WithRecvHWM(0))
-	a.Subscribe(nil)
-	require.NoError(t, a.Connect(p.Addr()))
-	waitSubscribers(t, p, "", 1)
+	p, a := pubAndSubscriber(t, hwm)
 	read := make(chan struct{})
 	go func() {
 		defer close(read)
@@ -290,12 +299,7 @@ func TestPubOneProcessorJoinsUnderFlood(t *testing.T) {
 func TestPubOneProcessorLetsWriterRun(t *testing.T) {
 	ctx := testutil.Context(t, 30*time.Second)
 	const hwm, n = 100, 1000 // 1000 messages of 16 B: 18 KB on the wire
-	p := newPub(t, socket.WithSendHWM(hwm))
-	require.NoError(t, p.Bind("tcp://127.0.0.1:0"))
-	s := newSub(t, socket.WithRecvHWM(0))
-	s.Subscribe(nil)
-	require.NoError(t, s.Connect(p.Addr()))
-	waitSubscribers(t, p, "", 1)
+	p, s := pubAndSubscriber(t, hwm)
 
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	payload := make([]byte, 16)
