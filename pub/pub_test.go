@@ -292,10 +292,12 @@ func TestPubOneProcessorJoinsUnderFlood(t *testing.T) {
 
 // Under one P (GOMAXPROCS=1, as the README recommends for a server), a
 // publisher that sends without pause lets its subscriber's writer run when
-// the queue fills, instead of dropping until the scheduler preempts it:
-// a burst of ten marks, which the kernel's socket buffers hold, reaches a
+// the queue fills, instead of dropping until the scheduler preempts it: a
+// burst of ten marks, which the kernel's socket buffers hold, reaches a
 // reading subscriber whole. Before, the writer ran only after the burst,
-// and all but the first mark were dropped.
+// and all but the first mark were dropped, in every burst. A writer that
+// the machine's load holds up in a system call can still miss a fill, so
+// one whole burst in five is what the test asks for.
 func TestPubOneProcessorLetsWriterRun(t *testing.T) {
 	ctx := testutil.Context(t, 30*time.Second)
 	const hwm, n = 100, 1000 // 1000 messages of 16 B: 18 KB on the wire
@@ -303,17 +305,30 @@ func TestPubOneProcessorLetsWriterRun(t *testing.T) {
 
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	payload := make([]byte, 16)
-	for i := range n {
-		binary.BigEndian.PutUint64(payload, uint64(i))
-		require.NoError(t, p.SendFrames(ctx, payload))
+	var drops []uint64
+	for burst := range 5 {
+		before := p.Stats().DroppedHWM
+		for i := range n {
+			binary.BigEndian.PutUint64(payload, uint64(burst*n+i))
+			require.NoError(t, p.SendFrames(ctx, payload))
+		}
+		dropped := p.Stats().DroppedHWM - before
+		drops = append(drops, dropped)
+		last := -1
+		for range n - int(dropped) {
+			m, err := s.Recv(ctx)
+			require.NoError(t, err)
+			k := int(binary.BigEndian.Uint64(m.Frames[0]))
+			m.Release()
+			require.Greater(t, k, last, "in order")
+			require.Less(t, k, (burst+1)*n, "from this burst")
+			last = k
+		}
+		if dropped == 0 {
+			return
+		}
 	}
-	assert.Zero(t, p.Stats().DroppedHWM, "dropped while the writer could run")
-	for i := range n - int(p.Stats().DroppedHWM) {
-		m, err := s.Recv(ctx)
-		require.NoError(t, err)
-		require.Equal(t, uint64(i), binary.BigEndian.Uint64(m.Frames[0]), "in order")
-		m.Release()
-	}
+	t.Fatalf("every burst dropped messages while the writer could run: %v of %d each", drops, n)
 }
 
 // A Pub's Send after Close fails.

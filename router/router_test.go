@@ -214,7 +214,9 @@ func TestFullQueueDropsAndCounts(t *testing.T) {
 // when the queue fills, instead of dropping until the scheduler preempts
 // it: a burst of ten marks, which the kernel's socket buffers hold,
 // reaches a reading peer whole. Before, the writer ran only after the
-// burst, and all but the first mark were dropped.
+// burst, and all but the first mark were dropped, in every burst. A
+// writer that the machine's load holds up in a system call can still miss
+// a fill, so one whole burst in five is what the test asks for.
 func TestOneProcessorLetsWriterRun(t *testing.T) {
 	const hwm, n = 100, 1000 // 1000 messages of 8 B: 10 KB on the wire
 	r := newRouter(t, socket.WithSendHWM(hwm))
@@ -224,16 +226,29 @@ func TestOneProcessorLetsWriterRun(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	ctx := context.Background()
 	body := make([]byte, 8)
-	for i := range n {
-		binary.BigEndian.PutUint64(body, uint64(i))
-		require.NoError(t, r.SendFrames(ctx, []byte("fast"), body))
+	var drops []uint64
+	for burst := range 5 {
+		before := r.Stats().DroppedHWM
+		for i := range n {
+			binary.BigEndian.PutUint64(body, uint64(burst*n+i))
+			require.NoError(t, r.SendFrames(ctx, []byte("fast"), body))
+		}
+		dropped := r.Stats().DroppedHWM - before
+		drops = append(drops, dropped)
+		last := -1
+		for range n - int(dropped) {
+			got := p.recv()
+			require.Len(t, got, 1)
+			k := int(binary.BigEndian.Uint64([]byte(got[0])))
+			require.Greater(t, k, last, "in order")
+			require.Less(t, k, (burst+1)*n, "from this burst")
+			last = k
+		}
+		if dropped == 0 {
+			return
+		}
 	}
-	assert.Zero(t, r.Stats().DroppedHWM, "dropped while the writer could run")
-	for i := range n - int(r.Stats().DroppedHWM) {
-		got := p.recv()
-		require.Len(t, got, 1)
-		require.Equal(t, uint64(i), binary.BigEndian.Uint64([]byte(got[0])), "in order")
-	}
+	t.Fatalf("every burst dropped messages while the writer could run: %v of %d each", drops, n)
 }
 
 func TestLoadBalancerRoundRobinAndHealing(t *testing.T) {
