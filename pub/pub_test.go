@@ -305,30 +305,15 @@ func TestPubOneProcessorLetsWriterRun(t *testing.T) {
 
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	payload := make([]byte, 16)
-	var drops []uint64
-	for burst := range 5 {
-		before := p.Stats().DroppedHWM
-		for i := range n {
-			binary.BigEndian.PutUint64(payload, uint64(burst*n+i))
-			require.NoError(t, p.SendFrames(ctx, payload))
-		}
-		dropped := p.Stats().DroppedHWM - before
-		drops = append(drops, dropped)
-		last := -1
-		for range n - int(dropped) {
-			m, err := s.Recv(ctx)
-			require.NoError(t, err)
-			k := int(binary.BigEndian.Uint64(m.Frames[0]))
-			m.Release()
-			require.Greater(t, k, last, "in order")
-			require.Less(t, k, (burst+1)*n, "from this burst")
-			last = k
-		}
-		if dropped == 0 {
-			return
-		}
-	}
-	t.Fatalf("every burst dropped messages while the writer could run: %v of %d each", drops, n)
+	testutil.WholeBurst(t, 5, n, func(k int) {
+		binary.BigEndian.PutUint64(payload, uint64(k))
+		require.NoError(t, p.SendFrames(ctx, payload))
+	}, func() uint64 { return p.Stats().DroppedHWM }, func() int {
+		m, err := s.Recv(ctx)
+		require.NoError(t, err)
+		defer m.Release()
+		return int(binary.BigEndian.Uint64(m.Frames[0]))
+	})
 }
 
 // A Pub's Send after Close fails.

@@ -226,29 +226,14 @@ func TestOneProcessorLetsWriterRun(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	ctx := context.Background()
 	body := make([]byte, 8)
-	var drops []uint64
-	for burst := range 5 {
-		before := r.Stats().DroppedHWM
-		for i := range n {
-			binary.BigEndian.PutUint64(body, uint64(burst*n+i))
-			require.NoError(t, r.SendFrames(ctx, []byte("fast"), body))
-		}
-		dropped := r.Stats().DroppedHWM - before
-		drops = append(drops, dropped)
-		last := -1
-		for range n - int(dropped) {
-			got := p.recv()
-			require.Len(t, got, 1)
-			k := int(binary.BigEndian.Uint64([]byte(got[0])))
-			require.Greater(t, k, last, "in order")
-			require.Less(t, k, (burst+1)*n, "from this burst")
-			last = k
-		}
-		if dropped == 0 {
-			return
-		}
-	}
-	t.Fatalf("every burst dropped messages while the writer could run: %v of %d each", drops, n)
+	testutil.WholeBurst(t, 5, n, func(k int) {
+		binary.BigEndian.PutUint64(body, uint64(k))
+		require.NoError(t, r.SendFrames(ctx, []byte("fast"), body))
+	}, func() uint64 { return r.Stats().DroppedHWM }, func() int {
+		got := p.recv()
+		require.Len(t, got, 1)
+		return int(binary.BigEndian.Uint64([]byte(got[0])))
+	})
 }
 
 func TestLoadBalancerRoundRobinAndHealing(t *testing.T) {

@@ -116,3 +116,35 @@ func forEach(t *testing.T, transports []string, f func(t *testing.T, transport s
 		t.Run(tr, func(t *testing.T) { f(t, tr) })
 	}
 }
+
+// WholeBurst sends up to tries bursts of n messages, numbered on from 0,
+// with send, and receives with recv (which returns a message's number)
+// what each burst did not drop, by dropped's count of drops so far: in
+// order, and from that burst. It returns at the first burst that dropped
+// nothing, and fails the test when every burst dropped some. It is for a
+// sender that may drop, and should not here: one burst in tries lets a
+// loaded machine cost a few.
+func WholeBurst(t testing.TB, tries, n int, send func(k int), dropped func() uint64, recv func() int) {
+	t.Helper()
+	var drops []uint64
+	for burst := range tries {
+		before := dropped()
+		for i := range n {
+			send(burst*n + i)
+		}
+		lost := dropped() - before
+		drops = append(drops, lost)
+		last := -1
+		for range n - int(lost) {
+			k := recv()
+			if k <= last || k >= (burst+1)*n {
+				t.Fatalf("burst %d: got message %d after %d", burst, k, last)
+			}
+			last = k
+		}
+		if lost == 0 {
+			return
+		}
+	}
+	t.Fatalf("every burst dropped messages: %v of %d each", drops, n)
+}
