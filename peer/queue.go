@@ -169,12 +169,15 @@ const offerYields = 4
 
 // Offer is Push for a sender that drops what the queue refuses (a PUB; a
 // ROUTER without ROUTER_MANDATORY). When the queue has just filled, Offer
-// first yields the P, up to offerYields times (see yield), and tries again
-// after each: the writer that would empty the queue may be waiting for this
-// P (under GOMAXPROCS=1 it always is), and a sender that never blocks
-// would otherwise be refused until the scheduler preempts it, some 10 ms
-// later, while the writer sat ready. A queue that stays full (a peer that
-// stopped reading) costs no more yields until it takes a message again.
+// first yields the processor a few times, and tries again after each: the
+// writer that would empty the queue may be waiting for this P (under
+// GOMAXPROCS=1 it always is), and a sender that never blocks would
+// otherwise be refused until the scheduler preempts it, some 10 ms later,
+// while the writer sat ready. Under GOMAXPROCS=1 the first of those yields
+// waits for the runtime's next poll of the network, so that such a sender
+// does not hold up other connections either. A queue that stays full (a
+// peer that stopped reading) costs no more yields until it takes a message
+// again.
 func (q *Queue) Offer(m *wire.Msg) error {
 	err := q.Push(m)
 	if err != ErrQueueFull || !q.yieldable() {
