@@ -233,14 +233,13 @@ func TestSlowSubscriberDrops(t *testing.T) {
 
 func fastQueued(p *pub.Pub) int { return p.Peers()[0].Queued }
 
-// pubAndSubscriber returns a Pub with a SNDHWM of hwm, bound over TCP, and
-// a SUB without a RCVHWM that subscribed to everything and is its
-// subscriber.
-func pubAndSubscriber(t *testing.T, hwm int) (*pub.Pub, *sub.Sub) {
+// pubAndSubscriber returns a Pub with pubOpt, bound over TCP, and a SUB
+// with subOpt that subscribed to everything and is its subscriber.
+func pubAndSubscriber(t *testing.T, pubOpt, subOpt socket.Option) (*pub.Pub, *sub.Sub) {
 	t.Helper()
-	p := newPub(t, socket.WithSendHWM(hwm))
+	p := newPub(t, pubOpt)
 	require.NoError(t, p.Bind("tcp://127.0.0.1:0"))
-	s := newSub(t, socket.WithRecvHWM(0))
+	s := newSub(t, subOpt)
 	s.Subscribe(nil)
 	require.NoError(t, s.Connect(p.Addr()))
 	waitSubscribers(t, p, "", 1)
@@ -257,7 +256,7 @@ func pubAndSubscriber(t *testing.T, hwm int) (*pub.Pub, *sub.Sub) {
 func TestPubOneProcessorJoinsUnderFlood(t *testing.T) {
 	ctx := testutil.Context(t, 30*time.Second)
 	const hwm, limit = 100, 3000
-	p, a := pubAndSubscriber(t, hwm)
+	p, a := pubAndSubscriber(t, socket.WithSendHWM(hwm), socket.WithRecvHWM(0))
 	read := make(chan struct{})
 	go func() {
 		defer close(read)
@@ -301,7 +300,7 @@ func TestPubOneProcessorJoinsUnderFlood(t *testing.T) {
 func TestPubOneProcessorLetsWriterRun(t *testing.T) {
 	ctx := testutil.Context(t, 30*time.Second)
 	const hwm, n = 100, 1000 // 1000 messages of 16 B: 18 KB on the wire
-	p, s := pubAndSubscriber(t, hwm)
+	p, s := pubAndSubscriber(t, socket.WithSendHWM(hwm), socket.WithRecvHWM(0))
 
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	payload := make([]byte, 16)
@@ -331,12 +330,7 @@ func TestSendAfterClose(t *testing.T) {
 // the newest when it reads again; nothing is counted dropped.
 func TestPubConflate(t *testing.T) {
 	ctx := testutil.Context(t, 30*time.Second)
-	p := newPub(t, socket.WithConflate(true))
-	require.NoError(t, p.Bind("tcp://127.0.0.1:0"))
-	s := newSub(t, socket.WithRecvHWM(1))
-	s.Subscribe(nil)
-	require.NoError(t, s.Connect(p.Addr()))
-	waitSubscribers(t, p, "", 1)
+	p, s := pubAndSubscriber(t, socket.WithConflate(true), socket.WithRecvHWM(1))
 	payload := make([]byte, 64<<10)
 	const n = 2000 // far more than the connection holds
 	for i := range n {
