@@ -300,10 +300,23 @@ func testMultipartAtomic(t *testing.T, transport string) {
 	require.NoError(t, err)
 	require.Equal(t, "0", check(m))
 
+	mon := p.Monitor(16)
+	defer mon.Stop()
 	send("1")
 	send("2")
 	require.NoError(t, q.Disconnect(p.Addr()))
 	require.NoError(t, q.Connect(p.Addr()))
+	// Until the PUSH sees the old connection go, its round robin may put
+	// a message in that pipe, which dies with it: wait, so that the last
+	// message, which ends the test, goes to the new one.
+	for gone := false; !gone; {
+		select {
+		case ev := <-mon.C:
+			gone = ev.Kind == socket.EventDisconnected
+		case <-ctx.Done():
+			t.Fatal("the PUSH saw no disconnect")
+		}
+	}
 	send("3")
 	send("5")
 	for {
