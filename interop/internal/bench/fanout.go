@@ -168,8 +168,9 @@ type FanOptions struct {
 	// pending messages).
 	HWM int
 	// CPUProfile, when set, makes the zrouter forwarder write a CPU profile
-	// of each run to CPUProfile-<scenario>.pprof, and the zrouter
-	// subscribers' process to CPUProfile-<scenario>-subs.pprof.
+	// of each run to CPUProfile-<scenario>.pprof, the zrouter subscribers'
+	// process to CPUProfile-<scenario>-subs.pprof, and this process, where
+	// the publisher runs, to CPUProfile-<scenario>-pub.pprof.
 	CPUProfile string
 	// Self runs this program as a child process, with arguments that it must
 	// pass to FanChildMain (IsFanChild tells them).
@@ -383,8 +384,15 @@ func runFan(o *FanOptions, kind string, sc FanScenario) (rate float64, err error
 	if _, err := s.line("CONNECTED", o.Timeout); err != nil {
 		return 0, errors.Join(err, s.stop(o.Timeout))
 	}
+	stopProfile := func() {}
+	if o.CPUProfile != "" && kind == FanZRouter {
+		if stopProfile, err = startProfile(o.CPUProfile + "-" + sc.Name + "-pub.pprof"); err != nil {
+			return 0, errors.Join(err, s.stop(o.Timeout))
+		}
+	}
 	p.start()
 	f, lerr := s.line("DONE", o.Timeout+o.Warmup+o.Duration+o.Timeout)
+	stopProfile()
 	// The publisher stops before the subscribers close: closing them
 	// under a flood measures nothing, and a process of 100 subscribers
 	// that are all busy reading takes its time to close one.
