@@ -16,9 +16,10 @@ import (
 // the others.
 //
 // Each source holds at most its high-water mark of messages. A reader that
-// pushes into a full source waits for room, and stops reading its connection
-// meanwhile, so TCP pushes back on the sender and nothing buffers without
-// bound.
+// pushes into a full source waits until the receivers have taken it down to
+// half its bound, as libzmq's pipes let a writer go on, and stops reading
+// its connection meanwhile, so TCP pushes back on the sender and nothing
+// buffers without bound.
 //
 // All methods are safe for concurrent use.
 type Inbox struct {
@@ -139,11 +140,28 @@ func (s *Source) SetHWM(n int) {
 // wakeLocked wakes the producer when it waits and there is room.
 func (s *Source) wakeLocked() {
 	if s.waiting && !s.held && (s.hwm == 0 || s.len() < s.hwm) {
-		s.waiting = false
-		select {
-		case s.space <- struct{}{}:
-		default:
-		}
+		s.wake()
+	}
+}
+
+// drainedLocked wakes the producer, after a receiver took messages from
+// s, when it waits and s has drained to its low-water mark: half its
+// bound, as libzmq's pipes tell a writer of reads once per (hwm+1)/2
+// messages. A producer woken at each message taken from a full source
+// would make one turn, and one reader wake-up, per message: under a flood,
+// that is what the whole process would do.
+func (s *Source) drainedLocked() {
+	if s.waiting && !s.held && (s.hwm == 0 || s.len() <= s.hwm/2) {
+		s.wake()
+	}
+}
+
+// wake wakes the waiting producer; the caller holds s.in.mu.
+func (s *Source) wake() {
+	s.waiting = false
+	select {
+	case s.space <- struct{}{}:
+	default:
 	}
 }
 
@@ -408,7 +426,7 @@ func (in *Inbox) popLocked() *wire.Msg {
 		in.head = 0
 	}
 	if s.waiting {
-		s.wakeLocked()
+		s.drainedLocked()
 	}
 	return m
 }
@@ -511,7 +529,7 @@ func (in *Inbox) runLocked(t uint64) uint64 {
 		in.ready, in.head = in.ready[:0], 0
 	}
 	if s.waiting {
-		s.wakeLocked()
+		s.drainedLocked()
 	}
 	return uint64(n)
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -67,6 +68,41 @@ func TestInboxBackpressure(t *testing.T) {
 	}
 	require.NoError(t, <-done)
 	assert.EqualValues(t, 10, s.Received())
+}
+
+// TestInboxWakesProducerAtLowWater: a producer that waits on a full
+// source goes on once the source has drained to half its bound, not at
+// each message a receiver takes, as libzmq's pipes let a writer go on once
+// per (hwm+1)/2 messages read.
+func TestInboxWakesProducerAtLowWater(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const hwm = 4 * recvBatch
+		in := NewInbox()
+		defer in.Close()
+		s := in.NewSource(hwm, nil)
+		done := make(chan error, 1)
+		go func() { done <- s.Push(msgs("x", 3*hwm), 0, nil) }()
+		synctest.Wait()
+		require.Equal(t, hwm, s.Len())
+		slept := 0 // looks at a source below its bound, the producer waiting
+		for range 3 * hwm {
+			m := in.TryRecv()
+			require.NotNil(t, m)
+			m.Release()
+			synctest.Wait()
+			if len(done) == 1 {
+				continue // all pushed
+			}
+			n := s.Len()
+			require.Greater(t, n, hwm/2, "the producer waits while the source is at or below half its bound")
+			if n < hwm {
+				slept++
+			}
+		}
+		assert.Positive(t, slept, "the producer went on as soon as there was room")
+		assert.Nil(t, in.TryRecv())
+		require.NoError(t, <-done)
+	})
 }
 
 func TestInboxPushGivesUpWhenGone(t *testing.T) {
