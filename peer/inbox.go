@@ -147,9 +147,10 @@ func (s *Source) wakeLocked() {
 // drainedLocked wakes the producer, after a receiver took messages from
 // s, when it waits and s has drained to its low-water mark: half its
 // bound, as libzmq's pipes tell a writer of reads once per (hwm+1)/2
-// messages. A producer woken at each message taken from a full source
-// would make one turn, and one reader wake-up, per message: under a flood,
-// that is what the whole process would do.
+// messages. A producer woken whenever a receiver takes from a full source
+// would wake once per refill of the receive cache, for the few messages
+// that refill made room for, for as long as its peer outruns the
+// application.
 func (s *Source) drainedLocked() {
 	if s.waiting && !s.held && (s.hwm == 0 || s.len() <= s.hwm/2) {
 		s.wake()
