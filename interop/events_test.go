@@ -882,8 +882,7 @@ func TestEventsDisconnect(t *testing.T) {
 // LISTENING and, at close, CLOSED and MONITOR_STOPPED. A zrouter ROUTER
 // must report the same kinds, EventHandshakeFailed with Failure
 // HandshakeMechanism, Addr() as Endpoint and the raw peer's address as
-// Remote. (Today it reports no EventDisconnected: see the marked
-// assertion.)
+// Remote.
 func TestEventsHandshakeMechanism(t *testing.T) {
 	t.Parallel()
 	want := []socket.EventKind{eventsListening, eventsAccepted, eventsHandshakeFail, eventsDisconnect, eventsClosed, eventsStopped}

@@ -71,11 +71,12 @@ func (s *Socket) handshake(ctx context.Context, c net.Conn, cfg *config.Config, 
 		if ok, n := s.logs.allow(hostOf(remoteAddr(c)), "handshake failed: "+cause, time.Now()); ok {
 			s.log.Info("handshake failed", "endpoint", endpoint, "remote", remoteAddr(c), "err", err, "suppressed", n)
 		}
-		s.emit(socket.Event{Kind: socket.EventHandshakeFailed, Endpoint: endpoint, Remote: remoteAddr(c), Err: err,
-			Failure: f, Status: status})
 		// As libzmq, which reports every connection that fails as
-		// disconnected too, after its handshake failure.
-		s.emit(socket.Event{Kind: socket.EventDisconnected, Endpoint: endpoint, Remote: remoteAddr(c), Reason: failureReason(err, f)})
+		// disconnected too, after its handshake failure. Both go out in
+		// one call, so that no event of a Close comes between them.
+		s.emit(socket.Event{Kind: socket.EventHandshakeFailed, Endpoint: endpoint, Remote: remoteAddr(c), Err: err,
+			Failure: f, Status: status},
+			socket.Event{Kind: socket.EventDisconnected, Endpoint: endpoint, Remote: remoteAddr(c), Reason: failureReason(err, f)})
 	}
 	return nil, err
 }
@@ -242,9 +243,9 @@ func (s *Socket) refuse(p *Pipe, c net.Conn, sess *zmtp.Session, err error) {
 			s.log.Warn("peer refused", "endpoint", p.Endpoint, "remote", remoteAddr(c), LogID("id", sess.Identity), "why", err, "suppressed", n)
 		}
 		s.emit(socket.Event{Kind: socket.EventHandshakeFailed, Endpoint: p.Endpoint, Remote: remoteAddr(c),
-			RoutingID: sess.Identity, Err: err, Failure: socket.HandshakeRefused})
-		s.emit(socket.Event{Kind: socket.EventDisconnected, Endpoint: p.Endpoint, Remote: remoteAddr(c),
-			RoutingID: sess.Identity, Reason: socket.Refused})
+			RoutingID: sess.Identity, Err: err, Failure: socket.HandshakeRefused},
+			socket.Event{Kind: socket.EventDisconnected, Endpoint: p.Endpoint, Remote: remoteAddr(c),
+				RoutingID: sess.Identity, Reason: socket.Refused})
 	}
 	_ = c.Close() // after the counting: the peer may look at it at once
 	if p.connectionOnly() {

@@ -113,8 +113,8 @@ func (s *Socket) Bind(endpoint string) error {
 		err = fmt.Errorf("bind %s: %w", endpoint, err)
 		// As libzmq reports it: the socket it made is closed, then the
 		// bind fails.
-		s.emit(socket.Event{Kind: socket.EventClosed, Endpoint: endpoint})
-		s.emit(socket.Event{Kind: socket.EventBindFailed, Endpoint: endpoint, Err: err})
+		s.emit(socket.Event{Kind: socket.EventClosed, Endpoint: endpoint},
+			socket.Event{Kind: socket.EventBindFailed, Endpoint: endpoint, Err: err})
 		return err
 	}
 	b := &binding{endpoint: endpoint, addr: transport.Bound(ep, ln).String(), ln: ln, pipes: make(map[*Pipe]struct{})}
@@ -190,8 +190,8 @@ func (s *Socket) tooManyHandshakes(b *binding, c net.Conn) {
 			"max", s.cfg.MaxHandshakes, "suppressed", n)
 	}
 	s.emit(socket.Event{Kind: socket.EventHandshakeFailed, Endpoint: b.addr, Remote: remote, Err: errTooManyHandshakes,
-		Failure: socket.HandshakeRefused})
-	s.emit(socket.Event{Kind: socket.EventDisconnected, Endpoint: b.addr, Remote: remote, Reason: socket.Refused})
+		Failure: socket.HandshakeRefused},
+		socket.Event{Kind: socket.EventDisconnected, Endpoint: b.addr, Remote: remote, Reason: socket.Refused})
 }
 
 // serveAccepted runs the handshake of an accepted connection, off the

@@ -116,8 +116,8 @@ func (s *Socket) bindInprocEndpoint(endpoint, name string) error {
 	if err := bindInproc(name, s, b); err != nil {
 		b.cancel()
 		err = fmt.Errorf("bind %s: %w", endpoint, err)
-		s.emit(socket.Event{Kind: socket.EventClosed, Endpoint: endpoint})
-		s.emit(socket.Event{Kind: socket.EventBindFailed, Endpoint: endpoint, Err: err})
+		s.emit(socket.Event{Kind: socket.EventClosed, Endpoint: endpoint},
+			socket.Event{Kind: socket.EventBindFailed, Endpoint: endpoint, Err: err})
 		return err
 	}
 	s.binds = append(s.binds, b)

@@ -47,16 +47,20 @@ func (s *Socket) RemoveMonitor(key any) {
 	m.mu.Unlock()
 }
 
-// emit sends ev to every monitor, counting those without room.
-func (s *Socket) emit(ev socket.Event) {
+// emit sends evs, in order, to every monitor, counting those without
+// room. Events given in one call reach every monitor together: no event
+// another goroutine emits comes between them.
+func (s *Socket) emit(evs ...socket.Event) {
 	m := &s.mon
 	if m.n.Load() == 0 {
 		return
 	}
 	m.mu.Lock()
 	for _, k := range m.sinks {
-		if !k.emit(ev) {
-			s.counters.eventsDropped.Add(1)
+		for _, ev := range evs {
+			if !k.emit(ev) {
+				s.counters.eventsDropped.Add(1)
+			}
 		}
 	}
 	m.mu.Unlock()
