@@ -84,6 +84,7 @@ func main() {
 		fanout     = flag.Bool("fanout", false, "run only the PUB/SUB fan-out: one publisher to 1, 10 and 100 subscribers at 16B and 1KiB, direct and through a forwarder, for libzmq (C loops, zmq_proxy), zrouter (pub, sub, device.Forwarder; as the runtime sets itself up and with GOMAXPROCS=1 in every process) and NATS (nats-server in a child process, nats.go clients), then matching with 100,000 subscriptions that miss; -rounds, -warmup, -duration, -scale, -hwm, -timeout and -md apply")
 		fanOnly    = flag.String("fanout-scenarios", "", "with -fanout: run only the scenarios whose names contain one of these, comma separated")
 		pipeOnly   = flag.String("pushpull-scenarios", "", "with -pushpull: run only the scenarios whose names contain one of these, comma separated")
+		fanKinds   = flag.String("fanout-kinds", "", "with -fanout: run only these kinds, comma separated: libzmq, zrouter, zrouter-p1 (GOMAXPROCS=1 in every zrouter process), nats")
 		pipeKinds  = flag.String("pushpull-kinds", "", "with -pushpull: run only these kinds, comma separated: libzmq, zrouter, zrouter-p1 (GOMAXPROCS=1 in both processes), zrouter>libzmq, libzmq>zrouter, tcp (the table needs libzmq, zrouter and tcp for its ratios)")
 		fromJSON   = flag.String("report", "", "measure nothing: read a report written by -json from FILE, evaluate its targets again, and print and write it (to redraw -md and -svg)")
 	)
@@ -118,6 +119,9 @@ func main() {
 		o := &bench.FanOptions{Scenarios: bench.PickFanScenarios(bench.FanScenarios(), *fanOnly), Rounds: *rounds, HWM: *hwm, Timeout: *timeout,
 			Warmup: time.Duration(float64(*warmup) * *scale), Duration: time.Duration(float64(*duration) * *scale),
 			CPUProfile: *cpuProfile}
+		if *fanKinds != "" {
+			o.Kinds = strings.Split(*fanKinds, ",")
+		}
 		if err := runFanout(o, *quiet, *mdOut); err != nil {
 			log.Fatal(err)
 		}
