@@ -64,7 +64,8 @@ type Source struct {
 	dropping bool          // SetDropping: Push drops what it is given
 	ended    bool          // Discard: Push releases what it is given
 	filter   func(*wire.Msg) bool
-	conflate bool // SetConflate: Push keeps only the newest message
+	filterMu sync.Locker // held around filter's calls on a batch, if set
+	conflate bool        // SetConflate: Push keeps only the newest message
 
 	received atomic.Uint64
 	bytes    atomic.Uint64
@@ -91,8 +92,12 @@ func (s *Source) SetDropping() { s.dropping = true }
 // queued (and counted received, not dropped). keep runs on the producer's
 // goroutine, once per message, with no lock of the inbox held: a socket
 // type acts on what it is sent there (subscriptions) or filters what it
-// receives (topics).
-func (s *Source) SetFilter(keep func(*wire.Msg) bool) { s.filter = keep }
+// receives (topics). lock, when not nil, is held around keep's calls on
+// each batch: a filter that reads shared state locks it once a batch, not
+// once a message.
+func (s *Source) SetFilter(keep func(*wire.Msg) bool, lock sync.Locker) {
+	s.filter, s.filterMu = keep, lock
+}
 
 // SetConflate makes the source keep only the newest message it was given
 // (ZMQ_CONFLATE): Push replaces what waits instead of waiting for room. It
@@ -260,6 +265,10 @@ func (s *Source) pushConflated(batch []*wire.Msg) {
 // filterBatch releases the messages of batch that s's filter rejects, and
 // returns the others, in order, at the front of batch.
 func (s *Source) filterBatch(batch []*wire.Msg) []*wire.Msg {
+	if s.filterMu != nil {
+		s.filterMu.Lock()
+		defer s.filterMu.Unlock()
+	}
 	k := 0
 	for _, m := range batch {
 		if s.filter(m) {

@@ -66,7 +66,7 @@ func newPipe(s *Socket, cfg *config.Config, endpoint string, sndhwm, rcvhwm int,
 		p.Src.SetDropping()
 	}
 	if f := s.spec.Filter; f != nil {
-		p.Src.SetFilter(func(m *wire.Msg) bool { return f(p, m) })
+		p.Src.SetFilter(func(m *wire.Msg) bool { return f(p, m) }, s.spec.FilterLock)
 	}
 	return p
 }

@@ -68,6 +68,10 @@ type Spec struct {
 	// subscriptions they are sent, SUB drops the topics it did not ask
 	// for.
 	Filter func(p *Pipe, m *wire.Msg) bool
+	// FilterLock, when set, is held around Filter's calls on each batch
+	// a reader hands on, in place of a lock Filter would take for every
+	// message.
+	FilterLock sync.Locker
 	// Subscriptions makes the readers hand ZMTP 3.1 SUBSCRIBE and CANCEL
 	// commands on as 3.0's subscription messages (peer.Config), for a
 	// Filter to act on.

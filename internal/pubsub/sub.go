@@ -52,7 +52,7 @@ func (b *Sub) Spec() core.Spec {
 	if b.xsub {
 		return core.Spec{Type: zmtp.XSUB, Sender: b}
 	}
-	return core.Spec{Type: zmtp.SUB, Filter: b.keep}
+	return core.Spec{Type: zmtp.SUB, Filter: b.keep, FilterLock: b.fmu.RLocker()}
 }
 
 // Attach ties b to its core and takes its settings from the core's
@@ -158,15 +158,13 @@ func (b *Sub) sendAll(subscribe bool, topic []byte) {
 	}
 }
 
-// keep is a SUB's filter of what it receives.
+// keep is a SUB's filter of what it receives. The reader holds fmu's read
+// lock around its calls (Spec.FilterLock).
 func (b *Sub) keep(_ *core.Pipe, m *wire.Msg) bool {
 	if len(m.Frames) == 0 {
 		return false
 	}
-	b.fmu.RLock()
-	has := b.filter.Has(m.Frames[0])
-	b.fmu.RUnlock()
-	return has != b.invert
+	return b.filter.Has(m.Frames[0]) != b.invert
 }
 
 // Send implements core.Sender for an XSUB: a message of one frame that is
