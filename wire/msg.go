@@ -35,33 +35,39 @@ type Msg struct {
 	// Frames are the message's frames, in order.
 	Frames [][]byte
 
-	// The fields a message's every use touches come first, and the
-	// storage of up to four frames' headers sits right after them, so
-	// that a small message lies in a few adjacent cache lines.
-	ab       []byte // small frames, back to back: inline or *arena
-	meta     msgmeta.Meta
+	// A small message of one frame lies in three cache lines, and these
+	// are all that passing it between goroutines and releasing it touch:
+	// the first holds the fields every use reads or writes, the second
+	// meta and the first frame's header, the fourth the start of inline.
+	// A message goes from the core that fills it to the one that takes
+	// it and back to the pool, so each line it spans is moved twice.
+
+	ab    []byte  // small frames, back to back: inline or *arena
+	arena *[]byte // pooled storage once inline is too small
+	// holders counts the holders of a message given to many by Share
+	// that have not released it yet; 0 for a message of one owner.
+	holders  atomic.Int32
 	released bool // set by Release and cleared by Get: a second Release panics
 	// spare is how much of inline PrependFrame has used since the small
 	// frames moved to an arena, which leaves inline free.
-	spare  uint8
+	spare uint8
+	// hasLarge is set while large holds storage, so that Reset looks at
+	// large only then.
+	hasLarge bool
+
+	meta   msgmeta.Meta
 	fbuf   [4][]byte
 	inline [inlineSize]byte
 
-	// fheap is the largest array Frames has grown into beyond fbuf, kept
-	// for reuse after Reset.
-	fheap [][]byte
-
-	arena *[]byte // pooled storage once inline is too small
+	large []*[]byte // pooled storage of large frames
 	// retired is the arena before the last growth. It goes back to the
 	// pool only at the next growth or at Reset, so that a frame being
 	// copied in from the old arena (m.AppendFrame(m.Frames[i])) is still
-	// there when NewFrame returns.
+	// there when NewFrame returns. It is only set while arena is.
 	retired *[]byte
-	large   []*[]byte // pooled storage of large frames
-
-	// holders counts the holders of a message given to many by Share
-	// that have not released it yet; 0 for a message of one owner.
-	holders atomic.Int32
+	// fheap is the largest array Frames has grown into beyond fbuf, kept
+	// for reuse after Reset.
+	fheap [][]byte
 }
 
 func init() {
@@ -153,6 +159,7 @@ func (m *Msg) PrependFrame(p []byte) {
 	} else {
 		b := getBuf(n)
 		m.large = append(m.large, b)
+		m.hasLarge = true
 		f = *b
 	}
 	copy(f, p)
@@ -168,6 +175,7 @@ func (m *Msg) NewFrame(n int) []byte {
 	if n >= LargeFrame {
 		b := getBuf(n)
 		m.large = append(m.large, b)
+		m.hasLarge = true
 		m.addFrame(*b)
 		return *b
 	}
@@ -259,20 +267,23 @@ func (m *Msg) reset() {
 	if m.arena != nil {
 		putBuf(m.arena)
 		m.arena = nil
-	}
-	if m.retired != nil {
-		putBuf(m.retired)
-		m.retired = nil
+		if m.retired != nil {
+			putBuf(m.retired)
+			m.retired = nil
+		}
 	}
 	m.ab = m.inline[:0]
 	m.spare = 0
-	for i, b := range m.large {
-		putBuf(b)
-		m.large[i] = nil
-	}
-	m.large = m.large[:0]
-	if cap(m.large) > maxKeptLarge {
-		m.large = nil
+	if m.hasLarge {
+		m.hasLarge = false
+		for i, b := range m.large {
+			putBuf(b)
+			m.large[i] = nil
+		}
+		m.large = m.large[:0]
+		if cap(m.large) > maxKeptLarge {
+			m.large = nil
+		}
 	}
 	// Clear the frame headers so that no stale frame keeps memory alive:
 	// one by one, which for the few frames of most messages is cheaper
