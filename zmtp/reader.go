@@ -92,6 +92,8 @@ type Reader struct {
 	// v2 is set for a ZMTP 2.0 peer, whose frames have no command flag:
 	// bit 2 is reserved there, as bits 3 to 7 are in ZMTP 3.
 	v2 bool
+
+	frame Frame // what ReadFrame returns
 }
 
 // maxScratch is the most a Reader keeps of a sealed frame too big for its
@@ -119,29 +121,40 @@ func (rd *Reader) seal(c Codec) {
 }
 
 // ReadFrame reads the next frame after the handshake: a command, whose body
-// it returns (valid until the next call), or a message frame, which it
-// appends to m. Under an encrypting mechanism it opens the MESSAGE command
-// that carries either, checking the message size its header implies before
-// anything is allocated or decrypted.
-func (rd *Reader) ReadFrame(m *wire.Msg) (Frame, error) {
+// it returns, or a message frame, which it appends to m. Under an
+// encrypting mechanism it opens the MESSAGE command that carries either,
+// checking the message size its header implies before anything is
+// allocated or decrypted. The Frame is the Reader's own, and it and the
+// command body stay valid until the next call; on error the Frame is
+// empty.
+func (rd *Reader) ReadFrame(m *wire.Msg) (*Frame, error) {
+	// The Frame is written in place and read by the caller field by
+	// field: returned by value it was copied whole through the stack, a
+	// stall at every frame of a busy reader.
+	f := &rd.frame
+	*f = Frame{}
 	h, err := rd.ReadHeader()
-	if err != nil {
-		return Frame{}, err
-	}
-	if rd.codec != nil {
-		return rd.readSealed(m, h)
-	}
-	if h.IsCommand() {
-		if h.Size > maxKeptCommand && !rd.keepWhole() {
-			return rd.readCommandHead(h)
+	switch {
+	case err != nil:
+	case rd.codec != nil:
+		if *f, err = rd.readSealed(m, h); err != nil {
+			*f = Frame{}
 		}
-		body, err := rd.ReadCommand(h)
-		return Frame{Command: body}, err
+	case h.IsCommand():
+		if h.Size > maxKeptCommand && !rd.keepWhole() {
+			*f, err = rd.readCommandHead(h)
+		} else {
+			f.Command, err = rd.ReadCommand(h)
+		}
+		if err != nil {
+			*f = Frame{}
+		}
+	default:
+		if err = rd.ReadFrameInto(m, h); err == nil {
+			f.More, f.Size = h.More(), h.Size
+		}
 	}
-	if err := rd.ReadFrameInto(m, h); err != nil {
-		return Frame{}, err
-	}
-	return Frame{More: h.More(), Size: h.Size}, nil
+	return f, err
 }
 
 // readSealed reads a frame of an encrypting mechanism and opens it: a

@@ -76,7 +76,7 @@ func secSteadyAllocs(t *testing.T, codec Codec, w, r net.Conn, rd *Reader, size 
 	var err error
 	read := func() {
 		for i := 0; i < len(frames) && err == nil; i++ {
-			var f Frame
+			var f *Frame
 			if f, err = rd.ReadFrame(m); err != nil {
 				break
 			}
