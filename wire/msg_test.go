@@ -637,3 +637,30 @@ func TestReleaseN(t *testing.T) {
 	assert.Panics(t, func() { m.ReleaseN(2) }, "two holds of a message of one owner")
 	assert.Panics(t, func() { New().ReleaseN(0) })
 }
+
+// TestMsgLayout checks what the layout of Msg promises: what a message of
+// one small frame touches as it is filled, taken and released lies in
+// three cache lines, and a Msg fits the 384-byte size class.
+func TestMsgLayout(t *testing.T) {
+	var m Msg
+	const line = 64
+	lineOf := func(off, size uintptr) [2]uintptr { return [2]uintptr{off / line, (off + size - 1) / line} }
+	first := [2]uintptr{0, 0}
+	for name, f := range map[string][2]uintptr{
+		"Frames":   lineOf(unsafe.Offsetof(m.Frames), unsafe.Sizeof(m.Frames)),
+		"ab":       lineOf(unsafe.Offsetof(m.ab), unsafe.Sizeof(m.ab)),
+		"arena":    lineOf(unsafe.Offsetof(m.arena), unsafe.Sizeof(m.arena)),
+		"holders":  lineOf(unsafe.Offsetof(m.holders), unsafe.Sizeof(m.holders)),
+		"released": lineOf(unsafe.Offsetof(m.released), unsafe.Sizeof(m.released)),
+		"spare":    lineOf(unsafe.Offsetof(m.spare), unsafe.Sizeof(m.spare)),
+		"hasLarge": lineOf(unsafe.Offsetof(m.hasLarge), unsafe.Sizeof(m.hasLarge)),
+	} {
+		assert.Equal(t, first, f, "%s is in the first line", name)
+	}
+	second := [2]uintptr{1, 1}
+	assert.Equal(t, second, lineOf(unsafe.Offsetof(m.meta), unsafe.Sizeof(m.meta)), "meta")
+	assert.Equal(t, second, lineOf(unsafe.Offsetof(m.fbuf), unsafe.Sizeof(m.fbuf[0])), "the first frame's header")
+	inline := lineOf(unsafe.Offsetof(m.inline), 16)
+	assert.Equal(t, inline[0], inline[1], "a 16 B frame in inline spans one line")
+	assert.LessOrEqual(t, unsafe.Sizeof(m), uintptr(384))
+}
