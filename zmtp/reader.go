@@ -137,17 +137,12 @@ func (rd *Reader) ReadFrame(m *wire.Msg) (*Frame, error) {
 	switch {
 	case err != nil:
 	case rd.codec != nil:
-		if *f, err = rd.readSealed(m, h); err != nil {
-			*f = Frame{}
-		}
+		*f, err = rd.readSealed(m, h)
 	case h.IsCommand():
 		if h.Size > maxKeptCommand && !rd.keepWhole() {
 			*f, err = rd.readCommandHead(h)
-		} else {
-			f.Command, err = rd.ReadCommand(h)
-		}
-		if err != nil {
-			*f = Frame{}
+		} else if f.Command, err = rd.ReadCommand(h); err != nil {
+			f.Command = nil
 		}
 	default:
 		if err = rd.ReadFrameInto(m, h); err == nil {
