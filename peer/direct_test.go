@@ -54,6 +54,7 @@ func TestWriteNowDeclines(t *testing.T) {
 	// overtake it.
 	h.q.mu.Lock()
 	h.q.msgs = append(h.q.msgs, wire.New([]byte("id"), []byte("first")))
+	h.q.n++
 	h.q.mu.Unlock()
 	second := wire.New([]byte("id"), []byte("second"))
 	assert.False(t, h.p.WriteNow(second))

@@ -411,7 +411,7 @@ func (p *Peer) writeLoop() {
 				break
 			}
 			bytes, err := w.write(batch, ctl, tail)
-			n := len(batch)
+			n := weighAll(batch)
 			wire.ReleaseAll(batch)
 			p.q.done(n, bytes, err)
 			if err != nil {
@@ -554,6 +554,18 @@ func (w *writer) write(batch []*wire.Msg, ctl []byte, tail int) (int, error) {
 	plain := w.codec.Plain()
 	bytes := 0
 	for _, m := range batch {
+		if msgmeta.Of(m).Run > 0 {
+			var n int
+			b, n = w.appendRun(b, m.Frames[0], plain)
+			bytes += n
+			if len(b)-mark >= maxWriteBatch {
+				if err := w.flush(b[mark:]); err != nil {
+					return bytes, err
+				}
+				b, mark = b[:0], 0
+			}
+			continue
+		}
 		frames := m.Frames
 		if len(frames) <= w.skip {
 			continue
@@ -591,6 +603,25 @@ func (w *writer) write(batch []*wire.Msg, ctl []byte, tail int) (int, error) {
 	// given back, and would shrink them to nothing on empty ones.
 	w.buf.B = b
 	return bytes, err
+}
+
+// appendRun appends the frames of a run (Queue.SetPacking), each a
+// two-byte header and its body, to b through the codec, as they are when
+// it is plain, and returns b with the run's frame bytes.
+func (w *writer) appendRun(b, run []byte, plain bool) ([]byte, int) {
+	if plain {
+		b = append(b, run...)
+	}
+	n := 0
+	for len(run) >= 2 {
+		size := int(run[1])
+		if !plain {
+			b = w.codec.AppendFrame(b, run[0], run[2:2+size])
+		}
+		n += size
+		run = run[2+size:]
+	}
+	return b, n
 }
 
 // flush writes tail after what w.iov holds, within the write timeout. The

@@ -170,6 +170,7 @@ func TestPeerBurstIsFewWrites(t *testing.T) {
 	for i := range n {
 		m := wire.New([]byte("id"), []byte{byte(i)})
 		h.q.msgs = append(h.q.msgs, m)
+		h.q.n++
 	}
 	h.q.mu.Unlock()
 	h.q.signal()

@@ -2,6 +2,7 @@ package core
 
 import (
 	"net"
+	"strings"
 	"sync/atomic"
 
 	"github.com/zrouter/zrouter/internal/config"
@@ -60,6 +61,9 @@ func newPipe(s *Socket, cfg *config.Config, endpoint string, sndhwm, rcvhwm int,
 		s:          s,
 		persistent: persistent,
 		gone:       make(chan struct{}),
+	}
+	if !strings.HasPrefix(endpoint, "inproc://") {
+		p.Q.SetPacking()
 	}
 	p.Src = s.Inbox.NewSource(rcvhwm, p)
 	if s.spec.DropIn {

@@ -18,6 +18,12 @@ type Meta struct {
 	// body, as a ZMTP command (a SUBSCRIBE or CANCEL a SUB sends to a
 	// ZMTP 3.1 peer).
 	Command bool
+	// Run is, for a run, the number of messages it holds; 0 for any
+	// other message. A run is a message of one frame that an outbound
+	// queue filled with small messages already in their ZMTP wire form,
+	// so that they reach the writer in a few dense cache lines and the
+	// messages themselves go back to the pool on the sender's core.
+	Run int32
 	// Then holds the messages ([]*wire.Msg) a filter made of this one
 	// beside it, which the socket's Recv delivers right after it: an
 	// XPUB's subscriber sent several subscriptions in one message, each
