@@ -423,13 +423,7 @@ func (in *Inbox) popLocked() *wire.Msg {
 		s.head = 0
 		s.queued = false
 	} else {
-		if in.head > 0 && len(in.ready) == cap(in.ready) {
-			n := copy(in.ready, in.ready[in.head:])
-			clear(in.ready[n:])
-			in.ready = in.ready[:n]
-			in.head = 0
-		}
-		in.ready = append(in.ready, s)
+		in.ready, in.head = pushBack(in.ready, in.head, s)
 	}
 	if in.head == len(in.ready) {
 		in.ready = in.ready[:0]

@@ -433,14 +433,19 @@ func (q *Queue) spendLocked(m *wire.Msg) {
 }
 
 // appendLocked appends m, a message or a run, to msgs.
-func (q *Queue) appendLocked(m *wire.Msg) {
-	if q.head > 0 && len(q.msgs) == cap(q.msgs) {
-		n := copy(q.msgs, q.msgs[q.head:])
-		clear(q.msgs[n:])
-		q.msgs = q.msgs[:n]
-		q.head = 0
+func (q *Queue) appendLocked(m *wire.Msg) { q.msgs, q.head = pushBack(q.msgs, q.head, m) }
+
+// pushBack appends v to a queue s whose items from head on are live. When
+// s is full, the live items move to the front first, so that a queue
+// drained as fast as it fills keeps reusing its array. It returns the
+// queue and its new head.
+func pushBack[T any](s []T, head int, v T) ([]T, int) {
+	if head > 0 && len(s) == cap(s) {
+		n := copy(s, s[head:])
+		clear(s[n:])
+		s, head = s[:n], 0
 	}
-	q.msgs = append(q.msgs, m)
+	return append(s, v), head
 }
 
 func (q *Queue) signal() {
