@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -389,6 +390,14 @@ func (p *Peer) writeLoop() {
 			if !armed {
 				arm(time.Now()) // the peer may have asked for a TTL
 			}
+			// The first message of a burst woke the writer; the sender
+			// that pushed it is likely to push more. Letting it run once
+			// before taking makes the batch, and each write, larger: a
+			// PUB that queues each message for many subscribers woke
+			// every writer for one or two messages a write, half the
+			// runs of a fan-out at 16 B with two Ps, which then made 40%
+			// more writes for half the messages.
+			runtime.Gosched()
 		case now := <-timer.C:
 			armed = false
 			if !hb.tick(p, now) {
