@@ -157,6 +157,7 @@ func (s *Socket) addPipe(p *Pipe) error {
 // for its linger.
 func (s *Socket) attach(p *Pipe, c net.Conn, sess *zmtp.Session) <-chan socket.CloseReason {
 	var err error
+	p.beginAttach()
 	switch {
 	case p.accepted && (p.Removed() || s.closing.Load()):
 		err = net.ErrClosed
@@ -174,6 +175,7 @@ func (s *Socket) attach(p *Pipe, c net.Conn, sess *zmtp.Session) <-chan socket.C
 		err = s.routing.Up(p, sess)
 	}
 	if err != nil {
+		p.endAttach(nil)
 		s.refuse(p, c, sess, err)
 		return nil
 	}
@@ -209,8 +211,10 @@ func (s *Socket) attach(p *Pipe, c net.Conn, sess *zmtp.Session) <-chan socket.C
 		s.exit(p, pr)
 		ended <- pr.Reason()
 	})
-	// Known before it runs: Pipe.Close and Close see it from the start.
-	p.conn.Store(pr)
+	// Known before it runs: Pipe.Close and Close see it from the start,
+	// and one asked since the routing admitted it applies now (a ROUTER
+	// handed its routing id to a newer connection meanwhile).
+	ask := p.endAttach(pr)
 	s.mu.Lock()
 	s.live[pr] = struct{}{}
 	stopped := s.stopped
@@ -222,6 +226,9 @@ func (s *Socket) attach(p *Pipe, c net.Conn, sess *zmtp.Session) <-chan socket.C
 	pr.Run()
 	if stopped {
 		pr.Close(socket.ClosedByOwner)
+	}
+	if ask != nil {
+		pr.Close(*ask)
 	}
 	s.changed()
 	return ended

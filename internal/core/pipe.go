@@ -3,6 +3,7 @@ package core
 import (
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/zrouter/zrouter/internal/config"
@@ -42,6 +43,13 @@ type Pipe struct {
 	at         int           // index in the registry; guarded by the registry's lock
 	bind       *binding      // the listener an accepted pipe came through
 	more       chan struct{} // a Connect's pipe: closed when its loop has returned
+
+	// cmu orders Close with a connection coming up: one asked between
+	// the routing's admission and conn's store (a ROUTER's handover,
+	// from the hub) is kept in closeAsk for attach to apply.
+	cmu       sync.Mutex
+	attaching bool
+	closeAsk  *socket.CloseReason
 
 	// props are the properties of the last connection that came up.
 	props atomic.Pointer[props]
@@ -105,12 +113,40 @@ func (p *Pipe) WriteNow(m *wire.Msg) bool {
 	return c != nil && c.WriteNow(m)
 }
 
-// Close ends the pipe's connection, if one is up, with the given reason;
+// Close ends the pipe's connection, if one is up or coming up, with the
+// given reason;
 // a persistent pipe then reconnects.
 func (p *Pipe) Close(reason socket.CloseReason) {
-	if c := p.conn.Load(); c != nil {
+	p.cmu.Lock()
+	c := p.conn.Load()
+	if c == nil && p.attaching {
+		p.closeAsk = &reason
+	}
+	p.cmu.Unlock()
+	if c != nil {
 		c.Close(reason)
 	}
+}
+
+// beginAttach marks a connection coming up on p: a Close from now until
+// endAttach applies to it.
+func (p *Pipe) beginAttach() {
+	p.cmu.Lock()
+	p.attaching, p.closeAsk = true, nil
+	p.cmu.Unlock()
+}
+
+// endAttach stores c as p's connection, or none when c is nil (refused),
+// and returns the reason of a Close asked meanwhile, or nil.
+func (p *Pipe) endAttach(c *peer.Peer) *socket.CloseReason {
+	p.cmu.Lock()
+	defer p.cmu.Unlock()
+	if c != nil {
+		p.conn.Store(c)
+	}
+	ask := p.closeAsk
+	p.attaching, p.closeAsk = false, nil
+	return ask
 }
 
 // remoteAddr returns the address of a connection.
