@@ -114,8 +114,7 @@ func (p *Pipe) WriteNow(m *wire.Msg) bool {
 }
 
 // Close ends the pipe's connection, if one is up or coming up, with the
-// given reason;
-// a persistent pipe then reconnects.
+// given reason; a persistent pipe then reconnects.
 func (p *Pipe) Close(reason socket.CloseReason) {
 	p.cmu.Lock()
 	c := p.conn.Load()
