@@ -85,7 +85,7 @@ func main() {
 		fanOnly    = flag.String("fanout-scenarios", "", "with -fanout: run only the scenarios whose names contain one of these, comma separated")
 		pipeOnly   = flag.String("pushpull-scenarios", "", "with -pushpull: run only the scenarios whose names contain one of these, comma separated")
 		fanKinds   = flag.String("fanout-kinds", "", "with -fanout: run only these kinds, comma separated: libzmq, zrouter, zrouter-p1 (GOMAXPROCS=1 in every zrouter process), nats")
-		pipeKinds  = flag.String("pushpull-kinds", "", "with -pushpull: run only these kinds, comma separated: libzmq, zrouter, zrouter-p1 (GOMAXPROCS=1 in both processes), zrouter>libzmq, libzmq>zrouter, tcp (the table needs libzmq, zrouter and tcp for its ratios)")
+		pipeKinds  = flag.String("pushpull-kinds", "", "with -pushpull: run only these kinds, comma separated: libzmq, zrouter, zrouter-p1 (GOMAXPROCS=1 in both processes), zrouter>libzmq, libzmq>zrouter, tcp, tcp-p1 (GOMAXPROCS=1 in both processes; the table needs libzmq, zrouter and tcp for its ratios)")
 		fromJSON   = flag.String("report", "", "measure nothing: read a report written by -json from FILE, evaluate its targets again, and print and write it (to redraw -md and -svg)")
 	)
 	flag.Parse()

@@ -95,3 +95,22 @@ func TestPipeWarmUp(t *testing.T) {
 		assert.Equal(t, tc.warm+tc.sc.Msgs, r.total, "%+v", tc.sc)
 	}
 }
+
+// The 64 KiB target of zrouter-p1 is against the stream with one P when
+// that was measured, and against the other stream otherwise.
+func TestPipeMarkdownCeilings(t *testing.T) {
+	sc := PipeScenario{Name: "pushpull-4x4-64KiB", Senders: 4, Receivers: 4, Size: 64 << 10}
+	r := &PipeResult{Scenario: sc, Rates: map[string][]float64{
+		PipeLibzmq: {100}, PipeZRouter: {80}, PipeZRouterP1: {60}, PipeTCP: {100}, PipeTCPP1: {80},
+	}}
+	var b bytes.Buffer
+	PipeMarkdown(&b, []*PipeResult{r})
+	assert.Contains(t, b.String(), "pushpull-4x4-64KiB: zrouter/tcp 0.80 (target 0.70) met")
+	assert.Contains(t, b.String(), "pushpull-4x4-64KiB: zrouter-p1/tcp-p1 0.75 (target 0.70) met")
+	assert.Contains(t, b.String(), "| 80 | 0.75 |")
+
+	delete(r.Rates, PipeTCPP1)
+	b.Reset()
+	PipeMarkdown(&b, []*PipeResult{r})
+	assert.Contains(t, b.String(), "pushpull-4x4-64KiB: zrouter-p1/tcp 0.60 (target 0.70) MISSED")
+}
