@@ -12,7 +12,9 @@ import (
 // silent peer. On any failure c is closed.
 func Handshake(ctx context.Context, c net.Conn, cfg *zmtp.Config) (*zmtp.Session, error) {
 	stop := context.AfterFunc(ctx, func() { _ = c.Close() })
+	netWaiting.Add(1) // its reads wait for polls of the network
 	sess, err := zmtp.Handshake(c, cfg)
+	netWaiting.Add(-1)
 	if !stop() {
 		_ = c.Close()
 		if err == nil {

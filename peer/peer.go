@@ -232,12 +232,15 @@ func (p *Peer) readLoop() {
 		batch, bytes = batch[:0], 0
 	}
 	var cache wire.Cache
+	var waiting waitMark
+	defer waiting.set(false)
 	rd.BeforeRead = func() {
 		flush()
 		if cache.Len() > idleCache {
 			cache.Flush()
 		}
 		p.lastRecv.Store(time.Now().UnixNano())
+		waiting.set(rd.Drained())
 		if giveWay(rd.Streak(), netReaders.Load(), p.done) {
 			rd.EndStreak()
 		}

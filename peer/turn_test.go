@@ -21,10 +21,17 @@ func TestTurnstileRounds(t *testing.T) {
 	wg.Wait()
 }
 
-// TestGiveWay: a reader gives way only once its streak reached turnBytes
-// and another connection is read too.
+// TestGiveWay: a reader gives way only once its streak reached turnBytes,
+// another connection is read too, and something waits for a poll of the
+// network.
 func TestGiveWay(t *testing.T) {
+	var w waitMark
+	w.set(true)
 	assert.False(t, giveWay(turnBytes, 1, nil), "one reader has nobody to give way to")
 	assert.False(t, giveWay(turnBytes-1, 2, nil))
 	assert.True(t, giveWay(turnBytes, 2, nil))
+	w.set(true)
+	w.set(false)
+	assert.Zero(t, netWaiting.Load(), "a mark counts once")
+	assert.False(t, giveWay(turnBytes, 2, nil), "every connection streams")
 }

@@ -80,6 +80,8 @@ type Reader struct {
 	// streak is the bytes the reads since the latest short one brought:
 	// every one of them filled what it was given (Streak).
 	streak int
+	// full is set when the latest read filled what it was given (Drained).
+	full bool
 	// afterLarge is set when the latest frame body was read straight
 	// into its message: the next read is kept short (afterLargeRead).
 	afterLarge bool
@@ -217,13 +219,20 @@ func (rd *Reader) LastRead() int { return rd.lastRead }
 // network.
 func (rd *Reader) Streak() int { return rd.streak }
 
+// Drained reports whether the latest read of the underlying reader came
+// back short, having taken all the stream had, or none was made yet: the
+// next read is likely to wait for the network. EndStreak leaves it as it
+// is.
+func (rd *Reader) Drained() bool { return !rd.full }
+
 // EndStreak starts Streak again from zero: the consumer gave way to others.
 func (rd *Reader) EndStreak() { rd.streak = 0 }
 
 // count notes a read that asked for want bytes and got n.
 func (rd *Reader) count(n, want int) {
 	rd.lastRead = n
-	if n == want {
+	rd.full = n == want
+	if rd.full {
 		rd.streak += n
 	} else {
 		rd.streak = 0

@@ -569,6 +569,7 @@ func TestReaderStreak(t *testing.T) {
 	}
 	src := &shortAfter{r: bytes.NewReader(stream), n: len(stream) - 100}
 	rd := NewReader(src, -1)
+	assert.True(t, rd.Drained(), "before any read")
 	m := wire.Get()
 	defer m.Release()
 	for range 4 {
@@ -577,8 +578,10 @@ func TestReaderStreak(t *testing.T) {
 		require.NoError(t, rd.ReadFrameInto(m, h))
 	}
 	assert.GreaterOrEqual(t, rd.Streak(), 4*20<<10, "the large bodies' reads were full")
+	assert.False(t, rd.Drained())
 	rd.EndStreak()
 	assert.Zero(t, rd.Streak())
+	assert.False(t, rd.Drained(), "ending a streak is no read")
 	for {
 		h, err := rd.ReadHeader()
 		if err == io.EOF {
@@ -588,6 +591,7 @@ func TestReaderStreak(t *testing.T) {
 		require.NoError(t, rd.ReadFrameInto(m, h))
 	}
 	assert.Zero(t, rd.Streak(), "the last reads came back short")
+	assert.True(t, rd.Drained())
 }
 
 // TestReaderNoProgressInLargeBody: a large body whose reads bring nothing
