@@ -219,6 +219,9 @@ func (p *Peer) readLoop() {
 	netReaders.Add(1)
 	defer netReaders.Add(-1)
 	rd := p.sess.Reader
+	if v := newVecReader(p.conn); v != nil {
+		rd.SetSource(v)
+	}
 	batch := make([]*wire.Msg, 0, batchMsgs)
 	var pushErr error
 	var size, bytes uint64 // of the message being read, and of batch

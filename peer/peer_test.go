@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net"
@@ -194,6 +195,38 @@ func TestPeerLargeFramesGoOutIntact(t *testing.T) {
 	assert.Equal(t, big, got[1])
 	assert.Empty(t, got[2])
 	assert.Equal(t, "z", string(got[3]))
+}
+
+// TestPeerLargeFramesComeInIntact: large frames, each followed by small
+// ones, arrive whole over TCP, where the reader reads the end of each
+// large body and what follows it in one readv.
+func TestPeerLargeFramesComeInIntact(t *testing.T) {
+	h := startPeer(t, Config{}, -1, nil)
+	body := func(n, seed int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(i*7 + seed)
+		}
+		return b
+	}
+	var want [][][]byte
+	var stream []byte
+	for i, n := range []int{64 << 10, 300 << 10, 40 << 10, 70000, 1 << 20} {
+		m := [][]byte{body(n, i), []byte("tail")}
+		want = append(want, m, [][]byte{{byte(i)}})
+		stream = zmtp.AppendMessage(stream, m)
+		stream = zmtp.AppendMessage(stream, [][]byte{{byte(i)}})
+	}
+	go func() { _, _ = h.remote.Write(stream) }()
+	for i, w := range want {
+		m, err := h.in.Recv(context.Background())
+		require.NoError(t, err)
+		require.Equal(t, len(w), len(m.Frames), "message %d", i)
+		for j := range w {
+			require.True(t, bytes.Equal(w[j], m.Frames[j]), "message %d frame %d", i, j)
+		}
+		m.Release()
+	}
 }
 
 func TestPeerAnswersPing(t *testing.T) {

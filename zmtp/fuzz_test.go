@@ -105,14 +105,18 @@ func FuzzReader(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sizes, stream := splitChunks(data)
-		rd := NewReader(&chunkReader{data: stream, sizes: sizes}, fuzzMaxSize)
-		got, err := readAll(rd)
-		require.Error(t, err)
 		want, wantErr := referenceDecode(stream, fuzzMaxSize, DefaultMaxCommandSize)
-		require.True(t, sameErrorKind(err, wantErr), "error %v, want %v", err, wantErr)
-		require.Equal(t, len(want), len(got), "frames")
-		for i := range want {
-			require.Equal(t, want[i], got[i], "frame %d", i)
+		for _, src := range []io.Reader{
+			&chunkReader{data: stream, sizes: sizes},
+			&vecChunkReader{chunkReader{data: stream, sizes: sizes}},
+		} {
+			got, err := readAll(NewReader(src, fuzzMaxSize))
+			require.Error(t, err)
+			require.True(t, sameErrorKind(err, wantErr), "%T: error %v, want %v", src, err, wantErr)
+			require.Equal(t, len(want), len(got), "%T: frames", src)
+			for i := range want {
+				require.Equal(t, want[i], got[i], "%T: frame %d", src, i)
+			}
 		}
 	})
 }

@@ -212,6 +212,11 @@ func NewReader(r io.Reader, maxSize int64) *Reader {
 // returned: a consumer that sees big reads knows its peer has more waiting.
 func (rd *Reader) LastRead() int { return rd.lastRead }
 
+// SetSource makes rd read from r from now on, in place of the reader it
+// was made over; what rd has buffered is kept. A consumer uses it to read
+// the same stream through a VectorReader of its own.
+func (rd *Reader) SetSource(r io.Reader) { rd.r = r }
+
 // Streak returns the bytes that the reads of the underlying reader since
 // the latest one that came back short brought, or since EndStreak. A read
 // that fills all it was given says the peer has more waiting; a long streak
@@ -467,6 +472,61 @@ func (rd *Reader) readCommandHead(h Header) (Frame, error) {
 	return Frame{Command: rd.scratch}, nil
 }
 
+// VectorReader is a source that fills two buffers in one read, a and then
+// b, as readv does. A Reader over one (SetSource) reads the end of a large
+// frame's body and the bytes after it, up to the next header and a little
+// more, in one system call instead of two.
+type VectorReader interface {
+	io.Reader
+	// ReadVec reads up to len(a)+len(b) bytes into a, then b, and returns
+	// how many it read; like Read, it returns an error only with 0.
+	ReadVec(a, b []byte) (int, error)
+}
+
+// readBody is ReadFull for part of a large frame's body. When the source
+// is a VectorReader and last is set (p ends the body), the read that
+// completes p also brings what follows into the buffer.
+func (rd *Reader) readBody(p []byte, last bool) error {
+	vr, ok := rd.r.(VectorReader)
+	if !ok || !last {
+		return rd.ReadFull(p)
+	}
+	n := copy(p, rd.buf[rd.rpos:rd.wpos])
+	rd.rpos += n
+	if n == len(p) {
+		return nil
+	}
+	rd.rpos, rd.wpos = 0, 0 // all of it was copied
+	if rd.BeforeRead != nil {
+		rd.BeforeRead()
+	}
+	after := rd.buf[:min(len(rd.buf), afterLargeRead)]
+	for p, empty := p[n:], 0; len(p) > 0; {
+		m, err := vr.ReadVec(p, after)
+		rd.count(m, len(p)+len(after))
+		if m > len(p) {
+			rd.wpos = m - len(p)
+			m = len(p)
+		}
+		p = p[m:]
+		if m > 0 {
+			empty = 0
+		} else if err == nil {
+			if empty++; empty >= maxEmptyReads {
+				return io.ErrNoProgress
+			}
+		}
+		if err != nil && len(p) > 0 {
+			if err == io.EOF {
+				return io.ErrUnexpectedEOF
+			}
+			return err
+		}
+	}
+	rd.lastRead = bigBufSize
+	return nil
+}
+
 // readGrowing appends n bytes to dst: what is buffered, then the rest with
 // dst growing ahead of the bytes that arrived by no more than what arrived
 // (at least minStep, at most growStep).
@@ -507,13 +567,13 @@ func (rd *Reader) ReadFrameInto(m *wire.Msg, h Header) error {
 	}
 	first := min(size, firstStep)
 	f := m.NewFrame(int(first))
-	if err := rd.ReadFull(f); err != nil {
+	if err := rd.readBody(f, first == size); err != nil {
 		return err
 	}
 	for got := first; got < size; {
 		step := min(size-got, 3*got, growStep)
 		f = m.ResizeLast(int(got + step))
-		if err := rd.ReadFull(f[got:]); err != nil {
+		if err := rd.readBody(f[got:], got+step == size); err != nil {
 			return err
 		}
 		got += step

@@ -92,6 +92,19 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// vecChunkReader is a chunkReader that is also a VectorReader: ReadVec
+// brings the same chunks, spread over its two buffers.
+type vecChunkReader struct{ chunkReader }
+
+func (r *vecChunkReader) ReadVec(a, b []byte) (int, error) {
+	n, err := r.Read(a)
+	if n < len(a) || err != nil || len(b) == 0 || len(r.data) == 0 {
+		return n, err
+	}
+	k, err := r.Read(b)
+	return n + k, err
+}
+
 // readers are the ways a stream's bytes may arrive.
 var readers = []struct {
 	name string
@@ -106,6 +119,12 @@ var readers = []struct {
 	{"chunks of 40000", func(b []byte) io.Reader { return &chunkReader{data: b, sizes: []int{40000}} }},
 	{"chunks big then small", func(b []byte) io.Reader {
 		return &chunkReader{data: b, sizes: []int{256, 32 << 10, 32 << 10, 3, 100, 1 << 20, 9}}
+	}},
+	{"vector chunks of 300", func(b []byte) io.Reader {
+		return &vecChunkReader{chunkReader{data: b, sizes: []int{300}}}
+	}},
+	{"vector chunks big then small", func(b []byte) io.Reader {
+		return &vecChunkReader{chunkReader{data: b, sizes: []int{256, 32 << 10, 70 << 10, 3, 100, 1 << 20, 9}}}
 	}},
 }
 
