@@ -24,6 +24,17 @@ type directWriter struct {
 // newDirect returns a direct writer for conn, or nil when conn is not a
 // socket that allows it.
 func newDirect(conn net.Conn) *directWriter {
+	rc := rawConn(conn)
+	if rc == nil {
+		return nil
+	}
+	d := &directWriter{rc: rc}
+	d.fn = d.try
+	return d
+}
+
+// rawConn returns conn's raw connection, or nil when it has none.
+func rawConn(conn net.Conn) syscall.RawConn {
 	sc, ok := conn.(syscall.Conn)
 	if !ok {
 		return nil
@@ -32,9 +43,7 @@ func newDirect(conn net.Conn) *directWriter {
 	if err != nil {
 		return nil
 	}
-	d := &directWriter{rc: rc}
-	d.fn = d.try
-	return d
+	return rc
 }
 
 // write writes as much of b as the socket takes without waiting and

@@ -26,12 +26,8 @@ type vecReader struct {
 // newVecReader returns a vecReader over conn, or nil when conn is not a
 // socket that allows it.
 func newVecReader(conn net.Conn) io.Reader {
-	sc, ok := conn.(syscall.Conn)
-	if !ok {
-		return nil
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
+	rc := rawConn(conn)
+	if rc == nil {
 		return nil
 	}
 	r := &vecReader{conn: conn, rc: rc}

@@ -330,7 +330,10 @@ func (rd *Reader) borrow() {
 }
 
 // ReadFull reads exactly len(p) bytes, through the buffer.
-func (rd *Reader) ReadFull(p []byte) error {
+func (rd *Reader) ReadFull(p []byte) error { return rd.readFull(p, nil) }
+
+// readFull is ReadFull, reading through vr (readInto) when it is set.
+func (rd *Reader) readFull(p []byte, vr VectorReader) error {
 	n := copy(p, rd.buf[rd.rpos:rd.wpos])
 	rd.rpos += n
 	if n == len(p) {
@@ -339,9 +342,32 @@ func (rd *Reader) ReadFull(p []byte) error {
 	if rd.BeforeRead != nil {
 		rd.BeforeRead()
 	}
-	for p, empty := p[n:], 0; len(p) > 0; {
-		m, err := rd.r.Read(p)
-		rd.count(m, len(p))
+	return rd.readInto(p[n:], vr)
+}
+
+// readInto reads len(p) bytes straight into p, once the buffer is empty.
+// With vr, each read also fills what it can of the buffer's first
+// afterLargeRead bytes once p is full: what follows p in the stream.
+func (rd *Reader) readInto(p []byte, vr VectorReader) error {
+	var after []byte
+	if vr != nil {
+		rd.rpos, rd.wpos = 0, 0
+		after = rd.buf[:min(len(rd.buf), afterLargeRead)]
+	}
+	for empty := 0; len(p) > 0; {
+		var m int
+		var err error
+		if vr != nil {
+			m, err = vr.ReadVec(p, after)
+			rd.count(m, len(p)+len(after))
+			if m > len(p) {
+				rd.wpos = m - len(p)
+				m = len(p)
+			}
+		} else {
+			m, err = rd.r.Read(p)
+			rd.count(m, len(p))
+		}
 		p = p[m:]
 		if m > 0 {
 			empty = 0
@@ -487,44 +513,11 @@ type VectorReader interface {
 // is a VectorReader and last is set (p ends the body), the read that
 // completes p also brings what follows into the buffer.
 func (rd *Reader) readBody(p []byte, last bool) error {
-	vr, ok := rd.r.(VectorReader)
-	if !ok || !last {
-		return rd.ReadFull(p)
+	vr, _ := rd.r.(VectorReader)
+	if !last {
+		vr = nil
 	}
-	n := copy(p, rd.buf[rd.rpos:rd.wpos])
-	rd.rpos += n
-	if n == len(p) {
-		return nil
-	}
-	rd.rpos, rd.wpos = 0, 0 // all of it was copied
-	if rd.BeforeRead != nil {
-		rd.BeforeRead()
-	}
-	after := rd.buf[:min(len(rd.buf), afterLargeRead)]
-	for p, empty := p[n:], 0; len(p) > 0; {
-		m, err := vr.ReadVec(p, after)
-		rd.count(m, len(p)+len(after))
-		if m > len(p) {
-			rd.wpos = m - len(p)
-			m = len(p)
-		}
-		p = p[m:]
-		if m > 0 {
-			empty = 0
-		} else if err == nil {
-			if empty++; empty >= maxEmptyReads {
-				return io.ErrNoProgress
-			}
-		}
-		if err != nil && len(p) > 0 {
-			if err == io.EOF {
-				return io.ErrUnexpectedEOF
-			}
-			return err
-		}
-	}
-	rd.lastRead = bigBufSize
-	return nil
+	return rd.readFull(p, vr)
 }
 
 // readGrowing appends n bytes to dst: what is buffered, then the rest with
