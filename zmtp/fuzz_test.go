@@ -118,6 +118,15 @@ func FuzzReader(f *testing.F) {
 				require.Equal(t, want[i], got[i], "%T: frame %d", src, i)
 			}
 		}
+		// Decoded as a receiver that the reading is lent to decodes it.
+		var reads int
+		got, err := readSomeAll(t, NewReader(countReads(&chunkReader{data: stream, sizes: sizes}, &reads), fuzzMaxSize), &reads)
+		require.Error(t, err)
+		require.True(t, sameErrorKind(err, wantErr), "lent: error %v, want %v", err, wantErr)
+		require.Equal(t, len(want), len(got), "lent: frames")
+		for i := range want {
+			require.Equal(t, want[i], got[i], "lent: frame %d", i)
+		}
 	})
 }
 

@@ -82,6 +82,8 @@ type Reader struct {
 	streak int
 	// full is set when the latest read filled what it was given (Drained).
 	full bool
+	// empty counts ReadSome's reads in a row that brought nothing.
+	empty int
 	// afterLarge is set when the latest frame body was read straight
 	// into its message: the next read is kept short (afterLargeRead).
 	afterLarge bool
@@ -315,6 +317,75 @@ func (rd *Reader) fillBody(n int) error {
 		return io.ErrUnexpectedEOF
 	}
 	return err
+}
+
+// Whole reports whether the next frame is in the buffer whole, or bad
+// enough for ReadFrame to refuse it from its header: ReadFrame then makes
+// no read. A consumer that must not wait for the rest of a frame (the
+// receiver a connection's reading is lent to) reads through ReadSome and
+// decodes only while Whole holds.
+func (rd *Reader) Whole() bool {
+	h, n, err := ParseHeader(rd.buf[rd.rpos:rd.wpos])
+	switch {
+	case err != nil:
+		return true
+	case n == 0:
+		return false
+	}
+	switch {
+	case h.Size <= uint64(rd.wpos-rd.rpos-n):
+		return true
+	case rd.v2 && h.IsCommand():
+		return true
+	case rd.codec != nil || h.IsCommand():
+		return h.Size > uint64(rd.MaxCommandSize)
+	}
+	return rd.MaxSize >= 0 && h.Size > uint64(rd.MaxSize)
+}
+
+// ReadSome makes one read of the underlying reader into the buffer, as
+// ReadFrame would to decode the next frame, waiting for bytes when none
+// are there; BeforeRead is not called. It reads nothing and reports false
+// when the next frame cannot be buffered whole: its body is for ReadFrame
+// to read, straight into its message.
+func (rd *Reader) ReadSome() (bool, error) {
+	need := MaxHeaderLen
+	if h, n, err := ParseHeader(rd.buf[rd.rpos:rd.wpos]); err == nil && n > 0 {
+		if h.Size > uint64(bigBufSize-n) {
+			return false, nil
+		}
+		need = n + int(h.Size)
+	}
+	if rd.rpos == rd.wpos {
+		rd.rpos, rd.wpos = 0, 0
+		if rd.big != nil && rd.lastRead < smallBufSize {
+			rd.Release()
+		}
+	}
+	if rd.big == nil && (need > smallBufSize || rd.lastRead >= smallBufSize) {
+		rd.borrow()
+	}
+	if rd.rpos+need > len(rd.buf) {
+		rd.wpos = copy(rd.buf, rd.buf[rd.rpos:rd.wpos])
+		rd.rpos = 0
+	}
+	rd.afterLarge = false
+	m, err := rd.r.Read(rd.buf[rd.wpos:])
+	rd.count(m, len(rd.buf)-rd.wpos)
+	rd.wpos += m
+	switch {
+	case m > 0:
+		rd.empty = 0
+		return true, nil
+	case err == io.EOF && rd.wpos > rd.rpos:
+		return true, io.ErrUnexpectedEOF
+	case err != nil:
+		return true, err
+	}
+	if rd.empty++; rd.empty >= maxEmptyReads {
+		return true, io.ErrNoProgress
+	}
+	return true, nil
 }
 
 // borrow moves the buffered bytes into a pooled big buffer.

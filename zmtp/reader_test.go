@@ -71,6 +71,85 @@ func readAll(rd *Reader) ([]frame, error) {
 	}
 }
 
+// readSomeAll decodes rd as a receiver that a connection's reading is lent
+// to does (Whole, ReadSome), falling back to readOne as the reader
+// goroutine would when ReadSome cannot buffer the next frame. It fails the
+// test if a frame decoded under Whole made a read.
+func readSomeAll(t testing.TB, rd *Reader, reads *int) ([]frame, error) {
+	var out []frame
+	m := wire.Get()
+	defer m.Release()
+	for {
+		for rd.Whole() {
+			before := *reads
+			f, err := readOne(rd, m)
+			require.Equal(t, before, *reads, "a frame decoded under Whole made a read")
+			if err != nil {
+				return out, err
+			}
+			out = append(out, f)
+		}
+		ok, err := rd.ReadSome()
+		if err != nil {
+			return out, err
+		}
+		if !ok {
+			f, err := readOne(rd, m)
+			if err != nil {
+				return out, err
+			}
+			out = append(out, f)
+		}
+	}
+}
+
+// readOne decodes one frame, as readAll does.
+func readOne(rd *Reader, m *wire.Msg) (frame, error) {
+	h, err := rd.ReadHeader()
+	if err != nil {
+		return frame{}, err
+	}
+	if h.IsCommand() {
+		body, err := rd.ReadCommand(h)
+		return frame{cmd: true, body: string(body)}, err
+	}
+	if err := rd.ReadFrameInto(m, h); err != nil {
+		return frame{}, err
+	}
+	f := frame{more: h.More(), body: string(m.Frames[m.Len()-1])}
+	if !h.More() {
+		m.Reset()
+	}
+	return f, nil
+}
+
+// countReads counts the reads of its reader, keeping ReadVec when r has it.
+func countReads(r io.Reader, n *int) io.Reader {
+	if v, ok := r.(VectorReader); ok {
+		return &countingVec{v, n}
+	}
+	return &counting{r, n}
+}
+
+type counting struct {
+	r io.Reader
+	n *int
+}
+
+func (c *counting) Read(p []byte) (int, error) { *c.n++; return c.r.Read(p) }
+
+type countingVec struct {
+	VectorReader
+	n *int
+}
+
+func (c *countingVec) Read(p []byte) (int, error) { *c.n++; return c.VectorReader.Read(p) }
+
+func (c *countingVec) ReadVec(a, b []byte) (int, error) {
+	*c.n++
+	return c.VectorReader.ReadVec(a, b)
+}
+
 // chunkReader hands out data in reads of the given sizes, in order; the last
 // size repeats.
 type chunkReader struct {
@@ -177,14 +256,22 @@ func TestReaderFrames(t *testing.T) {
 				continue
 			}
 			t.Run(tc.name+"/"+r.name, func(t *testing.T) {
-				rd := NewReader(r.wrap(tc.stream), -1)
-				got, err := readAll(rd)
-				require.ErrorIs(t, err, io.EOF, "a stream that ends between frames ends with io.EOF")
-				require.Equal(t, len(tc.want), len(got), "frames read: %v", got)
-				for i := range tc.want {
-					require.Equal(t, tc.want[i].cmd, got[i].cmd, "frame %d", i)
-					require.Equal(t, tc.want[i].more, got[i].more, "frame %d", i)
-					require.True(t, tc.want[i].body == got[i].body, "frame %d body differs (len %d, want %d)", i, len(got[i].body), len(tc.want[i].body))
+				for _, lent := range []bool{false, true} {
+					var got []frame
+					var err error
+					if lent {
+						var reads int
+						got, err = readSomeAll(t, NewReader(countReads(r.wrap(tc.stream), &reads), -1), &reads)
+					} else {
+						got, err = readAll(NewReader(r.wrap(tc.stream), -1))
+					}
+					require.ErrorIs(t, err, io.EOF, "lent %v: a stream that ends between frames ends with io.EOF", lent)
+					require.Equal(t, len(tc.want), len(got), "lent %v: frames read: %v", lent, got)
+					for i := range tc.want {
+						require.Equal(t, tc.want[i].cmd, got[i].cmd, "lent %v: frame %d", lent, i)
+						require.Equal(t, tc.want[i].more, got[i].more, "lent %v: frame %d", lent, i)
+						require.True(t, tc.want[i].body == got[i].body, "lent %v: frame %d body differs (len %d, want %d)", lent, i, len(got[i].body), len(tc.want[i].body))
+					}
 				}
 			})
 		}
