@@ -6,6 +6,11 @@
 // peer has no reader or writer: one goroutine moves its queue straight into
 // the other end's inbox, by pointer.
 //
+// A reader whose next frame needs the network lends its reading to the
+// receiver that waits in [Inbox.Recv], when no other connection feeds that
+// inbox: the receiver then reads the connection itself, and the network
+// poll wakes it with no hand-off between goroutines.
+//
 // The readers of a process take turns: one whose reads keep coming back
 // full gives way after a share of bytes until the runtime has polled the
 // network again, so a peer that floods cannot keep a light one unread.

@@ -43,6 +43,8 @@ type Inbox struct {
 	notifies int           // PushNotify's messages waiting
 	notify   chan struct{} // capacity 1: wakes one Recv waiter
 	done     chan struct{} // closed by Close
+	peers    int           // connections that feed the sources (Peer.Run)
+	lender   *Peer         // the peer whose reading is lent (lend.go), or nil
 }
 
 // NewInbox returns an empty inbox.
@@ -262,6 +264,15 @@ func (s *Source) pushConflated(batch []*wire.Msg) {
 	}
 }
 
+// keep runs s's filter on m, under its lock if it has one.
+func (s *Source) keep(m *wire.Msg) bool {
+	if s.filterMu != nil {
+		s.filterMu.Lock()
+		defer s.filterMu.Unlock()
+	}
+	return s.filter(m)
+}
+
 // filterBatch releases the messages of batch that s's filter rejects, and
 // returns the others, in order, at the front of batch.
 func (s *Source) filterBatch(batch []*wire.Msg) []*wire.Msg {
@@ -295,6 +306,9 @@ func (s *Source) appendLocked(ms []*wire.Msg) {
 	if !s.queued {
 		s.queued = true
 		s.in.ready = append(s.in.ready, s)
+	}
+	if l := s.in.lender; l != nil {
+		l.interruptLocked() // the receiver reading for itself looks here again
 	}
 }
 
@@ -545,8 +559,39 @@ func (in *Inbox) TryRecv() *wire.Msg {
 	}
 	in.mu.Lock()
 	m := in.refillLocked()
+	if m == nil && !in.closed {
+		if l := in.borrowLocked(); l != nil {
+			in.mu.Unlock()
+			return l.borrow(context.Background(), false)
+		}
+	}
 	in.mu.Unlock()
 	return m
+}
+
+// borrowLocked takes up the lent reading of a peer (lend.go), when there
+// is one, and returns the peer; the caller then reads with Peer.borrow. A
+// reading lent while the inbox had one peer goes back to its reader once
+// there are more. The caller holds in.mu.
+func (in *Inbox) borrowLocked() *Peer {
+	l := in.lender
+	if l == nil || l.lend.state != lendIdle {
+		return nil
+	}
+	if in.peers != 1 {
+		l.handBackLocked()
+		return nil
+	}
+	l.lend.state = lendReading
+	l.lend.seq++
+	return l
+}
+
+// join counts a peer that feeds the inbox, and leave one that stopped.
+func (in *Inbox) join(n int) {
+	in.mu.Lock()
+	in.peers += n
+	in.mu.Unlock()
 }
 
 // Recv returns the next message in fair order, waiting while ctx allows. It
@@ -569,6 +614,18 @@ func (in *Inbox) Recv(ctx context.Context) (*wire.Msg, error) {
 		if in.closed {
 			in.mu.Unlock()
 			return nil, net.ErrClosed
+		}
+		if l := in.borrowLocked(); l != nil {
+			if err := ctx.Err(); err != nil {
+				l.leaveLocked()
+				in.mu.Unlock()
+				return nil, err
+			}
+			in.mu.Unlock()
+			if m := l.borrow(ctx, true); m != nil {
+				return m, nil
+			}
+			continue
 		}
 		in.waiters++
 		in.mu.Unlock()
@@ -596,6 +653,9 @@ func (in *Inbox) Close() {
 		return
 	}
 	in.closed = true
+	if in.lender != nil {
+		in.lender.interruptLocked()
+	}
 	for _, s := range in.ready[in.head:] {
 		release(s.msgs[s.head:])
 		s.msgs, s.head, s.queued = nil, 0, false

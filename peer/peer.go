@@ -94,6 +94,10 @@ type Peer struct {
 	remote    net.Addr
 	createdAt time.Time
 	end       *inprocEnd // the end of an inproc link the peer serves, or nil
+
+	rs    reading       // the read side, held by readLoop or a borrower
+	lend  lendState     // guarded by src's inbox lock
+	baton chan struct{} // capacity 1: a borrower handed the read side back
 }
 
 // New returns a peer over conn, whose handshake produced sess, ready for
@@ -131,11 +135,15 @@ func New(conn net.Conn, sess *zmtp.Session, q *Queue, src *Source, cfg Config, o
 		remote:    conn.RemoteAddr(),
 		createdAt: time.Now(),
 		direct:    newDirect(conn),
+		baton:     make(chan struct{}, 1),
 	}
 }
 
 // Run starts the reader and the writer. It is called once.
 func (p *Peer) Run() {
+	if p.src != nil {
+		p.src.in.join(1)
+	}
 	p.lastRecv.Store(time.Now().UnixNano())
 	p.q.resetControl()
 	p.q.signal() // the queue may outlive an earlier connection with messages waiting
@@ -155,6 +163,9 @@ func (p *Peer) exit() {
 	p.Close(socket.ClosedByOwner) // the first to end takes the other down
 	if p.running.Add(-1) != 0 {
 		return
+	}
+	if p.src != nil {
+		p.src.in.join(-1)
 	}
 	_ = p.conn.Close()
 	close(p.exited)
@@ -215,16 +226,33 @@ func (p *Peer) fail(err error, whenWriting bool) {
 	p.Close(r)
 }
 
+// reading is the state of a connection's read side. Whoever holds it
+// reads the connection with it: the reader goroutine, or a receiver it is
+// lent to (lend.go).
+type reading struct {
+	rd     *zmtp.Reader
+	m      *wire.Msg // the message being read, or nil
+	size   uint64    // its frame bytes so far
+	frames int       // its frames so far
+	cache  wire.Cache
+	// frameMax is the reader's own bound on one frame; limitBytes is set
+	// when the message has a bound of its own (Config.MaxMsgBytes).
+	frameMax   int64
+	limitBytes bool
+}
+
 func (p *Peer) readLoop() {
 	netReaders.Add(1)
 	defer netReaders.Add(-1)
-	rd := p.sess.Reader
+	rs := &p.rs
+	rs.rd = p.sess.Reader
+	rd := rs.rd
 	if v := newVecReader(p.conn); v != nil {
 		rd.SetSource(v)
 	}
 	batch := make([]*wire.Msg, 0, batchMsgs)
 	var pushErr error
-	var size, bytes uint64 // of the message being read, and of batch
+	var bytes uint64 // of batch
 	flush := func() {
 		if len(batch) == 0 || pushErr != nil {
 			return
@@ -234,13 +262,12 @@ func (p *Peer) readLoop() {
 		p.blocked.Store(false)
 		batch, bytes = batch[:0], 0
 	}
-	var cache wire.Cache
 	var waiting waitMark
 	defer waiting.set(false)
 	rd.BeforeRead = func() {
 		flush()
-		if cache.Len() > idleCache {
-			cache.Flush()
+		if rs.cache.Len() > idleCache {
+			rs.cache.Flush()
 		}
 		p.lastRecv.Store(time.Now().UnixNano())
 		waiting.set(rd.Drained())
@@ -249,73 +276,97 @@ func (p *Peer) readLoop() {
 		}
 	}
 	rd.KeepSubscriptions = p.cfg.Subscriptions
-	var m *wire.Msg
-	var frames int         // frames of the message being read
-	frameMax := rd.MaxSize // the reader's own bound on one frame
-	limitBytes := p.cfg.MaxMsgBytes > 0
+	rs.frameMax = rd.MaxSize
+	rs.limitBytes = p.cfg.MaxMsgBytes > 0
 	defer func() {
-		rd.MaxSize = frameMax
+		rd.MaxSize = rs.frameMax
 		rd.BeforeRead = nil
-		if m != nil {
-			m.Release()
+		if rs.m != nil {
+			rs.m.Release()
+			rs.m = nil
 		}
 		release(batch)
-		cache.Flush()
+		rs.cache.Flush()
 	}()
+	// The reading is lent only between small messages: not when it came
+	// back unused, until the reader has read a message itself, nor after a
+	// large one, which the reader reads straight into its message.
+	unused, large := false, false
 	for pushErr == nil {
-		if m == nil {
-			m = cache.Get()
-			if p.cfg.ID != nil {
-				m.AppendFrame(p.cfg.ID)
-			}
-		}
-		if limitBytes {
-			// What is left of the message's bound is the next frame's:
-			// the reader refuses a bigger one at its header.
-			left := p.cfg.MaxMsgBytes - int64(size)
-			if frameMax >= 0 && frameMax < left {
-				left = frameMax
-			}
-			rd.MaxSize = left
-		}
-		f, err := rd.ReadFrame(m)
-		if err == nil && f.Command != nil {
-			if s := p.subscription(f.Command, &cache); s != nil {
-				batch = append(batch, s)
-				if len(batch) == cap(batch) {
-					flush()
-				}
-				continue
-			}
-			err = p.command(f.Command)
-			if err == nil {
+		if !unused && !large && rd.Drained() && !rd.Whole() {
+			// The next frame needs the network. What was decoded goes
+			// to the inbox first, as before any read; then a receiver
+			// that waits may take the reading over.
+			flush()
+			if pushErr == nil && p.lendOut() {
+				waiting.set(true)
+				unused = p.waitLent()
 				continue
 			}
 		}
+		m, size, err := p.next(rs)
 		if err != nil {
 			p.fail(err, false)
 			return
 		}
-		size += f.Size
-		frames++
-		if p.cfg.MaxMsgFrames > 0 && frames > p.cfg.MaxMsgFrames ||
-			limitBytes && size > uint64(p.cfg.MaxMsgBytes) {
-			// The second bound holds under an encrypting mechanism,
-			// whose frames the reader sizes only once opened.
-			p.fail(zmtp.ErrMessageTooLarge, false)
-			return
-		}
-		if f.More {
+		if m == nil {
 			continue
 		}
+		unused, large = false, size >= wire.LargeFrame
 		batch = append(batch, m)
 		bytes += size
-		m, size, frames = nil, 0, 0
 		if len(batch) == cap(batch) {
 			flush()
 		}
 	}
 	p.Close(socket.ClosedByOwner)
+}
+
+// next reads one frame with rs and returns the message it ends, with the
+// message's frame bytes, or nil when the message goes on or the frame was a
+// command that needs no more. The message form of a SUBSCRIBE or CANCEL
+// (Config.Subscriptions) is a message, of no frame bytes.
+func (p *Peer) next(rs *reading) (*wire.Msg, uint64, error) {
+	rd := rs.rd
+	if rs.m == nil {
+		rs.m = rs.cache.Get()
+		if p.cfg.ID != nil {
+			rs.m.AppendFrame(p.cfg.ID)
+		}
+	}
+	if rs.limitBytes {
+		// What is left of the message's bound is the next frame's: the
+		// reader refuses a bigger one at its header.
+		left := p.cfg.MaxMsgBytes - int64(rs.size)
+		if rs.frameMax >= 0 && rs.frameMax < left {
+			left = rs.frameMax
+		}
+		rd.MaxSize = left
+	}
+	f, err := rd.ReadFrame(rs.m)
+	if err != nil {
+		return nil, 0, err
+	}
+	if f.Command != nil {
+		if s := p.subscription(f.Command, &rs.cache); s != nil {
+			return s, 0, nil
+		}
+		return nil, 0, p.command(f.Command)
+	}
+	rs.size += f.Size
+	rs.frames++
+	if p.cfg.MaxMsgFrames > 0 && rs.frames > p.cfg.MaxMsgFrames ||
+		rs.limitBytes && rs.size > uint64(p.cfg.MaxMsgBytes) {
+		// The second bound holds under an encrypting mechanism, whose
+		// frames the reader sizes only once opened.
+		return nil, 0, zmtp.ErrMessageTooLarge
+	}
+	if f.More {
+		return nil, 0, nil
+	}
+	m, size := rs.m, rs.size
+	rs.m, rs.size, rs.frames = nil, 0, 0
+	return m, size, nil
 }
 
 // subscription returns the message form of a SUBSCRIBE or CANCEL command,
