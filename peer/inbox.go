@@ -553,7 +553,16 @@ func (in *Inbox) runLocked(t uint64) uint64 {
 }
 
 // TryRecv returns the next message without waiting, or nil.
-func (in *Inbox) TryRecv() *wire.Msg {
+func (in *Inbox) TryRecv() *wire.Msg { return in.tryRecv(borrowPoll) }
+
+// TakeWaiting returns a message that has arrived and waits, or nil, as
+// TryRecv does, for a receiver that only clears what waits (a REQ before
+// its next request) and goes on to Recv: a reading lent to the receivers
+// (see the package's documentation) stays lent, where a TryRecv that finds
+// nothing has the reader goroutine read for the receivers that poll.
+func (in *Inbox) TakeWaiting() *wire.Msg { return in.tryRecv(borrowBuffered) }
+
+func (in *Inbox) tryRecv(how borrowing) *wire.Msg {
 	if m := in.fromCache(); m != nil {
 		return m
 	}
@@ -562,7 +571,7 @@ func (in *Inbox) TryRecv() *wire.Msg {
 	if m == nil && !in.closed {
 		if l := in.borrowLocked(); l != nil {
 			in.mu.Unlock()
-			return l.borrow(context.Background(), false)
+			return l.borrow(context.Background(), how)
 		}
 	}
 	in.mu.Unlock()
@@ -622,7 +631,7 @@ func (in *Inbox) Recv(ctx context.Context) (*wire.Msg, error) {
 				return nil, err
 			}
 			in.mu.Unlock()
-			if m := l.borrow(ctx, true); m != nil {
+			if m := l.borrow(ctx, borrowWait); m != nil {
 				return m, nil
 			}
 			continue

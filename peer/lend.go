@@ -211,12 +211,22 @@ func (p *Peer) leaveLocked() {
 	}
 }
 
+// How a receiver borrows a reading.
+type borrowing int
+
+const (
+	borrowWait     borrowing = iota // Recv: read the network until a message
+	borrowPoll                      // TryRecv: what is buffered, else hand back
+	borrowBuffered                  // TakeWaiting: what is buffered, kept lent
+)
+
 // borrow reads the connection for a receiver that took the reading up
 // (lendReading), and returns the next message, or nil when the receiver
 // has to look at the inbox again: something else arrived there, ctx ended,
-// or the reading went back to the reader goroutine, as it does without
-// wait when nothing was buffered whole.
-func (p *Peer) borrow(ctx context.Context, wait bool) *wire.Msg {
+// or the reading went back to the reader goroutine. Without borrowWait it
+// decodes only what is buffered whole: a poll then hands the reading back,
+// so that the reader reads for a receiver that polls.
+func (p *Peer) borrow(ctx context.Context, how borrowing) *wire.Msg {
 	in := p.src.in
 	rs := &p.rs
 	var stop func() bool
@@ -244,12 +254,13 @@ func (p *Peer) borrow(ctx context.Context, wait bool) *wire.Msg {
 				return m
 			}
 		}
-		if !wait || full {
-			// A receiver that polls (TryRecv) has the reader read for
-			// it, as one gets under heavy traffic: the reading goes
-			// back when nothing is buffered whole.
+		if how != borrowWait || full {
 			in.mu.Lock()
-			p.handBackLocked()
+			if how == borrowBuffered && !full {
+				p.leaveLocked()
+			} else {
+				p.handBackLocked()
+			}
 			in.mu.Unlock()
 			return nil
 		}

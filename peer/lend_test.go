@@ -282,3 +282,24 @@ func TestLendManyReceivers(t *testing.T) {
 		require.Equal(t, 1, c, "message %s", s)
 	}
 }
+
+// TestLendPollHandsBack: a TryRecv that finds nothing buffered gives the
+// reading back, so that a receiver that polls still sees what arrives (a
+// hang-up too); TakeWaiting, which only clears what waits, keeps it lent.
+func TestLendPollHandsBack(t *testing.T) {
+	noTicks(t)
+	h := startPeer(t, Config{}, -1, nil)
+	lent(t, h)
+	assert.Nil(t, h.in.TakeWaiting())
+	l, st := lendOf(h)
+	assert.Same(t, h.p, l, "TakeWaiting keeps the reading lent")
+	assert.Equal(t, lendIdle, st)
+
+	assert.Nil(t, h.in.TryRecv())
+	l, _ = lendOf(h)
+	assert.Nil(t, l, "TryRecv gives the reading back")
+	h.send(t, "polled")
+	var m *wire.Msg
+	waitFor(t, func() bool { m = h.in.TryRecv(); return m != nil })
+	assert.Equal(t, "polled", body(m))
+}
