@@ -3,7 +3,6 @@
 package peer
 
 import (
-	"errors"
 	"net"
 	"syscall"
 
@@ -60,11 +59,11 @@ func (d *directWriter) write(b []byte) int {
 // try is the RawConn callback: it never asks to wait for writability.
 func (d *directWriter) try(fd uintptr) bool {
 	for d.n < len(d.buf) {
-		n, err := syscall.Write(int(fd), d.buf[d.n:])
-		if errors.Is(err, syscall.EINTR) {
+		n, e := sysWrite(fd, d.buf[d.n:])
+		if e == syscall.EINTR {
 			continue
 		}
-		if err != nil || n <= 0 {
+		if e != 0 || n <= 0 {
 			break
 		}
 		d.n += n

@@ -7,18 +7,18 @@ import (
 	"net"
 	"os"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
-// vecReader is a connection as its reader reads it: Read as the connection
-// reads, and ReadVec (zmtp.VectorReader) with one readv, so that the end
-// of a large frame's body and the next header come in one system call.
+// vecReader is a connection as its reader reads it: Read with one read,
+// and ReadVec (zmtp.VectorReader) with one readv, so that the end of a
+// large frame's body and the next header come in one system call; both
+// wait for bytes, through the poller, when the socket has none.
 type vecReader struct {
 	conn net.Conn
 	rc   syscall.RawConn
 	fn   func(fd uintptr) bool // r.try, bound once
-	iov  [2][]byte
+	a, b []byte
+	vec  bool // readv into a and b; read into a otherwise
 	n    int
 	err  error
 }
@@ -35,13 +35,19 @@ func newVecReader(conn net.Conn) io.Reader {
 	return r
 }
 
-func (r *vecReader) Read(p []byte) (int, error) { return r.conn.Read(p) }
+// Read reads into p, waiting for bytes when the socket has none.
+func (r *vecReader) Read(p []byte) (int, error) { return r.read(p, nil, false) }
 
 // ReadVec reads into a, then b, waiting for bytes when the socket has none.
-func (r *vecReader) ReadVec(a, b []byte) (int, error) {
-	r.iov, r.n, r.err = [2][]byte{a, b}, 0, nil
+func (r *vecReader) ReadVec(a, b []byte) (int, error) { return r.read(a, b, true) }
+
+func (r *vecReader) read(a, b []byte, vec bool) (int, error) {
+	if len(a)+len(b) == 0 {
+		return 0, nil
+	}
+	r.a, r.b, r.vec, r.n, r.err = a, b, vec, 0, nil
 	err := r.rc.Read(r.fn)
-	r.iov = [2][]byte{}
+	r.a, r.b = nil, nil
 	switch {
 	case err != nil:
 		return 0, err
@@ -53,19 +59,29 @@ func (r *vecReader) ReadVec(a, b []byte) (int, error) {
 	return r.n, nil
 }
 
-// try is the RawConn callback: one readv, or a wait for bytes.
+// try is the RawConn callback: one read or readv, or a wait for bytes.
 func (r *vecReader) try(fd uintptr) bool {
 	for {
-		n, err := unix.Readv(int(fd), r.iov[:])
-		switch err {
-		case nil:
+		var n int
+		var e syscall.Errno
+		if r.vec {
+			n, e = sysReadv(fd, r.a, r.b)
+		} else {
+			n, e = sysRead(fd, r.a)
+		}
+		switch e {
+		case 0:
 			r.n = n
-		case unix.EINTR:
+		case syscall.EINTR:
 			continue
-		case unix.EAGAIN:
+		case syscall.EAGAIN:
 			return false
 		default:
-			r.err = os.NewSyscallError("readv", err)
+			name := "read"
+			if r.vec {
+				name = "readv"
+			}
+			r.err = os.NewSyscallError(name, e)
 		}
 		return true
 	}
