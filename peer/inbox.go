@@ -553,25 +553,16 @@ func (in *Inbox) runLocked(t uint64) uint64 {
 }
 
 // TryRecv returns the next message without waiting, or nil.
-func (in *Inbox) TryRecv() *wire.Msg { return in.tryRecv(borrowPoll) }
-
-// TakeWaiting returns a message that has arrived and waits, or nil, as
-// TryRecv does, for a receiver that only clears what waits (a REQ before
-// its next request) and goes on to Recv: a reading lent to the receivers
-// (see the package's documentation) stays lent, where a TryRecv that finds
-// nothing has the reader goroutine read for the receivers that poll.
-func (in *Inbox) TakeWaiting() *wire.Msg { return in.tryRecv(borrowBuffered) }
-
-func (in *Inbox) tryRecv(how borrowing) *wire.Msg {
+func (in *Inbox) TryRecv() *wire.Msg {
 	if m := in.fromCache(); m != nil {
 		return m
 	}
 	in.mu.Lock()
 	m := in.refillLocked()
 	if m == nil && !in.closed {
-		if l := in.borrowLocked(); l != nil {
+		if l := in.borrowLocked(false); l != nil {
 			in.mu.Unlock()
-			return l.borrow(context.Background(), how)
+			return l.borrow(context.Background(), false)
 		}
 	}
 	in.mu.Unlock()
@@ -580,9 +571,10 @@ func (in *Inbox) tryRecv(how borrowing) *wire.Msg {
 
 // borrowLocked takes up the lent reading of a peer (lend.go), when there
 // is one, and returns the peer; the caller then reads with Peer.borrow. A
-// reading lent while the inbox had one peer goes back to its reader once
-// there are more. The caller holds in.mu.
-func (in *Inbox) borrowLocked() *Peer {
+// receiver that will read the network counts as a use (the reader takes
+// back a reading nobody uses). A reading lent while the inbox had one peer
+// goes back to its reader once there are more. The caller holds in.mu.
+func (in *Inbox) borrowLocked(use bool) *Peer {
 	l := in.lender
 	if l == nil || l.lend.state != lendIdle {
 		return nil
@@ -592,7 +584,9 @@ func (in *Inbox) borrowLocked() *Peer {
 		return nil
 	}
 	l.lend.state = lendReading
-	l.lend.seq++
+	if use {
+		l.lend.seq++
+	}
 	return l
 }
 
@@ -624,14 +618,14 @@ func (in *Inbox) Recv(ctx context.Context) (*wire.Msg, error) {
 			in.mu.Unlock()
 			return nil, net.ErrClosed
 		}
-		if l := in.borrowLocked(); l != nil {
+		if l := in.borrowLocked(true); l != nil {
 			if err := ctx.Err(); err != nil {
 				l.leaveLocked()
 				in.mu.Unlock()
 				return nil, err
 			}
 			in.mu.Unlock()
-			if m := l.borrow(ctx, borrowWait); m != nil {
+			if m := l.borrow(ctx, true); m != nil {
 				return m, nil
 			}
 			continue

@@ -26,8 +26,9 @@ import (
 // for the rest of one, so a peer that stalls mid-frame cannot hold it), and
 // it hands the reading back, to the reader goroutine, at a large frame, at
 // a read that comes back full (traffic is heavy, and the reader batches),
-// at a TryRecv that finds nothing buffered whole (a receiver that polls
-// has the reader read for it), or when the connection fails. Anything else pushed into the inbox, or the
+// or when the connection fails. A TryRecv decodes what is buffered whole
+// and reads nothing; it does not count as a use of the reading, so a
+// receiver that only polls gets the reader back at its next tick. Anything else pushed into the inbox, or the
 // receiver's context ending, interrupts its read with a deadline in the
 // past; bytes already read stay in the buffer. The reader goroutine,
 // parked meanwhile, takes the reading back when a receiver left it unused
@@ -54,7 +55,8 @@ const (
 // the peer's inbox.
 type lendState struct {
 	state int
-	// seq counts the receivers that took the reading up since it was lent.
+	// seq counts the receivers that took the reading up to read the
+	// network (Recv) since it was lent.
 	seq uint64
 	// interrupted is set while the borrowed connection has a read
 	// deadline in the past; reclaim asks the borrower to hand back.
@@ -211,22 +213,12 @@ func (p *Peer) leaveLocked() {
 	}
 }
 
-// How a receiver borrows a reading.
-type borrowing int
-
-const (
-	borrowWait     borrowing = iota // Recv: read the network until a message
-	borrowPoll                      // TryRecv: what is buffered, else hand back
-	borrowBuffered                  // TakeWaiting: what is buffered, kept lent
-)
-
 // borrow reads the connection for a receiver that took the reading up
 // (lendReading), and returns the next message, or nil when the receiver
 // has to look at the inbox again: something else arrived there, ctx ended,
-// or the reading went back to the reader goroutine. Without borrowWait it
-// decodes only what is buffered whole: a poll then hands the reading back,
-// so that the reader reads for a receiver that polls.
-func (p *Peer) borrow(ctx context.Context, how borrowing) *wire.Msg {
+// or the reading went back to the reader goroutine. Without wait (TryRecv)
+// it decodes only what is buffered whole, and reads nothing.
+func (p *Peer) borrow(ctx context.Context, wait bool) *wire.Msg {
 	in := p.src.in
 	rs := &p.rs
 	var stop func() bool
@@ -254,12 +246,12 @@ func (p *Peer) borrow(ctx context.Context, how borrowing) *wire.Msg {
 				return m
 			}
 		}
-		if how != borrowWait || full {
+		if !wait || full {
 			in.mu.Lock()
-			if how == borrowBuffered && !full {
-				p.leaveLocked()
-			} else {
+			if full {
 				p.handBackLocked()
+			} else {
+				p.leaveLocked()
 			}
 			in.mu.Unlock()
 			return nil

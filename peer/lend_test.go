@@ -283,23 +283,38 @@ func TestLendManyReceivers(t *testing.T) {
 	}
 }
 
-// TestLendPollHandsBack: a TryRecv that finds nothing buffered gives the
-// reading back, so that a receiver that polls still sees what arrives (a
-// hang-up too); TakeWaiting, which only clears what waits, keeps it lent.
-func TestLendPollHandsBack(t *testing.T) {
-	noTicks(t)
+// TestLendPollKeepsTheReading: a TryRecv that finds nothing buffered
+// leaves the reading lent (a REQ before its request, a proxy batching
+// after its Recv), and does not count as a use: a receiver that only polls
+// gets the reader back at the next tick, and sees what arrives.
+func TestLendPollKeepsTheReading(t *testing.T) {
 	h := startPeer(t, Config{}, -1, nil)
 	lent(t, h)
-	assert.Nil(t, h.in.TakeWaiting())
-	l, st := lendOf(h)
-	assert.Same(t, h.p, l, "TakeWaiting keeps the reading lent")
-	assert.Equal(t, lendIdle, st)
-
 	assert.Nil(t, h.in.TryRecv())
-	l, _ = lendOf(h)
-	assert.Nil(t, l, "TryRecv gives the reading back")
 	h.send(t, "polled")
 	var m *wire.Msg
 	waitFor(t, func() bool { m = h.in.TryRecv(); return m != nil })
 	assert.Equal(t, "polled", body(m))
+	l, _ := lendOf(h)
+	assert.Nil(t, l, "the reader took the reading back from the poller")
+}
+
+// TestLendTryRecvStaysLent: without ticks, a TryRecv leaves the reading
+// lent, and a TryRecv that finds a message buffered whole takes it.
+func TestLendTryRecvStaysLent(t *testing.T) {
+	noTicks(t)
+	h := startPeer(t, Config{}, -1, nil)
+	lent(t, h)
+	assert.Nil(t, h.in.TryRecv())
+	l, st := lendOf(h)
+	assert.Same(t, h.p, l)
+	assert.Equal(t, lendIdle, st)
+	// Two messages in one segment: the borrowed read takes both, returns
+	// the first, and the second waits in the buffer for a TryRecv.
+	_, err := h.remote.Write(zmtp.AppendMessage(zmtp.AppendMessage(nil, [][]byte{[]byte("one")}), [][]byte{[]byte("two")}))
+	require.NoError(t, err)
+	assert.Equal(t, "one", recvBody(t, h.in))
+	m := h.in.TryRecv()
+	require.NotNil(t, m, "the message buffered whole")
+	assert.Equal(t, "two", body(m))
 }

@@ -176,7 +176,7 @@ func rotate(fs [][]byte, n int) {
 // dropWaiting releases every message that waits in the inbox.
 func (r *Req) dropWaiting() {
 	for {
-		m := r.c.Inbox.TakeWaiting()
+		m := r.c.Inbox.TryRecv()
 		if m == nil {
 			return
 		}
