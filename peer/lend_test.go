@@ -7,6 +7,7 @@ import (
 	"net"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -111,9 +112,17 @@ func within(t *testing.T, got <-chan *wire.Msg) *wire.Msg {
 	}
 }
 
+// waitFor waits until cond holds, failing the test after a long while; in
+// a synctest bubble the while is the bubble's.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	require.Eventually(t, cond, 10*time.Second, 100*time.Microsecond)
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("the condition never held")
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
 }
 
 func body(m *wire.Msg) string {
@@ -172,41 +181,60 @@ func TestLendContextEnds(t *testing.T) {
 // reader takes its reading back: PINGs are answered and messages queue in
 // the inbox.
 func TestLendReclaimedWhenUnused(t *testing.T) {
-	h := startPeer(t, Config{}, -1, nil)
-	lent(t, h)
-	_, err := h.remote.Write(zmtp.AppendCommand(nil, &zmtp.Ping{Context: []byte("still there?")}))
-	require.NoError(t, err)
-	require.NoError(t, h.remote.SetReadDeadline(time.Now().Add(10*time.Second)))
-	hd, err := h.rd.ReadHeader()
-	require.NoError(t, err)
-	require.True(t, hd.IsCommand())
-	b, err := h.rd.ReadCommand(hd)
-	require.NoError(t, err)
-	c, err := zmtp.ParseCommand(b)
-	require.NoError(t, err)
-	assert.Equal(t, &zmtp.Pong{Context: []byte("still there?")}, c)
-	for i := range 3 {
-		h.send(t, fmt.Sprint("queued-", i))
-	}
-	waitFor(t, func() bool { return h.p.src.Len() == 3 })
-	for i := range 3 {
-		assert.Equal(t, fmt.Sprint("queued-", i), recvBody(t, h.in))
-	}
+	synctest.Test(t, func(t *testing.T) {
+		h := startPipePeer(t, Config{})
+		lent(t, h)
+		time.Sleep(lendTick / 2)
+		synctest.Wait()
+		l, _ := lendOf(h)
+		require.Same(t, h.p, l, "within a tick the reading is still lent")
+		time.Sleep(2 * lendTick)
+		synctest.Wait()
+		l, _ = lendOf(h)
+		require.Nil(t, l, "two ticks unused: the reader has it back")
+
+		ping := zmtp.AppendCommand(nil, &zmtp.Ping{Context: []byte("still there?")})
+		go func() { _, _ = h.remote.Write(ping) }()
+		hd, err := h.rd.ReadHeader()
+		require.NoError(t, err)
+		require.True(t, hd.IsCommand())
+		b, err := h.rd.ReadCommand(hd)
+		require.NoError(t, err)
+		c, err := zmtp.ParseCommand(b)
+		require.NoError(t, err)
+		assert.Equal(t, &zmtp.Pong{Context: []byte("still there?")}, c)
+		for i := range 3 {
+			h.send(t, fmt.Sprint("queued-", i))
+		}
+		synctest.Wait()
+		assert.Equal(t, 3, h.p.src.Len(), "the reader queues what arrives")
+		for i := range 3 {
+			assert.Equal(t, fmt.Sprint("queued-", i), recvBody(t, h.in))
+		}
+	})
 }
 
 // TestLendIdleReadGoesBack: a receiver that waits long in a borrowed read
 // of an idle connection gives it back to the reader and waits in the inbox,
 // which still gets the next message.
 func TestLendIdleReadGoesBack(t *testing.T) {
-	h := startPeer(t, Config{}, -1, nil)
-	got := borrowedRecv(t, h, context.Background())
-	waitFor(t, func() bool {
+	synctest.Test(t, func(t *testing.T) {
+		h := startPipePeer(t, Config{})
+		got := borrowedRecv(t, h, context.Background())
+		time.Sleep(2 * lendTick)
+		synctest.Wait()
+		_, st := lendOf(h)
+		require.Equal(t, lendReading, st, "two ticks into the read, the receiver still reads")
+		time.Sleep((lendStale + 2) * lendTick)
+		synctest.Wait()
 		h.in.mu.Lock()
-		defer h.in.mu.Unlock()
-		return h.in.lender == nil && h.in.waiters == 1
+		lender, waiters := h.in.lender, h.in.waiters
+		h.in.mu.Unlock()
+		require.Nil(t, lender, "the reader has the reading back")
+		require.Equal(t, 1, waiters, "the receiver waits in the inbox")
+		go h.send(t, "late")
+		assert.Equal(t, "late", body(<-got))
 	})
-	h.send(t, "late")
-	assert.Equal(t, "late", body(within(t, got)))
 }
 
 // TestLendLargeFrameGoesBack: a frame too large for the buffer goes to the
@@ -288,15 +316,22 @@ func TestLendManyReceivers(t *testing.T) {
 // after its Recv), and does not count as a use: a receiver that only polls
 // gets the reader back at the next tick, and sees what arrives.
 func TestLendPollKeepsTheReading(t *testing.T) {
-	h := startPeer(t, Config{}, -1, nil)
-	lent(t, h)
-	assert.Nil(t, h.in.TryRecv())
-	h.send(t, "polled")
-	var m *wire.Msg
-	waitFor(t, func() bool { m = h.in.TryRecv(); return m != nil })
-	assert.Equal(t, "polled", body(m))
-	l, _ := lendOf(h)
-	assert.Nil(t, l, "the reader took the reading back from the poller")
+	synctest.Test(t, func(t *testing.T) {
+		h := startPipePeer(t, Config{})
+		lent(t, h)
+		sent := make(chan struct{})
+		go func() { h.send(t, "polled"); close(sent) }()
+		var m *wire.Msg
+		for polls := 0; m == nil; polls++ {
+			require.Less(t, polls, 10, "ten polls a tick apart")
+			time.Sleep(lendTick)
+			m = h.in.TryRecv()
+		}
+		<-sent
+		assert.Equal(t, "polled", body(m))
+		l, _ := lendOf(h)
+		assert.Nil(t, l, "the reader took the reading back from the poller")
+	})
 }
 
 // TestLendTryRecvStaysLent: without ticks, a TryRecv leaves the reading
