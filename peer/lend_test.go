@@ -195,14 +195,7 @@ func TestLendReclaimedWhenUnused(t *testing.T) {
 
 		ping := zmtp.AppendCommand(nil, &zmtp.Ping{Context: []byte("still there?")})
 		go func() { _, _ = h.remote.Write(ping) }()
-		hd, err := h.rd.ReadHeader()
-		require.NoError(t, err)
-		require.True(t, hd.IsCommand())
-		b, err := h.rd.ReadCommand(hd)
-		require.NoError(t, err)
-		c, err := zmtp.ParseCommand(b)
-		require.NoError(t, err)
-		assert.Equal(t, &zmtp.Pong{Context: []byte("still there?")}, c)
+		assert.Equal(t, &zmtp.Pong{Context: []byte("still there?")}, h.readCommand(t))
 		for i := range 3 {
 			h.send(t, fmt.Sprint("queued-", i))
 		}

@@ -147,6 +147,19 @@ func (h *harness) readMsg(t *testing.T) [][]byte {
 	return out
 }
 
+// readCommand reads one command from the remote side.
+func (h *harness) readCommand(t *testing.T) zmtp.Command {
+	t.Helper()
+	hd, err := h.rd.ReadHeader()
+	require.NoError(t, err)
+	require.True(t, hd.IsCommand())
+	body, err := h.rd.ReadCommand(hd)
+	require.NoError(t, err)
+	c, err := zmtp.ParseCommand(body)
+	require.NoError(t, err)
+	return c
+}
+
 func TestPeerMessagesBothWays(t *testing.T) {
 	h := startPeer(t, Config{ID: []byte("dealer-1")}, -1, nil)
 	_, err := h.remote.Write(zmtp.AppendMessage(nil, [][]byte{{}, []byte("hello")}))
@@ -234,14 +247,7 @@ func TestPeerAnswersPing(t *testing.T) {
 	_, err := h.remote.Write(zmtp.AppendCommand(nil, &zmtp.Ping{TTL: 0, Context: []byte("ctx-1")}))
 	require.NoError(t, err)
 	require.NoError(t, h.remote.SetReadDeadline(time.Now().Add(5*time.Second)))
-	hd, err := h.rd.ReadHeader()
-	require.NoError(t, err)
-	require.True(t, hd.IsCommand())
-	body, err := h.rd.ReadCommand(hd)
-	require.NoError(t, err)
-	c, err := zmtp.ParseCommand(body)
-	require.NoError(t, err)
-	assert.Equal(t, &zmtp.Pong{Context: []byte("ctx-1")}, c)
+	assert.Equal(t, &zmtp.Pong{Context: []byte("ctx-1")}, h.readCommand(t))
 }
 
 func TestPeerCloseReasons(t *testing.T) {
@@ -298,17 +304,10 @@ func TestPeerHeartbeatKeepsAnsweringPeerAlive(t *testing.T) {
 		// timeouts long, checking the TTL we asked for.
 		start := time.Now()
 		for pings := 0; pings < 30; {
-			hd, err := h.rd.ReadHeader()
-			require.NoError(t, err)
-			require.True(t, hd.IsCommand())
-			body, err := h.rd.ReadCommand(hd)
-			require.NoError(t, err)
-			c, err := zmtp.ParseCommand(body)
-			require.NoError(t, err)
-			ping, ok := c.(*zmtp.Ping)
+			ping, ok := h.readCommand(t).(*zmtp.Ping)
 			require.True(t, ok)
 			assert.EqualValues(t, 100, ping.TTL, "TTL in tenths of a second")
-			_, err = h.remote.Write(zmtp.AppendCommand(nil, &zmtp.Pong{Context: ping.Context}))
+			_, err := h.remote.Write(zmtp.AppendCommand(nil, &zmtp.Pong{Context: ping.Context}))
 			require.NoError(t, err)
 			pings++
 		}
@@ -342,13 +341,7 @@ func TestPeerCutsLongPingContext(t *testing.T) {
 		ping = append(append(append(ping, 4), "PING"...), 0, 0)
 		_, err := h.remote.Write(append(ping, long...))
 		require.NoError(t, err)
-		hd, err := h.rd.ReadHeader()
-		require.NoError(t, err)
-		body, err := h.rd.ReadCommand(hd)
-		require.NoError(t, err)
-		c, err := zmtp.ParseCommand(body)
-		require.NoError(t, err)
-		assert.Equal(t, &zmtp.Pong{Context: []byte(long[:16])}, c)
+		assert.Equal(t, &zmtp.Pong{Context: []byte(long[:16])}, h.readCommand(t))
 
 		_, err = h.remote.Write(zmtp.AppendMessage(nil, [][]byte{[]byte("still here")}))
 		require.NoError(t, err)
