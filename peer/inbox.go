@@ -590,7 +590,8 @@ func (in *Inbox) borrowLocked(use bool) *Peer {
 	return l
 }
 
-// join counts a peer that feeds the inbox, and leave one that stopped.
+// join adds n to the count of peers that feed the inbox: 1 as one starts,
+// -1 as it stops.
 func (in *Inbox) join(n int) {
 	in.mu.Lock()
 	in.peers += n
