@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -14,14 +15,23 @@ import (
 //   - the depot, one shared list under a lock, which magazines fill and
 //     drain by half a magazine at a time, ReleaseAll fills in bulk and a
 //     Cache drains in bulk;
-//   - the collector, for what the depot has no room for.
+//   - the collector, for what the depot has no room for, and for what sat
+//     in the depot unused through a whole collection cycle.
 //
 // A producer that makes messages on one goroutine and a consumer that
 // releases them on another (a PULL's reader and its application, a PUSH's
 // application and its writer) thus meet once per batch, not once per
 // message as they would in a sync.Pool of messages.
+//
+// The depot is sized for the swings of what is in flight: the queues of
+// many receivers fill and drain in turns (ten SUBs with a receive
+// high-water mark of 10,000 hold up to 100,000 messages), and every
+// message a drain puts back is one that the next fill would otherwise
+// allocate again. What the depot keeps beyond what the swings use goes
+// back at the next collection: at each one, the depot gives the collector
+// as many messages as it never went below since the one before.
 const (
-	maxFree    = 1 << 14 // empty messages the depot keeps at most
+	maxFree    = 1 << 17 // empty messages the depot keeps at most: 48 MiB of 384-byte messages
 	cacheBatch = 64      // messages a Cache takes at once
 	magSize    = 64      // messages a magazine holds
 )
@@ -40,6 +50,38 @@ var free struct {
 	msgs []*Msg
 	// n is len(msgs), for a look without the lock.
 	n atomic.Int64
+	// low is the fewest messages msgs held since the last trim: that
+	// many sat unused all the while.
+	low int
+}
+
+func init() { trimEachCycle() }
+
+// gcTick is what trimEachCycle leaves for the collector to find; it holds a
+// pointer so that it is an allocation of its own, never one that the
+// runtime packs with others' small objects.
+type gcTick struct{ _ *byte }
+
+// trimEachCycle trims the depot at the end of the next collection cycle,
+// and again after each one after that.
+func trimEachCycle() {
+	runtime.AddCleanup(new(gcTick), func(struct{}) {
+		trimFree()
+		trimEachCycle()
+	}, struct{}{})
+}
+
+// trimFree gives the collector the messages that the depot held unused
+// since the last trim: the oldest ones, as many as it never went below.
+func trimFree() {
+	free.mu.Lock()
+	k := min(free.low, len(free.msgs))
+	n := copy(free.msgs, free.msgs[k:])
+	clear(free.msgs[n:])
+	free.msgs = free.msgs[:n]
+	free.n.Store(int64(n))
+	free.low = n
+	free.mu.Unlock()
 }
 
 // getMsg returns an empty message: from this processor's magazine,
@@ -87,6 +129,7 @@ func takeFree(dst []*Msg, k int) []*Msg {
 	clear(from)
 	free.msgs = free.msgs[:len(free.msgs)-k]
 	free.n.Store(int64(len(free.msgs)))
+	free.low = min(free.low, len(free.msgs))
 	free.mu.Unlock()
 	return dst
 }

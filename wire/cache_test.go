@@ -1,6 +1,8 @@
 package wire
 
 import (
+	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -103,4 +105,98 @@ func TestRecycleConcurrent(t *testing.T) {
 		m.Release()
 	}
 	assert.LessOrEqual(t, depotLen(t), maxFree)
+}
+
+// drainDepot empties the depot and returns what it held, for the caller
+// to put back with putFree.
+func drainDepot() []*Msg {
+	var drained []*Msg
+	for free.n.Load() > 0 {
+		drained = takeFree(drained, maxFree)
+	}
+	return drained
+}
+
+// TestDepotTrim: at each collection the depot gives back the messages it
+// held unused since the one before, and keeps what the swings of the
+// messages in flight drew on.
+func TestDepotTrim(t *testing.T) {
+	defer putFree(drainDepot())
+	release := func(n int) {
+		ms := make([]*Msg, n)
+		for i := range ms {
+			ms[i] = newMsg()
+		}
+		ReleaseAll(ms)
+	}
+	release(1000)
+	trimFree() // the depot went down to nothing before the 1,000 came in
+	require.Equal(t, 1000, depotLen(t), "the messages released since the last trim")
+
+	// A swing that draws the depot down to 100 leaves 100 unused all
+	// along: those go back, and what came in after the low point stays.
+	taken := takeFree(nil, 900)
+	require.Equal(t, 100, depotLen(t))
+	putFree(taken)
+	clear(taken)
+	require.Equal(t, 1000, depotLen(t))
+	trimFree()
+	assert.Equal(t, 900, depotLen(t), "the 100 the swing never drew on went back")
+
+	// Through a cycle with no takes at all, everything goes back.
+	n := depotLen(t)
+	require.NotZero(t, n)
+	trimFree()
+	assert.Zero(t, depotLen(t), "all %d sat unused through the cycle", n)
+}
+
+// TestDepotTrimmedByCollections: the trim runs at the end of collection
+// cycles, with no call from the program.
+func TestDepotTrimmedByCollections(t *testing.T) {
+	defer putFree(drainDepot())
+	ms := make([]*Msg, 1000)
+	for i := range ms {
+		ms[i] = newMsg()
+	}
+	ReleaseAll(ms)
+	// The first trim after the release may find the depot's low point
+	// from before it; the one after that finds the 1,000 unused.
+	for i := 0; depotLen(t) > 0; i++ {
+		require.Less(t, i, 10_000, "the depot still holds %d messages after %d collections", depotLen(t), i)
+		runtime.GC()
+		runtime.Gosched()
+	}
+}
+
+// BenchmarkInFlightSwing: a reader's Cache fills a queue of n messages,
+// then the application releases them one at a time, as the queues of
+// subscribers that fall behind fill and drain in turns. One op is one
+// message made and released; allocs/op counts the messages that the depot
+// had no room for on the way back, and that the next fill made again.
+func BenchmarkInFlightSwing(b *testing.B) {
+	for _, n := range []int{10_000, 100_000} {
+		b.Run(fmt.Sprintf("inflight=%d", n), func(b *testing.B) {
+			queue := make([]*Msg, n)
+			var c Cache
+			defer c.Flush()
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				k := i % n
+				if k == 0 && i > 0 {
+					for j, m := range queue {
+						m.Release()
+						queue[j] = nil
+					}
+				}
+				m := c.Get()
+				m.AppendString("0123456789abcdef")
+				queue[k] = m
+			}
+			for _, m := range queue {
+				if m != nil {
+					m.Release()
+				}
+			}
+		})
+	}
 }

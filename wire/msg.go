@@ -412,10 +412,9 @@ func (m *Msg) Clone() *Msg {
 
 // A recycled message keeps the arrays that grew for its frame headers and
 // its large frames only up to these sizes. A message that carried more goes
-// back to the free list without them, so that the free list, which the
-// collector does not empty, pins at most about 1.3 KiB per message (some
-// 20 MiB when all of its maxFree entries are such messages), whatever the
-// messages it recycled carried.
+// back to the free list without them, so that the free list pins at most
+// about 1.3 KiB per message, whatever the messages it recycled carried, and
+// only until the collections after a peak trim it (see maxFree).
 const (
 	maxKeptFrames = 32
 	maxKeptLarge  = 16
