@@ -105,12 +105,30 @@ public final class JeromqPeer {
         }
     }
 
-    private static ZMQ.Socket open(ZMQ.Context ctx, int type) {
+    private static ZMQ.Socket open(ZMQ.Context ctx, int type) throws Exception {
         ZMQ.Socket s = ctx.socket(type);
         s.setLinger(0);
         s.setReceiveTimeOut(TIMEOUT_MS);
         s.setSendTimeOut(TIMEOUT_MS);
+        shortHandshake(s);
         return s;
+    }
+
+    // JeroMQ 0.6 now and then leaves a new connection silent: it never
+    // sends its greeting, whichever server it meets (zrouter, libzmq and
+    // go-zeromq/zmq4 alike, a few connects in a thousand). What recovers
+    // is its handshake timer, which closes the connection and reconnects;
+    // its default, 30s, is longer than TIMEOUT_MS, so it is 1s here.
+    // JeroMQ 0.3.6 has no handshake timer (libzmq 3.2 had none), hence the
+    // lookup by name.
+    private static void shortHandshake(ZMQ.Socket s) throws Exception {
+        java.lang.reflect.Method m;
+        try {
+            m = s.getClass().getMethod("setHandshakeIvl", int.class);
+        } catch (NoSuchMethodException e) {
+            return;
+        }
+        m.invoke(s, 1000);
     }
 
     private static void ready() {
