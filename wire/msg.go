@@ -14,7 +14,7 @@ const LargeFrame = 8 << 10
 
 // inlineSize is the storage every message carries inside itself, so that a
 // small message costs one pooled object and no buffer from a pool.
-const inlineSize = 128
+const inlineSize = 124
 
 // Msg is a multipart message.
 //
@@ -41,13 +41,16 @@ type Msg struct {
 	// meta and the first frame's header, the fourth the start of inline.
 	// A message goes from the core that fills it to the one that takes
 	// it and back to the pool, so each line it spans is moved twice.
+	// A shared message is read by its holders on every core at once, and
+	// only its count of holders changes while they have it: that count
+	// has the sixth line, so that a holder's release on one core does not
+	// take the lines that the others read from their caches.
 
-	ab    []byte  // small frames, back to back: inline or *arena
-	arena *[]byte // pooled storage once inline is too small
-	// holders counts the holders of a message given to many by Share
-	// that have not released it yet; 0 for a message of one owner.
-	holders  atomic.Int32
-	released bool // set by Release and cleared by Get: a second Release panics
+	ab       []byte  // small frames, back to back: inline or *arena
+	arena    *[]byte // pooled storage once inline is too small
+	released bool    // set by Release and cleared by Get: a second Release panics
+	// shared is set by Share, and cleared when the last holder releases.
+	shared bool
 	// spare is how much of inline PrependFrame has used since the small
 	// frames moved to an arena, which leaves inline free.
 	spare uint8
@@ -58,6 +61,9 @@ type Msg struct {
 	meta   msgmeta.Meta
 	fbuf   [4][]byte
 	inline [inlineSize]byte
+	// holders counts the holders of a shared message that have not
+	// released it yet; 0 for a message of one owner.
+	holders atomic.Int32
 
 	large []*[]byte // pooled storage of large frames
 	// retired is the arena before the last growth. It goes back to the
@@ -256,7 +262,7 @@ func (m *Msg) growArena(need int) {
 // Reset empties the message and returns its storage to the pools, keeping the
 // message itself for reuse.
 func (m *Msg) Reset() {
-	if m.holders.Load() != 0 {
+	if m.shared {
 		panic("wire: Reset of a shared message")
 	}
 	m.reset()
@@ -302,6 +308,7 @@ func (m *Msg) reset() {
 		m.resetFrames(f)
 	}
 	m.meta = msgmeta.Meta{}
+	m.shared = false
 }
 
 // resetFrames is Reset's slow path, for Frames beyond fbuf or no longer a
@@ -348,7 +355,7 @@ func (m *Msg) Release() {
 // whether the message is to go back to the pool: always for a message of
 // one owner, and for the last holder of a shared one.
 func (m *Msg) unshare() bool {
-	if m.holders.Load() == 0 {
+	if !m.shared {
 		return true
 	}
 	return m.holders.Add(-1) == 0
@@ -366,9 +373,11 @@ func (m *Msg) Share(n int) {
 	if n < 1 {
 		panic("wire: Share to fewer than one holder")
 	}
-	if !m.holders.CompareAndSwap(0, int32(n)) {
+	if m.shared {
 		panic("wire: message shared twice")
 	}
+	m.shared = true
+	m.holders.Store(int32(n))
 }
 
 // ReleaseN gives back k holds of a shared message at once, as k Releases
@@ -380,7 +389,7 @@ func (m *Msg) ReleaseN(k int) {
 	if k < 1 {
 		panic("wire: ReleaseN of fewer than one hold")
 	}
-	if h := m.holders.Load(); h != 0 || k > 1 {
+	if m.shared || k > 1 {
 		left := m.holders.Add(int32(-k))
 		if left > 0 {
 			return
@@ -399,7 +408,7 @@ func (m *Msg) ReleaseN(k int) {
 
 // Shared reports whether m has holders that Share gave it and that have
 // not all released it.
-func (m *Msg) Shared() bool { return m.holders.Load() != 0 }
+func (m *Msg) Shared() bool { return m.shared }
 
 // Clone returns a copy of m with storage of its own.
 func (m *Msg) Clone() *Msg {

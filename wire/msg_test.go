@@ -640,7 +640,8 @@ func TestReleaseN(t *testing.T) {
 
 // TestMsgLayout checks what the layout of Msg promises: what a message of
 // one small frame touches as it is filled, taken and released lies in
-// three cache lines, and a Msg fits the 384-byte size class.
+// three cache lines, the count of a shared message's holders in a line of
+// its own, and a Msg fills the 384-byte size class.
 func TestMsgLayout(t *testing.T) {
 	var m Msg
 	const line = 64
@@ -650,7 +651,7 @@ func TestMsgLayout(t *testing.T) {
 		"Frames":   lineOf(unsafe.Offsetof(m.Frames), unsafe.Sizeof(m.Frames)),
 		"ab":       lineOf(unsafe.Offsetof(m.ab), unsafe.Sizeof(m.ab)),
 		"arena":    lineOf(unsafe.Offsetof(m.arena), unsafe.Sizeof(m.arena)),
-		"holders":  lineOf(unsafe.Offsetof(m.holders), unsafe.Sizeof(m.holders)),
+		"shared":   lineOf(unsafe.Offsetof(m.shared), unsafe.Sizeof(m.shared)),
 		"released": lineOf(unsafe.Offsetof(m.released), unsafe.Sizeof(m.released)),
 		"spare":    lineOf(unsafe.Offsetof(m.spare), unsafe.Sizeof(m.spare)),
 		"hasLarge": lineOf(unsafe.Offsetof(m.hasLarge), unsafe.Sizeof(m.hasLarge)),
@@ -662,5 +663,7 @@ func TestMsgLayout(t *testing.T) {
 	assert.Equal(t, second, lineOf(unsafe.Offsetof(m.fbuf), unsafe.Sizeof(m.fbuf[0])), "the first frame's header")
 	inline := lineOf(unsafe.Offsetof(m.inline), 16)
 	assert.Equal(t, inline[0], inline[1], "a 16 B frame in inline spans one line")
-	assert.LessOrEqual(t, unsafe.Sizeof(m), uintptr(384))
+	holders := lineOf(unsafe.Offsetof(m.holders), unsafe.Sizeof(m.holders))
+	assert.Equal(t, [2]uintptr{5, 5}, holders, "the count of holders has the last line, which the others of a small message are not in")
+	assert.Equal(t, uintptr(384), unsafe.Sizeof(m), "the 384-byte size class, whose objects start on a line")
 }
