@@ -20,7 +20,7 @@ import "sync/atomic"
 // peers' readers runnable in the same round as the flooding ones.
 //
 // A reader that gives way first yields its thread to the kernel
-// (yieldThread). The Ps of a flooded process never run out of work for
+// (YieldThread). The Ps of a flooded process never run out of work for
 // long, so their threads never sleep, and Linux lets a running thread
 // finish its slice (milliseconds) before a woken one on the same CPU runs:
 // a light peer, or the server's own echo loop, then waits on that CPU's
@@ -54,7 +54,7 @@ func giveWay(streak int, readers int32, done <-chan struct{}) bool {
 	if streak < turnBytes || readers < 2 || netWaiting.Load() == 0 {
 		return false
 	}
-	yieldThread()
+	YieldThread()
 	turns().wait(done)
 	return true
 }

@@ -2,6 +2,6 @@
 
 package peer
 
-// yieldThread does nothing where the kernel's scheduler has not been
-// measured under a flood.
-func yieldThread() {}
+// YieldThread does nothing where the kernel's scheduler has not been
+// measured under load.
+func YieldThread() {}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/zrouter/zrouter/internal/core"
 	"github.com/zrouter/zrouter/internal/msgmeta"
+	"github.com/zrouter/zrouter/peer"
 	"github.com/zrouter/zrouter/socket"
 	"github.com/zrouter/zrouter/wire"
 	"github.com/zrouter/zrouter/zmtp"
@@ -624,7 +625,13 @@ func (b *Pub) match(topic []byte) {
 	b.mu.RUnlock()
 }
 
-// deliver queues m on every subscriber of b.out, and clears it.
+// deliver queues m on every subscriber of b.out, and clears it. When
+// every one of them refused m, their queues full, the publisher outruns
+// all it sends to, and it yields its thread to the kernel (yieldThread):
+// on a machine it shares with its subscribers, or with the forwarder
+// between them, each message it makes and drops would otherwise take CPU
+// from those that move the messages it does deliver. A message that any
+// subscriber took, or that matched none, costs no yield.
 func (b *Pub) deliver(m *wire.Msg) {
 	out := b.out
 	defer func() {
@@ -636,7 +643,10 @@ func (b *Pub) deliver(m *wire.Msg) {
 		m.Release()
 		return
 	case 1:
-		push(out[0], m)
+		if !offer(out[0].p.Q, m) {
+			m.Release()
+			yieldThread()
+		}
 		return
 	}
 	// Copies for the inproc subscribers, before m is shared.
@@ -663,10 +673,17 @@ func (b *Pub) deliver(m *wire.Msg) {
 		}
 	}
 	m.ReleaseN(refused + 1)
+	if refused == len(out) {
+		yieldThread()
+	}
 }
 
 // push queues m for s, or drops it: counted when the queue is full.
 func push(s *subscriber, m *wire.Msg) { pushTo(s.p.Q, m) }
+
+// yieldThread is deliver's yield when no subscriber took a message; a
+// test counts it.
+var yieldThread = peer.YieldThread
 
 // waitRoom waits, for NoDrop, until every subscriber of b.out has room,
 // while wait is set and ctx allows; otherwise it returns
