@@ -70,7 +70,7 @@ func main() {
 		bWorkers   = flag.Int("broker-workers", 4, "REP workers in the broker scenario")
 		zrBin      = flag.String("zrouter-bin", "", "zrouter CLI for the broker scenario (default: build it from -zrouter-src)")
 		zrSrc      = flag.String("zrouter-src", "..", "the zrouter repository (its go.work), to build ./cmd/zrouter from")
-		cpuProfile = flag.String("cpuprofile", "", "write CPU profiles of the zrouter echo servers to PREFIX-<kind>-<scenario>.pprof (with -fanout: of the zrouter forwarder, to PREFIX-<scenario>.pprof, of the zrouter subscribers, to PREFIX-<scenario>-subs.pprof, and of the zrouter publisher, to PREFIX-<scenario>-pub.pprof; with -pushpull: of the zrouter receivers and senders, to PREFIX-<scenario>-recv.pprof and -send.pprof)")
+		cpuProfile = flag.String("cpuprofile", "", "write CPU profiles of the zrouter echo servers to PREFIX-<kind>-<scenario>.pprof (with -fanout: of the zrouter forwarder, to PREFIX-<scenario>.pprof, of the zrouter subscribers, to PREFIX-<scenario>-subs.pprof, and of the zrouter publisher, to PREFIX-<scenario>-pub.pprof, zrouter-p1's to PREFIX-p1-<scenario>...; with -pushpull: of the zrouter receivers and senders, to PREFIX-<scenario>-recv.pprof and -send.pprof)")
 		jsonOut    = flag.String("json", "", "write the full results as JSON to FILE")
 		mdOut      = flag.String("md", "", "write the tables as markdown to FILE")
 		svgOut     = flag.String("svg", "", "write a chart of throughput and CPU against message size to FILE")

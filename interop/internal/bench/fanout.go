@@ -170,7 +170,8 @@ type FanOptions struct {
 	// CPUProfile, when set, makes the zrouter forwarder write a CPU profile
 	// of each run to CPUProfile-<scenario>.pprof, the zrouter subscribers'
 	// process to CPUProfile-<scenario>-subs.pprof, and this process, where
-	// the publisher runs, to CPUProfile-<scenario>-pub.pprof.
+	// the publisher runs, to CPUProfile-<scenario>-pub.pprof; zrouter-p1's
+	// to CPUProfile-p1-<scenario>.pprof and so on.
 	CPUProfile string
 	// Self runs this program as a child process, with arguments that it must
 	// pass to FanChildMain (IsFanChild tells them).
@@ -341,11 +342,23 @@ func runFan(o *FanOptions, kind string, sc FanScenario) (rate float64, err error
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 	}
 	hwm := strconv.Itoa(o.HWM)
+	// profile names the CPU profile of one of the run's processes, or is
+	// "" when it is not profiled: only zrouter's are, with each kind's
+	// profiles apart.
+	profile := func(part string) string {
+		switch {
+		case o.CPUProfile == "" || kind != FanZRouter && kind != FanZRouterP1:
+			return ""
+		case kind == FanZRouterP1:
+			return o.CPUProfile + "-p1-" + sc.Name + part + ".pprof"
+		}
+		return o.CPUProfile + "-" + sc.Name + part + ".pprof"
+	}
 	var front, back string
 	if sc.Forwarder || kind == FanNATS {
 		args := []string{fanChildFlag, "broker", "-kind", stack, "-hwm", hwm, "-procs", strconv.Itoa(procs)}
-		if o.CPUProfile != "" && kind == FanZRouter {
-			args = append(args, "-cpuprofile", o.CPUProfile+"-"+sc.Name+".pprof")
+		if f := profile(""); f != "" {
+			args = append(args, "-cpuprofile", f)
 		}
 		b, err := startChild(o.Self, args, procs)
 		if err != nil {
@@ -372,8 +385,8 @@ func runFan(o *FanOptions, kind string, sc FanScenario) (rate float64, err error
 	subArgs := []string{fanChildFlag, "subs", "-kind", stack, "-procs", strconv.Itoa(procs), "-subs", strconv.Itoa(sc.Subs),
 		"-size", strconv.Itoa(sc.Size), "-extra", strconv.Itoa(sc.Extra), "-endpoint", back, "-hwm", hwm,
 		"-warmup", o.Warmup.String(), "-duration", o.Duration.String(), "-timeout", o.Timeout.String()}
-	if o.CPUProfile != "" && kind == FanZRouter {
-		subArgs = append(subArgs, "-cpuprofile", o.CPUProfile+"-"+sc.Name+"-subs.pprof")
+	if f := profile("-subs"); f != "" {
+		subArgs = append(subArgs, "-cpuprofile", f)
 	}
 	s, err := startChild(o.Self, subArgs, procs)
 	if err != nil {
@@ -385,8 +398,8 @@ func runFan(o *FanOptions, kind string, sc FanScenario) (rate float64, err error
 		return 0, errors.Join(err, s.stop(o.Timeout))
 	}
 	stopProfile := func() {}
-	if o.CPUProfile != "" && kind == FanZRouter {
-		if stopProfile, err = startProfile(o.CPUProfile + "-" + sc.Name + "-pub.pprof"); err != nil {
+	if f := profile("-pub"); f != "" {
+		if stopProfile, err = startProfile(f); err != nil {
 			return 0, errors.Join(err, s.stop(o.Timeout))
 		}
 	}
