@@ -1,6 +1,9 @@
 package peer
 
-import "sync/atomic"
+import (
+	"runtime"
+	"sync/atomic"
+)
 
 // Readers that always have bytes waiting take turns with the others.
 //
@@ -73,4 +76,36 @@ func (w *waitMark) set(waiting bool) {
 	} else {
 		netWaiting.Add(-1)
 	}
+}
+
+// Outrun is for a sender that never blocks, after a message that every
+// queue it went to refused: it outruns all its peers, and what would
+// empty their queues should run before it makes another message. Under
+// one P it waits for the runtime's next poll of the network (as Offer's
+// first yield does), which its writers, parked until their sockets take
+// more, need in order to run: the sender's goroutine would otherwise keep
+// the P until the scheduler preempts it, some 10 ms later. It then yields
+// its thread to the kernel (YieldThread), for the processes that share the
+// machine: the forwarder and subscribers that move what it does deliver.
+func Outrun() {
+	if oneP() {
+		turns().wait(nil)
+	}
+	YieldThread()
+}
+
+// oneP reports whether the process runs with one P, as Outrun last
+// asked the runtime: runtime.GOMAXPROCS takes the scheduler's lock, which
+// a sender giving way at every message would take from every P, so it is
+// asked once in 256 calls.
+func oneP() bool {
+	if oneProc.calls.Add(1)%256 == 1 {
+		oneProc.is.Store(runtime.GOMAXPROCS(0) == 1)
+	}
+	return oneProc.is.Load()
+}
+
+var oneProc struct {
+	calls atomic.Uint32
+	is    atomic.Bool
 }

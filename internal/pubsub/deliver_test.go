@@ -15,9 +15,9 @@ import (
 // for a message that every matching subscriber refused, and for no other.
 func TestDeliverYieldsWhenNoneTook(t *testing.T) {
 	yields := 0
-	was := yieldThread
-	yieldThread = func() { yields++ }
-	t.Cleanup(func() { yieldThread = was })
+	was := giveWay
+	giveWay = func() { yields++ }
+	t.Cleanup(func() { giveWay = was })
 
 	b := NewPub(false)
 	pipe := func(hwm int, topic string) *core.Pipe {

@@ -627,7 +627,7 @@ func (b *Pub) match(topic []byte) {
 
 // deliver queues m on every subscriber of b.out, and clears it. When
 // every one of them refused m, their queues full, the publisher outruns
-// all it sends to, and it yields its thread to the kernel (yieldThread):
+// all it sends to, and it gives way (peer.Outrun) to what empties them:
 // on a machine it shares with its subscribers, or with the forwarder
 // between them, each message it makes and drops would otherwise take CPU
 // from those that move the messages it does deliver. A message that any
@@ -645,7 +645,7 @@ func (b *Pub) deliver(m *wire.Msg) {
 	case 1:
 		if !offer(out[0].p.Q, m) {
 			m.Release()
-			yieldThread()
+			giveWay()
 		}
 		return
 	}
@@ -674,16 +674,16 @@ func (b *Pub) deliver(m *wire.Msg) {
 	}
 	m.ReleaseN(refused + 1)
 	if refused == len(out) {
-		yieldThread()
+		giveWay()
 	}
 }
 
 // push queues m for s, or drops it: counted when the queue is full.
 func push(s *subscriber, m *wire.Msg) { pushTo(s.p.Q, m) }
 
-// yieldThread is deliver's yield when no subscriber took a message; a
+// giveWay is what deliver does when no subscriber took a message; a
 // test counts it.
-var yieldThread = peer.YieldThread
+var giveWay = peer.Outrun
 
 // waitRoom waits, for NoDrop, until every subscriber of b.out has room,
 // while wait is set and ctx allows; otherwise it returns
