@@ -69,6 +69,15 @@
 // zbench's; the rate is the messages the subscribers got in the window, and
 // -fanout-scenarios picks scenarios by name.
 //
+// With -memory it measures the echo servers' resident memory instead
+// (zrouter, zrouter-p1 and libzmq, a fresh process for each part): its
+// growth per connection that handshakes as a DEALER and then stalls in a
+// command announcing 65,000 bytes of which it sent 10, and its growth
+// from DEALERs that send messages of 100,000 empty frames and read each
+// echo, while they are connected and after they have gone, with a zrouter
+// server's live heap after a collection. -memory-servers runs the servers
+// from another build of zbench, for a before and after in one harness.
+//
 // Usage, from the interop module:
 //
 //	go run ./cmd/zbench [-scenarios all] [-rounds 3] [-scale 1] \

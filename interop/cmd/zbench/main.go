@@ -80,6 +80,8 @@ func main() {
 		inprocMsgs = flag.Int64("inproc-msgs", 1_000_000, "messages per inproc throughput run")
 		inprocRTT  = flag.Int64("inproc-trips", 100_000, "round trips per inproc latency run")
 		fairness   = flag.Bool("fairness", false, "run only the fairness benchmark: flooding libzmq DEALERs that never read against a light one, on the zrouter echo (as the runtime sets itself up and with GOMAXPROCS=1) and libzmq's; -rounds, -scale, -timeout and -md apply")
+		memory     = flag.Bool("memory", false, "run only the memory benchmark: the echo servers' resident memory per connection stalled in a long command, and after bursts of 100,000-frame messages from peers that then go, for zrouter (as the runtime sets itself up and with GOMAXPROCS=1) and libzmq; -rounds, -scale, -timeout and -md apply")
+		memoryFrom = flag.String("memory-servers", "", "with -memory: run the servers from this zbench binary, another build, instead of this one: its before and after in the same harness")
 		fairRaw    = flag.Bool("fairness-raw", true, "the fairness benchmark's flooders are raw TCP connections (false: libzmq DEALERs, which send less)")
 		fanout     = flag.Bool("fanout", false, "run only the PUB/SUB fan-out: one publisher to 1, 10 and 100 subscribers at 16B and 1KiB, direct and through a forwarder, for libzmq (C loops, zmq_proxy), zrouter (pub, sub, device.Forwarder; as the runtime sets itself up and with GOMAXPROCS=1 in every process) and NATS (nats-server in a child process, nats.go clients), then matching with 100,000 subscriptions that miss; -rounds, -warmup, -duration, -scale, -hwm, -timeout and -md apply")
 		fanOnly    = flag.String("fanout-scenarios", "", "with -fanout: run only the scenarios whose names contain one of these, comma separated")
@@ -105,6 +107,12 @@ func main() {
 	}
 	if *fromJSON != "" {
 		if err := rewrite(*fromJSON, out); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
+	if *memory {
+		if err := runMemory(*rounds, *scale, *timeout, *memoryFrom, *quiet, *mdOut); err != nil {
 			log.Fatal(err)
 		}
 		return

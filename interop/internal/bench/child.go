@@ -37,6 +37,9 @@ type Child struct {
 	Timeout time.Duration
 	// CPUProfile is the file a server writes its CPU profile to.
 	CPUProfile string
+	// HeapFile is the file a server writes its live heap to, in bytes,
+	// after a collection, at each SIGUSR1 (the memory benchmark).
+	HeapFile string
 	// CurveSecret is a CURVE server's secret key in Z85. It travels in
 	// the child's environment (Env), not on its command line, which every
 	// user of the machine may read.
@@ -72,6 +75,9 @@ func (c Child) Args() []string {
 	}
 	if c.CPUProfile != "" {
 		args = append(args, "-cpuprofile", c.CPUProfile)
+	}
+	if c.HeapFile != "" {
+		args = append(args, "-heapfile", c.HeapFile)
 	}
 	if len(c.CurveAllow) > 0 {
 		args = append(args, "-curve-allow", strings.Join(c.CurveAllow, ","))
@@ -123,6 +129,7 @@ func ChildMain(args []string) error {
 	fs.IntVar(&c.Batch, "idle-batch", 1, "idle peers connecting at once")
 	fs.DurationVar(&c.Timeout, "timeout", 10*time.Second, "wait for an echo")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "CPU profile file")
+	fs.StringVar(&c.HeapFile, "heapfile", "", "file for the live heap, written at each SIGUSR1")
 	allow := fs.String("curve-allow", "", "public keys a CURVE server lets in, in Z85, comma separated")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -142,6 +149,9 @@ func ChildMain(args []string) error {
 		_, _ = io.Copy(io.Discard, os.Stdin)
 		stop()
 	}()
+	if c.HeapFile != "" {
+		defer reportHeap(c.HeapFile)()
+	}
 	if c.CPUProfile != "" {
 		stop, err := startProfile(c.CPUProfile)
 		if err != nil {
