@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -32,15 +30,7 @@ func runFairness(rounds int, scale float64, timeout time.Duration, raw, quiet bo
 	if !quiet {
 		o.Log = os.Stderr
 	}
-	env := bench.CollectEnv()
 	results, err := bench.RunFairness(ctx, o)
-	fmt.Printf("go run ./cmd/zbench %s\n%s, libzmq %s, %s, %d cores\n\n", strings.Join(os.Args[1:], " "), env.CPUModel, env.Libzmq, env.GoVersion, env.NumCPU)
-	bench.WriteFairness(os.Stdout, o, results)
-	if err != nil {
-		return fmt.Errorf("run failed: %w", err)
-	}
-	if md == "" {
-		return nil
-	}
-	return writeFile(md, func(w io.Writer) error { bench.WriteFairness(w, o, results); return nil })
+	printMachine()
+	return printTable(func(w io.Writer) { bench.WriteFairness(w, o, results) }, err, md)
 }

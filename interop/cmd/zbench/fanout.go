@@ -30,12 +30,5 @@ func runFanout(o *bench.FanOptions, quiet bool, md string) error {
 	env := bench.CollectEnv()
 	fmt.Printf("go run ./cmd/zbench %s\n\n%s, libzmq %s, %s, %d cores; HWM %d, warm-up %v, window %v\n\n",
 		strings.Join(os.Args[1:], " "), env.CPUModel, env.Libzmq, env.GoVersion, env.NumCPU, o.HWM, o.Warmup, o.Duration)
-	bench.FanMarkdown(os.Stdout, results)
-	if err != nil {
-		return fmt.Errorf("run failed: %w", err)
-	}
-	if md == "" {
-		return nil
-	}
-	return writeFile(md, func(w io.Writer) error { bench.FanMarkdown(w, results); return nil })
+	return printTable(func(w io.Writer) { bench.FanMarkdown(w, results) }, err, md)
 }

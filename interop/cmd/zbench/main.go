@@ -254,6 +254,25 @@ func write(rep *bench.Report, out outputs) error {
 	return nil
 }
 
+// printTable prints a run's table, and writes it to md too when set and
+// the run, whose error is runErr, did not fail.
+func printTable(table func(io.Writer), runErr error, md string) error {
+	table(os.Stdout)
+	if runErr != nil {
+		return fmt.Errorf("run failed: %w", runErr)
+	}
+	if md == "" {
+		return nil
+	}
+	return writeFile(md, func(w io.Writer) error { table(w); return nil })
+}
+
+// printMachine prints the command line and the machine it ran on.
+func printMachine() {
+	env := bench.CollectEnv()
+	fmt.Printf("go run ./cmd/zbench %s\n%s, libzmq %s, %s, %d cores\n\n", strings.Join(os.Args[1:], " "), env.CPUModel, env.Libzmq, env.GoVersion, env.NumCPU)
+}
+
 func writeFile(name string, write func(io.Writer) error) error {
 	f, err := os.Create(name)
 	if err != nil {

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -298,14 +297,11 @@ func runFloodRaw(ctx context.Context, c Child, ready func([]string)) error {
 		}
 	}()
 	for range c.N {
-		nc, err := net.DialTimeout("tcp", strings.TrimPrefix(c.Addrs[0], "tcp://"), c.Timeout)
+		nc, err := dialDealer(c.Addrs[0], c.Timeout)
 		if err != nil {
 			return err
 		}
 		conns = append(conns, nc)
-		if _, err := zmtp.Handshake(nc, &zmtp.Config{SocketType: zmtp.DEALER, MaxSize: -1, Timeout: c.Timeout}); err != nil {
-			return err
-		}
 	}
 	var wg sync.WaitGroup
 	for _, nc := range conns {
