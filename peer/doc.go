@@ -14,6 +14,9 @@
 // The readers of a process take turns: one whose reads keep coming back
 // full gives way after a share of bytes until the runtime has polled the
 // network again, so a peer that floods cannot keep a light one unread.
+// A sender that never blocks and outruns every queue it sends to gives way
+// with [Outrun], so that the writers that empty them, and the processes
+// that read from them, get the CPU it would spend on messages to drop.
 //
 // It also owns the two queues that sit between connections and a socket:
 // [Queue], a bounded outbound queue whose Push never blocks, and [Inbox], a
