@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"slices"
@@ -290,19 +289,11 @@ func runFloodRaw(ctx context.Context, c Child, ready func([]string)) error {
 	for len(buf) < 256<<10 {
 		buf = zmtp.AppendMessage(buf, [][]byte{msg})
 	}
-	var conns []net.Conn
-	defer func() {
-		for _, nc := range conns {
-			_ = nc.Close()
-		}
-	}()
-	for range c.N {
-		nc, err := dialDealer(c.Addrs[0], c.Timeout)
-		if err != nil {
-			return err
-		}
-		conns = append(conns, nc)
+	conns, err := dialDealers(c.Addrs[0], c.N, c.Timeout)
+	if err != nil {
+		return err
 	}
+	defer closeAll(conns)
 	var wg sync.WaitGroup
 	for _, nc := range conns {
 		wg.Go(func() {
@@ -315,9 +306,7 @@ func runFloodRaw(ctx context.Context, c Child, ready func([]string)) error {
 	}
 	ready([]string{fmt.Sprint(c.N)})
 	<-ctx.Done()
-	for _, nc := range conns {
-		_ = nc.Close()
-	}
+	closeAll(conns) // ends the writers
 	wg.Wait()
 	return nil
 }

@@ -125,18 +125,12 @@ func memoryStalled(o MemoryOptions, kind string) (per float64, err error) {
 	// A long command's header, its announced size, and 10 bytes of body.
 	stall := append([]byte{0x06}, binary.BigEndian.AppendUint64(nil, uint64(o.Announce))...)
 	stall = append(stall, make([]byte, 10)...)
-	var conns []net.Conn
-	defer func() {
-		for _, nc := range conns {
-			_ = nc.Close()
-		}
-	}()
-	for range o.Stalled {
-		nc, err := dialDealer(srv.addrs[0], o.Timeout)
-		if err != nil {
-			return 0, err
-		}
-		conns = append(conns, nc)
+	conns, err := dialDealers(srv.addrs[0], o.Stalled, o.Timeout)
+	if err != nil {
+		return 0, err
+	}
+	defer closeAll(conns)
+	for _, nc := range conns {
 		if _, err := nc.Write(stall); err != nil {
 			return 0, err
 		}
@@ -172,19 +166,11 @@ func memoryBursts(o MemoryOptions, kind string) (base, held, left, heap int64, e
 		return 0, 0, 0, 0, err
 	}
 	msg := zmtp.AppendMessage(nil, make([][]byte, o.Frames))
-	conns := make([]net.Conn, o.Clients)
-	defer func() {
-		for _, nc := range conns {
-			if nc != nil {
-				_ = nc.Close()
-			}
-		}
-	}()
-	for i := range conns {
-		if conns[i], err = dialDealer(srv.addrs[0], o.Timeout); err != nil {
-			return 0, 0, 0, 0, err
-		}
+	conns, err := dialDealers(srv.addrs[0], o.Clients, o.Timeout)
+	if err != nil {
+		return 0, 0, 0, 0, err
 	}
+	defer closeAll(conns) // a second Close of each is harmless
 	var wg sync.WaitGroup
 	errs := make([]error, len(conns))
 	for i, nc := range conns {
@@ -202,10 +188,7 @@ func memoryBursts(o MemoryOptions, kind string) (base, held, left, heap int64, e
 	if err != nil {
 		return 0, 0, 0, 0, err
 	}
-	for i, nc := range conns {
-		_ = nc.Close()
-		conns[i] = nil
-	}
+	closeAll(conns)
 	time.Sleep(o.Settle)
 	after, err := srv.rss()
 	if err != nil {
@@ -231,6 +214,28 @@ func dialDealer(ep string, timeout time.Duration) (net.Conn, error) {
 		return nil, err
 	}
 	return nc, nil
+}
+
+// dialDealers connects n raw DEALERs to ep, or none: on an error it closes
+// those it made.
+func dialDealers(ep string, n int, timeout time.Duration) ([]net.Conn, error) {
+	conns := make([]net.Conn, 0, n)
+	for range n {
+		nc, err := dialDealer(ep, timeout)
+		if err != nil {
+			closeAll(conns)
+			return nil, err
+		}
+		conns = append(conns, nc)
+	}
+	return conns, nil
+}
+
+// closeAll closes every connection of conns.
+func closeAll(conns []net.Conn) {
+	for _, nc := range conns {
+		_ = nc.Close()
+	}
 }
 
 // echoBursts sends msg, encoded, n times over nc, and reads each echo
